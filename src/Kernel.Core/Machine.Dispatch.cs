@@ -1,0 +1,274 @@
+// The execution engine: segments of simulated CPU time and the trampoline that resumes parked
+// task code. Invariant: a CPU is in at most one of {segment active, spinning}, and a task's host
+// code only runs from RunDispatchQueue, never nested inside another task's code.
+using Kernel.Core.Events;
+using Kernel.Core.Smp;
+using Kernel.Core.Tasks;
+
+namespace Kernel.Core;
+
+public sealed partial class Machine
+{
+    internal void QueueDispatch(Cpu cpu)
+    {
+        if (!cpu.DispatchQueued)
+        {
+            cpu.DispatchQueued = true;
+            _dispatch.Enqueue(cpu);
+        }
+    }
+
+    private void RunDispatchQueue()
+    {
+        while (_dispatch.TryDequeue(out var cpu))
+        {
+            cpu.DispatchQueued = false;
+            Dispatch(cpu);
+        }
+    }
+
+    /// <summary>Make `cpu` do whatever its current task needs next, until it waits on time.</summary>
+    private void Dispatch(Cpu cpu)
+    {
+        ThisCpu = cpu;
+        while (true)
+        {
+            if (cpu.SegActive || cpu.IsSpinning)
+            {
+                return;
+            }
+            var p = cpu.Curr;
+            if (p.IsIdleTask)
+            {
+                // cpu_idle(): while (!need_resched()) halt; schedule();
+                if (p.NeedResched)
+                {
+                    ScheduleCore(cpu, p);
+                    continue;
+                }
+                return;
+            }
+            // The way back to user mode: reschedule and deliver signals first (entry.S work loop).
+            if (!p.InKernel && p.Exec != ExecState.NotStarted)
+            {
+                if (p.NeedResched)
+                {
+                    ScheduleCore(cpu, p);
+                    continue;
+                }
+                if ((p.ThreadFlags & ThreadInfoFlags.TIF_SIGPENDING) != 0)
+                {
+                    Hooks.DoNotifyResume(p);
+                    if (cpu.Curr != p || p.Exec == ExecState.Finished)
+                    {
+                        continue;
+                    }
+                }
+            }
+            if (p.DebtNs + p.WorkNs > 0)
+            {
+                StartSegment(cpu, p);
+                return;
+            }
+            switch (p.Exec)
+            {
+                case ExecState.NotStarted:
+                    StartBody(p);
+                    break;
+                case ExecState.Suspended:
+                    ResumeTask(p);
+                    break;
+                default:
+                    throw new KernelBug($"{cpu}: current task {p} is {p.Exec} with nothing to run", DumpState(p));
+            }
+        }
+    }
+
+    private void StartSegment(Cpu cpu, TaskStruct p)
+    {
+        cpu.SegActive = true;
+        cpu.SegStart = Now;
+        cpu.SegEnd = Now + p.DebtNs + p.WorkNs;
+        cpu.SegGen++;
+        _events.Push(cpu.SegEnd, EventPriority.Segment, cpu, (cpu.SegGen << 2) | Cpu.KindSegment);
+    }
+
+    /// <summary>Stop the running segment at Now, crediting the elapsed time (debt first).</summary>
+    internal void PauseSegment(Cpu cpu)
+    {
+        if (!cpu.SegActive)
+        {
+            return;
+        }
+        var p = cpu.Curr;
+        long elapsed = Now - cpu.SegStart;
+        long fromDebt = Math.Min(elapsed, p.DebtNs);
+        p.DebtNs -= fromDebt;
+        p.WorkNs -= elapsed - fromDebt;
+        p.SumExecRuntimeNs += elapsed;
+        cpu.BusyNs += elapsed;
+        cpu.SegActive = false;
+        cpu.SegGen++;
+    }
+
+    internal void OnCpuEvent(Cpu cpu, long arg)
+    {
+        ThisCpu = cpu;
+        switch (arg & 3)
+        {
+            case Cpu.KindSegment:
+                if ((arg >> 2) != cpu.SegGen || !cpu.SegActive)
+                {
+                    return; // cancelled by an interrupt or a switch
+                }
+                PauseSegment(cpu);
+                QueueDispatch(cpu);
+                break;
+            case Cpu.KindTick:
+                TimerInterrupt(cpu);
+                break;
+            case Cpu.KindIpi:
+                ReschedIpi(cpu);
+                break;
+        }
+    }
+
+    private void StartBody(TaskStruct p)
+    {
+        var body = p.Body ?? throw new KernelBug($"task {p} has no body to run");
+        p.Body = null;
+        p.Exec = ExecState.Running;
+        _executing = p;
+        _ = RunBody(p, body);
+        AfterHostCode(p);
+    }
+
+    private async ValueTask RunBody(TaskStruct p, Func<ValueTask> body)
+    {
+        int killSignal = 0;
+        try
+        {
+            await body();
+        }
+        catch (Exception e)
+        {
+            p.BodyException = e;
+            killSignal = 6; // SIGABRT, as abort() after an uncaught error
+            if (Options.RethrowProgramExceptions && _pendingHostException is null)
+            {
+                _pendingHostException = new EmulatedProgramException($"Emulated task {p} threw {e.GetType().Name}: {e.Message}", e);
+            }
+        }
+        if (p.Exec == ExecState.Finished)
+        {
+            return;
+        }
+        // The body returned while running as current: exit through the process layer.
+        _executing = p;
+        p.Exec = ExecState.Running;
+        Hooks.BodyReturned(p, 0, killSignal);
+        p.Exec = ExecState.Finished;
+        if (_executing == p)
+        {
+            _executing = null;
+        }
+    }
+
+    private void ResumeTask(TaskStruct p)
+    {
+        p.Exec = ExecState.Running;
+        _executing = p;
+        long v = p.ResumeValue;
+        p.ResumeValue = 0;
+        p.Waiter.Resume(v);
+        AfterHostCode(p);
+    }
+
+    private void AfterHostCode(TaskStruct p)
+    {
+        if (p.Exec == ExecState.Running)
+        {
+            // The code returned to us without parking on the kernel: it awaited something foreign
+            // (Task.Delay, a host lock...). That would break determinism, so it is an error.
+            p.ForeignAwait = true;
+            p.Exec = ExecState.Finished;
+            _pendingHostException ??= new InvalidOperationException(
+                $"Emulated task {p} awaited something that is not a kernel primitive. Programs may only await the methods of their task handle.");
+            Hooks.BodyReturned(p, 0, 6);
+        }
+        if (_executing == p)
+        {
+            _executing = null;
+        }
+    }
+
+    /// <summary>Park the executing task on its waiter; it resumes when it has a CPU and owes nothing.</summary>
+    internal ValueTask SuspendExecuting(TaskStruct p)
+    {
+        p.Exec = ExecState.Suspended;
+        if (_executing == p)
+        {
+            _executing = null;
+        }
+        return p.Waiter.Suspend();
+    }
+
+    internal ValueTask<long> SuspendExecutingForValue(TaskStruct p)
+    {
+        p.Exec = ExecState.Suspended;
+        if (_executing == p)
+        {
+            _executing = null;
+        }
+        return p.Waiter.SuspendForValue();
+    }
+
+    /// <summary>The executing task, or an exception telling the host it called from the wrong place.</summary>
+    public TaskStruct RequireExecuting(TaskStruct? expected = null)
+    {
+        var p = _executing;
+        if (p is null || (expected is not null && p != expected))
+        {
+            throw new InvalidOperationException(expected is null
+                ? "No emulated task is executing: kernel primitives may only be called from emulated code."
+                : $"Task {expected} is not the one executing: a task handle may only be used by its own program while it runs.");
+        }
+        return p;
+    }
+
+    // ------------------------------------------------------------------ time consumption
+
+    /// <summary>The executing task consumes `ns` of CPU time in user mode (preemptible).</summary>
+    public ValueTask Compute(TaskStruct p, long ns)
+    {
+        RequireExecuting(p);
+        ArgumentOutOfRangeException.ThrowIfNegative(ns);
+        p.InKernel = false;
+        if (ns == 0 && p.DebtNs == 0)
+        {
+            return default;
+        }
+        p.WorkNs = ns;
+        return SuspendExecuting(p);
+    }
+
+    /// <summary>Kernel work of `ns` on behalf of the executing task; preemptible only as the model allows.</summary>
+    public ValueTask Work(long ns)
+    {
+        var p = RequireExecuting();
+        ArgumentOutOfRangeException.ThrowIfNegative(ns);
+        p.InKernel = true;
+        if (ns == 0)
+        {
+            return default;
+        }
+        p.WorkNs = ns;
+        return SuspendExecuting(p);
+    }
+
+    /// <summary>Charge kernel time to the executing context's task without suspending (paid before it next runs).</summary>
+    public void Charge(long ns)
+    {
+        ThisCpu.Curr.DebtNs += ns;
+    }
+}

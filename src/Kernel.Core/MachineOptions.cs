@@ -1,0 +1,50 @@
+// How to build one emulated machine. Everything that changes behaviour is here, so the same
+// options and seed always give the same run.
+using Kernel.Core.Tasks;
+
+namespace Kernel.Core;
+
+public sealed record MachineOptions
+{
+    /// <summary>Emulated CPUs, 1..64.</summary>
+    public int Cpus { get; init; } = 1;
+
+    /// <summary>Timer interrupt rate: 100, 250 (2.6.20's default), 300 or 1000.</summary>
+    public int Hz { get; init; } = 250;
+
+    /// <summary>Kernel preemption model (2.6.20's Kconfig default is None).</summary>
+    public PreemptModel Preempt { get; init; } = PreemptModel.None;
+
+    /// <summary>Seed of the machine's single random source.</summary>
+    public ulong Seed { get; init; } = 1;
+
+    public CostTable Costs { get; init; } = CostTable.Default;
+
+    /// <summary>Turn recorded kernel warnings ("scheduling while atomic") into a thrown KernelBug.</summary>
+    public bool PanicOnOops { get; init; }
+
+    /// <summary>
+    /// When an emulated program throws, stop the run and rethrow to the host (the default: a test's
+    /// assertion inside a program should fail the test). Otherwise the task is killed with SIGABRT.
+    /// </summary>
+    public bool RethrowProgramExceptions { get; init; } = true;
+
+    internal void Validate()
+    {
+        if (Cpus is < 1 or > CpuMask.NR_CPUS)
+        {
+            throw new ArgumentException($"Cpus must be 1..{CpuMask.NR_CPUS} (was {Cpus}).");
+        }
+        _ = new Time.Hz(Hz);
+        ArgumentNullException.ThrowIfNull(Costs);
+        Costs.Validate();
+    }
+}
+
+/// <summary>An emulated program threw: the exception is the inner one, the task is named.</summary>
+public sealed class EmulatedProgramException : Exception
+{
+    public EmulatedProgramException(string message, Exception inner) : base(message, inner)
+    {
+    }
+}

@@ -1,0 +1,39 @@
+// The emulator's half of a task: how its C# code is parked and resumed. This is what Linux keeps
+// on the kernel stack and in thread.esp: where the task is in its code and what it still owes
+// the CPU. A task is always in exactly one ExecState.
+namespace Kernel.Core.Tasks;
+
+public enum ExecState
+{
+    /// <summary>Created, body not yet entered.</summary>
+    NotStarted,
+    /// <summary>Its host code is executing now (only ever one task at a time per machine).</summary>
+    Running,
+    /// <summary>Parked on its waiter; resumes when it has the CPU and owes no work.</summary>
+    Suspended,
+    /// <summary>Body finished or task exited; never resumes.</summary>
+    Finished,
+}
+
+public sealed partial class TaskStruct
+{
+    internal readonly TaskWaiter Waiter;
+    internal ExecState Exec;
+    /// <summary>Kernel time owed before the task's own work continues (syscall, switch, irq cost).</summary>
+    internal long DebtNs;
+    /// <summary>Remaining compute (user) or kernel work of the current segment.</summary>
+    internal long WorkNs;
+    internal bool WorkInKernel;
+    /// <summary>Value handed back when the task next resumes.</summary>
+    internal long ResumeValue;
+    internal Func<ValueTask>? Body;
+    internal Exception? BodyException;
+    /// <summary>Set when a user program awaited something that is not the kernel's.</summary>
+    internal bool ForeignAwait;
+    /// <summary>When the task last started waiting for a CPU (for wake-up latency).</summary>
+    internal long WokenAtNs = -1;
+    /// <summary>Emulator-visible mode: true while executing kernel code on behalf of the task.</summary>
+    public bool InKernel { get; internal set; }
+
+    public ExecState ExecutionState => Exec;
+}

@@ -1,0 +1,232 @@
+// The composition root: one emulated Linux 2.6.20 kernel. It owns the machine (clock, CPUs,
+// events), the scheduler, the pid map and the task list, and implements the process layer
+// (fork, exit, wait, signals) that programs reach through their UserTask handle.
+//
+//     var k = LinuxKernel.Boot(new KernelOptions { Cpus = 2 });
+//     var t = k.Spawn("hog", async self => { await self.Compute(50_000_000); });
+//     k.Run(TimeSpan.FromSeconds(1));
+//
+// One instance runs on one host thread at a time; instances share nothing.
+using Kernel.Core;
+using Kernel.Core.Sched;
+using Kernel.Core.Tasks;
+using Kernel.Core.Trace;
+using Kernel.Process;
+using Kernel.Proc;
+using Kernel.Sched;
+using Kernel.Sched.Goodness;
+using Kernel.Sched.O1;
+using Kernel.Syscalls;
+
+namespace Kernel;
+
+/// <summary>An emulated program: an async method that receives its task's handle.</summary>
+public delegate ValueTask UserProgram(UserTask self);
+
+public sealed partial class LinuxKernel : ITaskHooks
+{
+    private readonly Dictionary<int, TaskStruct> _pidHash = new();
+    private readonly List<TaskStruct> _kthreads = new();
+
+    private LinuxKernel(KernelOptions options)
+    {
+        Options = options;
+        Scheduler = options.Scheduler switch
+        {
+            SchedulerKind.O1 => new O1Scheduler(options.Sched),
+            SchedulerKind.Goodness24 => new GoodnessScheduler(),
+            _ => throw new ArgumentException($"Unknown scheduler kind {options.Scheduler}."),
+        };
+        Machine = new Machine(options.ToMachineOptions(), Scheduler);
+        Machine.SetHooks(this);
+        Pids = new PidMap(options.PidMax);
+        Proc = new ProcFs(this);
+    }
+
+    /// <summary>Boot a kernel: CPUs and idle tasks, init (pid 1), the migration threads.</summary>
+    public static LinuxKernel Boot(KernelOptions? options = null)
+    {
+        options ??= new KernelOptions();
+        options.Validate();
+        var k = new LinuxKernel(options);
+        k.StartInit();
+        return k;
+    }
+
+    public KernelOptions Options { get; }
+
+    public Machine Machine { get; }
+
+    public IScheduler Scheduler { get; }
+
+    public PidMap Pids { get; }
+
+    public ProcFs Proc { get; }
+
+    public Tracepoints Trace => Machine.Trace;
+
+    /// <summary>init (pid 1): reaps orphans, parent of every spawned process.</summary>
+    public TaskStruct Init { get; private set; } = null!;
+
+    /// <summary>Simulated nanoseconds since boot.</summary>
+    public long Now => Machine.Now;
+
+    /// <summary>Every task with a pid, in pid order (idle tasks excluded).</summary>
+    public IEnumerable<TaskStruct> Tasks => _pidHash.Values.OrderBy(t => t.Pid);
+
+    public int TaskCount => _pidHash.Count;
+
+    public TaskStruct? FindTask(int pid) => _pidHash.GetValueOrDefault(pid);
+
+    // ------------------------------------------------------------------ running
+
+    public void Run(long durationNs) => Machine.Run(durationNs);
+
+    public void Run(TimeSpan duration) => Machine.Run(duration);
+
+    public bool Step() => Machine.Step();
+
+    public bool RunUntil(Func<bool> predicate, long maxNs) => Machine.RunUntil(predicate, maxNs);
+
+    /// <summary>Run until nothing more can happen without outside input (see Machine.IsQuiescent).</summary>
+    public bool RunUntilIdle(long maxNs = 3_600_000_000_000) => Machine.RunUntilIdle(maxNs);
+
+    /// <summary>Run until `t` has exited (zombie or reaped). True if it did within maxNs.</summary>
+    public bool RunUntilExit(TaskStruct t, long maxNs = 3_600_000_000_000)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        return Machine.RunUntil(() => t.ExitState != 0, maxNs);
+    }
+
+    // ------------------------------------------------------------------ creating tasks
+
+    /// <summary>Options for a process started from the host.</summary>
+    public sealed record SpawnOptions
+    {
+        public int Uid { get; init; }
+        public int Nice { get; init; }
+        public CpuMask CpusAllowed { get; init; } = CpuMask.All;
+        public SchedPolicy Policy { get; init; } = SchedPolicy.SCHED_NORMAL;
+        public int RtPriority { get; init; }
+    }
+
+    /// <summary>
+    /// Start a program as a new process, child of init, as a shell would fork and exec it. It
+    /// is placed on the least loaded allowed CPU and runs from the current simulated time.
+    /// </summary>
+    public TaskStruct Spawn(string comm, UserProgram program, SpawnOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(comm);
+        ArgumentNullException.ThrowIfNull(program);
+        options ??= new SpawnOptions();
+        if (options.Nice is < -20 or > 19)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Nice, "Nice must be -20..19.");
+        }
+        bool rt = options.Policy is SchedPolicy.SCHED_FIFO or SchedPolicy.SCHED_RR;
+        if (rt ? options.RtPriority is < 1 or > 99 : options.RtPriority != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.RtPriority, "RtPriority must be 1..99 for FIFO/RR and 0 otherwise.");
+        }
+        if (options.CpusAllowed.And(Machine.OnlineMask).IsEmpty)
+        {
+            throw new ArgumentException("CpusAllowed contains no online CPU.", nameof(options));
+        }
+        Machine.EnterHostContext();
+        var p = NewTask(comm, Init, isKernelThread: false);
+        p.Uid = p.Euid = options.Uid;
+        p.CpusAllowed = options.CpusAllowed;
+        p.Pgrp = p.Session = p.Pid;
+        Scheduler.InitTask(p, options.Nice);
+        if (rt)
+        {
+            Scheduler.SetScheduler(p, options.Policy, options.RtPriority);
+        }
+        SetProgram(p, program);
+        Scheduler.WakeUpSpawned(p);
+        Trace.OnSchedProcessFork(Now, Machine.ThisCpu.Id, Init, p);
+        return p;
+    }
+
+    private TaskStruct NewTask(string comm, TaskStruct parent, bool isKernelThread)
+    {
+        int pid = Pids.Alloc();
+        if (pid < 0)
+        {
+            throw new InvalidOperationException("No free pid (pid_max reached).");
+        }
+        var p = Machine.AllocTask(pid, comm);
+        p.Parent = parent;
+        p.RealParent = parent;
+        p.GroupLeader = p;
+        p.ExitSignal = Signals.SIGCHLD;
+        p.ProcessData = new ProcessState(p);
+        if (isKernelThread)
+        {
+            p.Flags |= TaskFlags.PF_KTHREAD;
+            p.InKernel = true;
+        }
+        parent?.Children.Add(p);
+        _pidHash.Add(pid, p);
+        return p;
+    }
+
+    private void SetProgram(TaskStruct p, UserProgram program)
+    {
+        var handle = new UserTask(this, p);
+        ProcessState.Of(p).Handle = handle;
+        Machine.SetBody(p, () => program(handle));
+    }
+
+    /// <summary>The user-side handle of a task (null for kernel threads).</summary>
+    public UserTask? HandleOf(TaskStruct p) => p.ProcessData is ProcessState ps ? ps.Handle : null;
+
+    private void StartInit()
+    {
+        Machine.EnterHostContext();
+        var init = NewTask("init", null!, isKernelThread: false);
+        if (init.Pid != 1)
+        {
+            throw new KernelBug($"init got pid {init.Pid}");
+        }
+        init.Pgrp = init.Session = 1;
+        init.Parent = init.RealParent = null;
+        Init = init;
+        Scheduler.InitTask(init, 0);
+        SetProgram(init, InitProgram);
+        Scheduler.WakeUpSpawned(init);
+        Scheduler.StartKernelThreads(KthreadCreate);
+    }
+
+    /// <summary>kthread_create + wake_up_process: a kernel thread bound to `cpu` (or -1 for any).</summary>
+    public TaskStruct KthreadCreate(string name, Func<TaskStruct, ValueTask> body, int cpu)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        Machine.EnterHostContext();
+        var p = NewTask(name, Init, isKernelThread: true);
+        p.Pgrp = p.Session = 1;
+        if (cpu >= 0)
+        {
+            p.CpusAllowed = CpuMask.Of(cpu);
+        }
+        Scheduler.InitTask(p, -5); // kthreads run at nice -5 in 2.6.20 (kthreadd_setup)
+        Machine.SetBody(p, () => body(p));
+        Scheduler.WakeUpSpawned(p);
+        _kthreads.Add(p);
+        return p;
+    }
+
+    /// <summary>init: reap children forever, sleeping until SIGCHLD when there are none.</summary>
+    private static async ValueTask InitProgram(UserTask self)
+    {
+        self.Signal(Signals.SIGCHLD, _ => { });
+        while (true)
+        {
+            var r = await self.Wait4(-1, WaitOptions.None);
+            if (r.Pid == Errno.ECHILD.Ret())
+            {
+                await self.Pause();
+            }
+        }
+    }
+}

@@ -1,0 +1,226 @@
+// /proc text views in Linux 2.6.20's formats (fs/proc/array.c, fs/proc/proc_misc.c,
+// kernel/sched.c show_schedstat). Read-only strings built on demand from live kernel state.
+using System.Globalization;
+using System.Text;
+using Kernel.Core;
+using Kernel.Core.Tasks;
+using Kernel.Core.Time;
+
+namespace Kernel.Proc;
+
+public sealed class ProcFs
+{
+    /// <summary>NR_IRQS on i386 with an IO-APIC: the count of per-IRQ columns on the intr line.</summary>
+    public const int NR_IRQS = 224;
+
+    /// <summary>The emulated wall clock at boot (2.6.20's release day, 2007-02-04 UTC), for btime.</summary>
+    public const long BootEpochSeconds = 1170547200;
+
+    private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
+    private readonly LinuxKernel _k;
+
+    internal ProcFs(LinuxKernel kernel)
+    {
+        _k = kernel;
+    }
+
+    private Machine M => _k.Machine;
+
+    /// <summary>Read a /proc path ("/proc/loadavg", "/proc/42/status"); null when it does not exist.</summary>
+    public string? Read(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var parts = path.Trim('/').Split('/');
+        if (parts.Length < 2 || parts[0] != "proc")
+        {
+            return null;
+        }
+        if (parts.Length == 2)
+        {
+            return parts[1] switch
+            {
+                "stat" => Stat(),
+                "loadavg" => LoadAvg(),
+                "schedstat" => SchedStat(),
+                "uptime" => Uptime(),
+                _ => null,
+            };
+        }
+        if (parts.Length == 3 && int.TryParse(parts[1], NumberStyles.None, Ci, out int pid) && _k.FindTask(pid) is { } t)
+        {
+            return parts[2] switch
+            {
+                "status" => Status(t),
+                "stat" => PidStat(t),
+                "schedstat" => PidSchedStat(t),
+                _ => null,
+            };
+        }
+        return null;
+    }
+
+    private static char StateChar(TaskStruct p)
+    {
+        var s = p.ExitState != 0 ? p.ExitState : p.State & ~TaskState.TASK_NONINTERACTIVE;
+        return s switch
+        {
+            TaskState.TASK_RUNNING => 'R',
+            TaskState.TASK_INTERRUPTIBLE => 'S',
+            TaskState.TASK_UNINTERRUPTIBLE => 'D',
+            TaskState.TASK_STOPPED => 'T',
+            TaskState.TASK_TRACED => 'T',
+            TaskState.EXIT_ZOMBIE => 'Z',
+            _ => 'X',
+        };
+    }
+
+    private static string StateName(TaskStruct p) => StateChar(p) switch
+    {
+        'R' => "R (running)",
+        'S' => "S (sleeping)",
+        'D' => "D (disk sleep)",
+        'T' => p.State == TaskState.TASK_TRACED ? "T (tracing stop)" : "T (stopped)",
+        'Z' => "Z (zombie)",
+        _ => "X (dead)",
+    };
+
+    /// <summary>/proc/PID/status (2.6.20 fields; the two ctxt_switches lines come from 2.6.23).</summary>
+    public string Status(TaskStruct p)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        ulong ign = 0, cgt = 0;
+        for (int s = 1; s <= 64; s++)
+        {
+            if (p.SigActions[s] == SignalDisposition.Ignore)
+            {
+                ign |= 1UL << (s - 1);
+            }
+            else if (p.SigActions[s] == SignalDisposition.Handler)
+            {
+                cgt |= 1UL << (s - 1);
+            }
+        }
+        ulong caps = p.Euid == 0 ? 0xfffffeffUL : 0;
+        var sb = new StringBuilder();
+        sb.Append(Ci, $"Name:\t{p.Comm}\n");
+        sb.Append(Ci, $"State:\t{StateName(p)}\n");
+        sb.Append(Ci, $"SleepAVG:\t{p.SleepAvg / 1024 * 100 / (1020000000 / 1024)}%\n");
+        sb.Append(Ci, $"Tgid:\t{p.Tgid}\n");
+        sb.Append(Ci, $"Pid:\t{p.Pid}\n");
+        sb.Append(Ci, $"PPid:\t{p.RealParent?.Tgid ?? 0}\n");
+        sb.Append(Ci, $"TracerPid:\t0\n");
+        sb.Append(Ci, $"Uid:\t{p.Uid}\t{p.Euid}\t{p.Euid}\t{p.Euid}\n");
+        sb.Append(Ci, $"Gid:\t0\t0\t0\t0\n");
+        sb.Append(Ci, $"FDSize:\t{(p.IsKernelThread ? 0 : 32)}\n");
+        sb.Append(Ci, $"Groups:\t\n");
+        sb.Append(Ci, $"Threads:\t1\n");
+        sb.Append(Ci, $"SigQ:\t0/0\n");
+        sb.Append(Ci, $"SigPnd:\t{p.SigPending:x16}\n");
+        sb.Append(Ci, $"ShdPnd:\t{0:x16}\n");
+        sb.Append(Ci, $"SigBlk:\t{p.SigBlocked:x16}\n");
+        sb.Append(Ci, $"SigIgn:\t{ign:x16}\n");
+        sb.Append(Ci, $"SigCgt:\t{cgt:x16}\n");
+        sb.Append(Ci, $"CapInh:\t{0:x16}\n");
+        sb.Append(Ci, $"CapPrm:\t{caps:x16}\n");
+        sb.Append(Ci, $"CapEff:\t{caps:x16}\n");
+        sb.Append(Ci, $"voluntary_ctxt_switches:\t{p.Nvcsw}\n");
+        sb.Append(Ci, $"nonvoluntary_ctxt_switches:\t{p.Nivcsw}\n");
+        return sb.ToString();
+    }
+
+    /// <summary>/proc/PID/stat, the 44 fields of 2.6.20's do_task_stat.</summary>
+    public string PidStat(TaskStruct p)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        var hz = M.Hz;
+        long startTime = p.StartTimeNs / (Hz.NSEC_PER_SEC / Hz.USER_HZ);
+        ulong sigign = 0, sigcatch = 0;
+        for (int s = 1; s <= 64; s++)
+        {
+            if (p.SigActions[s] == SignalDisposition.Ignore)
+            {
+                sigign |= 1UL << (s - 1);
+            }
+            else if (p.SigActions[s] == SignalDisposition.Handler)
+            {
+                sigcatch |= 1UL << (s - 1);
+            }
+        }
+        return string.Create(Ci,
+            $"{p.Pid} ({p.Comm}) {StateChar(p)} {p.Parent?.Tgid ?? 0} {p.Pgrp} {p.Session} 0 -1 {(uint)p.Flags} " +
+            $"{p.MinFlt} 0 {p.MajFlt} 0 {hz.JiffiesToClockT(p.Utime)} {hz.JiffiesToClockT(p.Stime)} {hz.JiffiesToClockT(p.Cutime)} {hz.JiffiesToClockT(p.Cstime)} " +
+            $"{p.Prio - 100} {p.Nice} 1 0 {startTime} 0 0 4294967295 0 0 0 0 0 " +
+            $"{p.SigPending & 0x7fffffff} {p.SigBlocked & 0x7fffffff} {sigign & 0x7fffffff} {sigcatch & 0x7fffffff} 0 0 0 {p.ExitSignal} {p.Cpu} {p.RtPriority} {(int)p.Policy} 0\n");
+    }
+
+    /// <summary>/proc/PID/schedstat: cpu_time run_delay pcnt (2.6.20: jiffies).</summary>
+    public string PidSchedStat(TaskStruct p)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        return string.Create(Ci, $"{M.Hz.NsToJiffies(p.CpuTimeNs)} {M.Hz.NsToJiffies(p.RunDelayNs)} {p.Pcnt}\n");
+    }
+
+    /// <summary>/proc/stat: cpu lines in USER_HZ ticks, intr, ctxt, btime, processes, procs_running/blocked.</summary>
+    public string Stat()
+    {
+        var hz = M.Hz;
+        var sb = new StringBuilder();
+        long u = 0, n = 0, s = 0, i = 0, w = 0, q = 0, sq = 0, st = 0, intr = 0, ctxt = 0;
+        foreach (var c in M.Cpus)
+        {
+            u += c.Stat.User;
+            n += c.Stat.Nice;
+            s += c.Stat.System;
+            i += c.Stat.Idle;
+            w += c.Stat.Iowait;
+            q += c.Stat.Irq;
+            sq += c.Stat.Softirq;
+            st += c.Stat.Steal;
+            intr += c.Interrupts;
+            ctxt += _k.Scheduler.NrSwitches(c.Id);
+        }
+        sb.Append(Ci, $"cpu  {hz.JiffiesToClockT(u)} {hz.JiffiesToClockT(n)} {hz.JiffiesToClockT(s)} {hz.JiffiesToClockT(i)} {hz.JiffiesToClockT(w)} {hz.JiffiesToClockT(q)} {hz.JiffiesToClockT(sq)} {hz.JiffiesToClockT(st)}\n");
+        foreach (var c in M.Cpus)
+        {
+            var x = c.Stat;
+            sb.Append(Ci, $"cpu{c.Id} {hz.JiffiesToClockT(x.User)} {hz.JiffiesToClockT(x.Nice)} {hz.JiffiesToClockT(x.System)} {hz.JiffiesToClockT(x.Idle)} {hz.JiffiesToClockT(x.Iowait)} {hz.JiffiesToClockT(x.Irq)} {hz.JiffiesToClockT(x.Softirq)} {hz.JiffiesToClockT(x.Steal)}\n");
+        }
+        sb.Append(Ci, $"intr {intr}");
+        long timer = M.Cpus.Sum(c => c.Interrupts);
+        for (int irq = 0; irq < NR_IRQS; irq++)
+        {
+            sb.Append(Ci, $" {(irq == 0 ? timer : 0)}");
+        }
+        var (running, _) = _k.Scheduler.CountActive();
+        long blocked = M.Cpus.Sum(c => M.NrIowait(c));
+        sb.Append(Ci, $"\nctxt {ctxt}\nbtime {BootEpochSeconds}\nprocesses {_k.TotalForks}\nprocs_running {running}\nprocs_blocked {blocked}\n");
+        return sb.ToString();
+    }
+
+    /// <summary>/proc/loadavg: "0.00 0.00 0.00 running/threads last_pid".</summary>
+    public string LoadAvg()
+    {
+        var a = M.Avenrun;
+        string F(long x)
+        {
+            x += Machine.FIXED_1 / 200;
+            long i = x >> Machine.FSHIFT;
+            long frac = ((x & (Machine.FIXED_1 - 1)) * 100) >> Machine.FSHIFT;
+            return string.Create(Ci, $"{i}.{frac:00}");
+        }
+        var (running, _) = _k.Scheduler.CountActive();
+        return string.Create(Ci, $"{F(a[0])} {F(a[1])} {F(a[2])} {running}/{_k.TaskCount} {_k.Pids.LastPid}\n");
+    }
+
+    /// <summary>/proc/uptime: seconds up and seconds idle (summed over CPUs), two decimals.</summary>
+    public string Uptime()
+    {
+        long idleJ = M.Cpus.Sum(c => c.Stat.Idle);
+        long upNs = M.Now;
+        long idleNs = M.Hz.JiffiesToNs(idleJ);
+        return string.Create(Ci, $"{upNs / Hz.NSEC_PER_SEC}.{upNs / 10_000_000 % 100:00} {idleNs / Hz.NSEC_PER_SEC}.{idleNs / 10_000_000 % 100:00}\n");
+    }
+
+    /// <summary>/proc/schedstat (version 14 for the O(1) scheduler).</summary>
+    public string SchedStat() => _k.Scheduler.FormatSchedstat(M.Jiffies);
+}

@@ -1,0 +1,206 @@
+// Linux 2.6.20 kernel/exit.c: do_exit with exit_notify (reparenting to init, SIGCHLD to the
+// parent, zombie or autoreap), release_task, and wait4 (do_wait) with its status encoding.
+using Kernel.Core;
+using Kernel.Core.Sched;
+using Kernel.Core.Tasks;
+using Kernel.Process;
+
+namespace Kernel;
+
+public sealed partial class LinuxKernel
+{
+    /// <summary>ITaskHooks: a program returned (exit(code)) or threw (killed by killSignal).</summary>
+    void ITaskHooks.BodyReturned(TaskStruct p, int exitCode, int killSignal) =>
+        DoExit(p, killSignal != 0 ? killSignal | (Signals.DefaultCore(killSignal) ? 0x80 : 0) : (exitCode & 0xff) << 8);
+
+    /// <summary>do_exit: `status` is the wait4 status word. The task never runs again.</summary>
+    internal void DoExit(TaskStruct p, int status)
+    {
+        if (p == Init)
+        {
+            throw new KernelBug("Kernel panic - not syncing: Attempted to kill init!", Machine.DumpState(p));
+        }
+        if ((p.Flags & TaskFlags.PF_EXITING) != 0)
+        {
+            throw new KernelBug($"do_exit: {p} is already exiting", Machine.DumpState(p));
+        }
+        p.Flags |= TaskFlags.PF_EXITING;
+        if ((status & 0x7f) != 0)
+        {
+            p.Flags |= TaskFlags.PF_SIGNALED;
+        }
+        Machine.Charge(Options.Costs.ExitNs);
+        Trace.OnSchedProcessExit(Now, Machine.ThisCpu.Id, p);
+        p.ExitCode = status;
+        ExitNotify(p);
+        var ps = ProcessState.Of(p);
+        ps.VforkDone?.Complete();
+        p.State = TaskState.TASK_DEAD;
+        p.SigPending = 0;
+        p.ThreadFlags &= ~ThreadInfoFlags.TIF_SIGPENDING;
+        Machine.ScheduleDead(p);
+    }
+
+    /// <summary>exit_notify: hand children to init, tell the parent, become a zombie (or be reaped).</summary>
+    private void ExitNotify(TaskStruct p)
+    {
+        // forget_original_parent: orphans go to the child reaper (init).
+        foreach (var child in p.Children.ToArray())
+        {
+            p.Children.Remove(child);
+            child.Parent = Init;
+            child.RealParent = Init;
+            Init.Children.Add(child);
+            if (child.ExitState == TaskState.EXIT_ZOMBIE)
+            {
+                DoNotifyParent(child);
+            }
+        }
+        var parent = p.Parent!;
+        // A parent that ignores SIGCHLD never sees zombies (do_notify_parent sets exit_signal -1).
+        if (parent.SigActions[Signals.SIGCHLD] == SignalDisposition.Ignore)
+        {
+            p.ExitState = TaskState.EXIT_DEAD;
+            ReleaseTask(p);
+            WakeParent(parent);
+        }
+        else
+        {
+            p.ExitState = TaskState.EXIT_ZOMBIE;
+            DoNotifyParent(p);
+        }
+    }
+
+    /// <summary>do_notify_parent: exit signal to the parent and wake its wait4.</summary>
+    private void DoNotifyParent(TaskStruct p)
+    {
+        var parent = p.Parent!;
+        if (p.ExitSignal > 0)
+        {
+            SendSignalLocked(parent, p.ExitSignal);
+        }
+        WakeParent(parent);
+    }
+
+    private void WakeParent(TaskStruct parent)
+    {
+        // __wake_up_parent: wake_up_interruptible_sync on the parent's wait_chldexit.
+        ProcessState.Of(parent).WaitChldexit.WakeUp(TaskState.TASK_INTERRUPTIBLE, 1, sync: true);
+    }
+
+    /// <summary>release_task: the last of a task: timeslice back to the parent, pid freed.</summary>
+    private void ReleaseTask(TaskStruct p)
+    {
+        Scheduler.SchedExit(p);
+        p.ExitState = TaskState.EXIT_DEAD;
+        var parent = p.Parent;
+        if (parent is not null)
+        {
+            parent.Children.Remove(p);
+            parent.Cutime += p.Utime + p.Cutime;
+            parent.Cstime += p.Stime + p.Cstime;
+        }
+        _pidHash.Remove(p.Pid);
+        Pids.Free(p.Pid);
+    }
+
+    /// <summary>
+    /// do_wait for wait4: reap a zombie child (or report a stop/continue), sleep if there are
+    /// children but none ready, -ECHILD if there are none.
+    /// </summary>
+    internal async ValueTask<WaitResult> DoWait(TaskStruct self, int pid, WaitOptions options)
+    {
+        const WaitOptions valid = WaitOptions.WNOHANG | WaitOptions.WUNTRACED | WaitOptions.WCONTINUED
+            | WaitOptions.__WNOTHREAD | WaitOptions.__WALL | WaitOptions.__WCLONE;
+        if ((options & ~valid) != 0)
+        {
+            return new WaitResult(Errno.EINVAL.Ret(), 0);
+        }
+        var wq = ProcessState.Of(self).WaitChldexit;
+        while (true)
+        {
+            bool anyEligible = false;
+            Machine.PrepareToWait(wq, TaskState.TASK_INTERRUPTIBLE);
+            foreach (var child in self.Children)
+            {
+                if (!Eligible(self, child, pid, options))
+                {
+                    continue;
+                }
+                anyEligible = true;
+                if (child.ExitState == TaskState.EXIT_ZOMBIE)
+                {
+                    Machine.FinishWait(wq);
+                    int status = child.ExitCode;
+                    int cpid = child.Pid;
+                    ReleaseTask(child);
+                    return new WaitResult(cpid, status);
+                }
+                var cps = ProcessState.Of(child);
+                if ((options & WaitOptions.WUNTRACED) != 0 && child.State == TaskState.TASK_STOPPED && cps.StopSignalToReport != 0)
+                {
+                    Machine.FinishWait(wq);
+                    int sig = cps.StopSignalToReport;
+                    cps.StopSignalToReport = 0;
+                    return new WaitResult(child.Pid, (sig << 8) | 0x7f);
+                }
+                if ((options & WaitOptions.WCONTINUED) != 0 && cps.ContinuedToReport)
+                {
+                    Machine.FinishWait(wq);
+                    cps.ContinuedToReport = false;
+                    return new WaitResult(child.Pid, 0xffff);
+                }
+            }
+            if (!anyEligible)
+            {
+                Machine.FinishWait(wq);
+                return new WaitResult(Errno.ECHILD.Ret(), 0);
+            }
+            if ((options & WaitOptions.WNOHANG) != 0)
+            {
+                Machine.FinishWait(wq);
+                return new WaitResult(0, 0);
+            }
+            if (Machine.SignalPending(self))
+            {
+                Machine.FinishWait(wq);
+                return new WaitResult(ERESTARTSYS, 0);
+            }
+            await Machine.Schedule();
+            Machine.FinishWait(wq);
+        }
+    }
+
+    /// <summary>eligible_child: pid selects one child, 0 the caller's group, -1 any, &lt;-1 group -pid.</summary>
+    private static bool Eligible(TaskStruct self, TaskStruct child, int pid, WaitOptions options)
+    {
+        if (child.ExitState == TaskState.EXIT_DEAD)
+        {
+            return false;
+        }
+        if (pid > 0 && child.Pid != pid)
+        {
+            return false;
+        }
+        if (pid == 0 && child.Pgrp != self.Pgrp)
+        {
+            return false;
+        }
+        if (pid < -1 && child.Pgrp != -pid)
+        {
+            return false;
+        }
+        // A "clone" child signals something other than SIGCHLD: waited for only with __WCLONE/__WALL.
+        bool isClone = child.ExitSignal != Signals.SIGCHLD;
+        if ((options & WaitOptions.__WALL) == 0 && isClone != ((options & WaitOptions.__WCLONE) != 0))
+        {
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>-ERESTARTSYS: restart after a signal without a handler, else -EINTR.</summary>
+    internal const long ERESTARTSYS = -512;
+    internal const long ERESTARTNOHAND = -514;
+    internal const long ERESTART_RESTARTBLOCK = -516;
+}

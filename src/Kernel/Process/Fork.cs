@@ -1,0 +1,91 @@
+// Linux 2.6.20 kernel/fork.c do_fork/copy_process, for the process-level clone flags. The child
+// runs a new program (the emulator cannot duplicate a C# continuation), which is how clone(fn)
+// works anyway: fork(child) returns the child's pid in the parent; the child starts in `child`.
+using Kernel.Core;
+using Kernel.Core.Locking;
+using Kernel.Core.Tasks;
+using Kernel.Process;
+using Kernel.Syscalls;
+
+namespace Kernel;
+
+public sealed partial class LinuxKernel
+{
+    /// <summary>total_forks: processes created since boot (/proc/stat "processes").</summary>
+    public long TotalForks { get; private set; }
+
+    /// <summary>Clone flags accepted in this version; thread flags arrive with futexes.</summary>
+    private const CloneFlags SupportedCloneFlags = CloneFlags.CSIGNAL | CloneFlags.CLONE_VM | CloneFlags.CLONE_FS
+        | CloneFlags.CLONE_FILES | CloneFlags.CLONE_VFORK | CloneFlags.CLONE_PARENT | CloneFlags.CLONE_UNTRACED
+        | CloneFlags.CLONE_DETACHED | CloneFlags.CLONE_STOPPED;
+
+    internal async ValueTask<long> DoFork(TaskStruct parent, CloneFlags flags, string comm, UserProgram program)
+    {
+        // copy_process's own checks (2.6.20): nonsensical combinations are EINVAL.
+        if ((flags & (CloneFlags.CLONE_NEWNS | CloneFlags.CLONE_FS)) == (CloneFlags.CLONE_NEWNS | CloneFlags.CLONE_FS))
+        {
+            return Errno.EINVAL.Ret();
+        }
+        if ((flags & CloneFlags.CLONE_THREAD) != 0 && (flags & CloneFlags.CLONE_SIGHAND) == 0)
+        {
+            return Errno.EINVAL.Ret();
+        }
+        if ((flags & CloneFlags.CLONE_SIGHAND) != 0 && (flags & CloneFlags.CLONE_VM) == 0)
+        {
+            return Errno.EINVAL.Ret();
+        }
+        if ((flags & ~SupportedCloneFlags) != 0)
+        {
+            // Threads (CLONE_THREAD/SIGHAND/SETTID...) need futexes and shared mm: not yet modelled.
+            return Errno.EINVAL.Ret();
+        }
+        int exitSignal = (int)(flags & CloneFlags.CSIGNAL);
+        if (exitSignal > Signals._NSIG)
+        {
+            return Errno.EINVAL.Ret();
+        }
+        if (Pids.Allocated >= Pids.PidMax - 1)
+        {
+            return Errno.EAGAIN.Ret();
+        }
+        Machine.Charge(Options.Costs.ForkNs);
+        var realParent = (flags & CloneFlags.CLONE_PARENT) != 0 && parent.Parent is not null ? parent.Parent : parent;
+        var child = NewTask(comm, realParent, isKernelThread: false);
+        child.ExitSignal = exitSignal;
+        child.Uid = parent.Uid;
+        child.Euid = parent.Euid;
+        child.Pgrp = parent.Pgrp;
+        child.Session = parent.Session;
+        child.SigBlocked = parent.SigBlocked;
+        for (int s = 1; s <= Signals._NSIG; s++)
+        {
+            child.SigActions[s] = parent.SigActions[s];
+            child.SigHandlers[s] = parent.SigHandlers[s];
+        }
+        Scheduler.SchedFork(child, parent, flags);
+        TotalForks++;
+        SetProgram(child, program);
+        Trace.OnSchedProcessFork(Now, Machine.ThisCpu.Id, parent, child);
+        Completion? vfork = null;
+        if ((flags & CloneFlags.CLONE_VFORK) != 0)
+        {
+            vfork = new Completion("vfork");
+            ProcessState.Of(child).VforkDone = vfork;
+        }
+        if ((flags & CloneFlags.CLONE_STOPPED) != 0)
+        {
+            child.State = TaskState.TASK_STOPPED;
+            SendSignalLocked(child, Signals.SIGSTOP);
+        }
+        else
+        {
+            Scheduler.WakeUpNewTask(child, parent, flags);
+        }
+        if (vfork is not null)
+        {
+            // The vfork parent sleeps until the child exits (or execs, which is not modelled).
+            await vfork.WaitForCompletion(Machine);
+        }
+        return child.Pid;
+    }
+}

@@ -1,0 +1,221 @@
+// Linux 2.6.20 kernel/signal.c, reduced to what processes need here: kill permission checks,
+// generation (ignored signals are dropped at send time, SIGCONT/stop signals cancel each other,
+// SIGKILL wakes even stopped tasks) and delivery on the way back to user mode (do_signal):
+// terminate, stop, continue, ignore, or run the program's handler.
+using Kernel.Core;
+using Kernel.Core.Tasks;
+using Kernel.Process;
+
+namespace Kernel;
+
+public sealed partial class LinuxKernel
+{
+    /// <summary>check_kill_permission: root, or a matching real/effective uid.</summary>
+    private static bool MaySignal(TaskStruct sender, TaskStruct target) =>
+        sender.Euid == 0 || sender.Euid == target.Uid || sender.Uid == target.Uid || sender.Euid == target.Euid;
+
+    /// <summary>sys_kill: pid &gt; 0 one process, 0 the caller's group, -1 everyone it may signal, &lt; -1 group -pid.</summary>
+    internal long SysKill(TaskStruct sender, int pid, int sig)
+    {
+        if (sig < 0 || sig > Signals._NSIG)
+        {
+            return Errno.EINVAL.Ret();
+        }
+        if (pid > 0)
+        {
+            var t = FindTask(pid);
+            if (t is null || t.ExitState != 0)
+            {
+                return Errno.ESRCH.Ret();
+            }
+            return KillOne(sender, t, sig);
+        }
+        IEnumerable<TaskStruct> targets;
+        if (pid == -1)
+        {
+            // Everyone but init and the caller.
+            targets = Tasks.Where(t => t.Pid > 1 && t != sender && t.ExitState == 0 && !t.IsKernelThread).ToArray();
+        }
+        else
+        {
+            int pgrp = pid == 0 ? sender.Pgrp : -pid;
+            targets = Tasks.Where(t => t.Pgrp == pgrp && t.ExitState == 0 && !t.IsKernelThread).ToArray();
+        }
+        long result = Errno.ESRCH.Ret();
+        bool any = false;
+        foreach (var t in targets)
+        {
+            long r = KillOne(sender, t, sig);
+            if (!any || r == 0)
+            {
+                result = r;
+            }
+            any = true;
+        }
+        return result;
+    }
+
+    private long KillOne(TaskStruct sender, TaskStruct t, int sig)
+    {
+        if (!MaySignal(sender, t))
+        {
+            return Errno.EPERM.Ret();
+        }
+        if (sig == 0)
+        {
+            return 0;
+        }
+        SendSignalLocked(t, sig);
+        return 0;
+    }
+
+    /// <summary>Send a signal from the host side (a harness killing a process).</summary>
+    public void SendSignal(TaskStruct t, int sig)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        if (sig is < 1 or > Signals._NSIG)
+        {
+            throw new ArgumentOutOfRangeException(nameof(sig), sig, "Signal must be 1..64.");
+        }
+        Machine.EnterHostContext();
+        SendSignalLocked(t, sig);
+    }
+
+    private bool SigIgnored(TaskStruct t, int sig)
+    {
+        var d = t.SigActions[sig];
+        if (Signals.Unblockable(sig))
+        {
+            return false;
+        }
+        if ((t.SigBlocked & Signals.Mask(sig)) != 0)
+        {
+            return false; // a blocked signal stays pending whatever its disposition
+        }
+        return d == SignalDisposition.Ignore || (d == SignalDisposition.Default && Signals.DefaultIgnore(sig));
+    }
+
+    /// <summary>specific_send_sig_info with handle_stop_signal and signal_wake_up.</summary>
+    internal void SendSignalLocked(TaskStruct t, int sig)
+    {
+        if (t.ExitState != 0 || t.IsKernelThread)
+        {
+            return; // kernel threads ignore signals unless they allow them (none here do)
+        }
+        // handle_stop_signal: SIGCONT resumes a stopped task and cancels pending stops; a stop
+        // signal cancels a pending SIGCONT.
+        if (sig == Signals.SIGCONT)
+        {
+            t.SigPending &= ~(Signals.Mask(Signals.SIGSTOP) | Signals.Mask(Signals.SIGTSTP) | Signals.Mask(Signals.SIGTTIN) | Signals.Mask(Signals.SIGTTOU));
+            if (t.State == TaskState.TASK_STOPPED)
+            {
+                var ps = ProcessState.Of(t);
+                ps.ContinuedToReport = true;
+                ps.StopSignalToReport = 0;
+                Machine.WakeUpState(t, TaskState.TASK_STOPPED);
+                if (t.Parent is { } parent)
+                {
+                    WakeParent(parent);
+                }
+            }
+        }
+        else if (Signals.IsStop(sig))
+        {
+            t.SigPending &= ~Signals.Mask(Signals.SIGCONT);
+        }
+        if (SigIgnored(t, sig))
+        {
+            return;
+        }
+        t.SigPending |= Signals.Mask(sig);
+        RecalcSigpending(t);
+        if ((t.SigPending & ~t.SigBlocked & Signals.Mask(sig)) == 0)
+        {
+            return;
+        }
+        // signal_wake_up: SIGKILL also wakes stopped tasks.
+        var mask = TaskState.TASK_INTERRUPTIBLE;
+        if (sig == Signals.SIGKILL)
+        {
+            mask |= TaskState.TASK_STOPPED | TaskState.TASK_TRACED;
+        }
+        if (!Machine.WakeUpState(t, mask))
+        {
+            Machine.KickProcess(t);
+        }
+    }
+
+    private static void RecalcSigpending(TaskStruct t)
+    {
+        if ((t.SigPending & ~t.SigBlocked) != 0)
+        {
+            t.ThreadFlags |= ThreadInfoFlags.TIF_SIGPENDING;
+        }
+        else
+        {
+            t.ThreadFlags &= ~ThreadInfoFlags.TIF_SIGPENDING;
+        }
+    }
+
+    /// <summary>ITaskHooks: do_notify_resume -> do_signal, on the way back to user mode.</summary>
+    public void DoNotifyResume(TaskStruct p)
+    {
+        while (true)
+        {
+            ulong ready = p.SigPending & ~p.SigBlocked;
+            if (ready == 0)
+            {
+                RecalcSigpending(p);
+                return;
+            }
+            int sig = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
+            p.SigPending &= ~Signals.Mask(sig);
+            RecalcSigpending(p);
+            var disp = Signals.Unblockable(sig) ? SignalDisposition.Default : p.SigActions[sig];
+            if (disp == SignalDisposition.Ignore)
+            {
+                continue;
+            }
+            if (disp == SignalDisposition.Handler)
+            {
+                var handler = p.SigHandlers[sig];
+                ProcessState.Of(p).HandlerRan = true;
+                if (handler is not null)
+                {
+                    Machine.RunUserHandler(p, () => handler(sig));
+                }
+                continue;
+            }
+            if (Signals.DefaultIgnore(sig))
+            {
+                continue;
+            }
+            if (Signals.IsStop(sig))
+            {
+                DoSignalStop(p, sig);
+                return;
+            }
+            // Default action: terminate (with a core flag for the core-dumping signals).
+            DoExit(p, sig | (Signals.DefaultCore(sig) ? 0x80 : 0));
+            return;
+        }
+    }
+
+    /// <summary>do_signal_stop: TASK_STOPPED, tell the parent, give up the CPU.</summary>
+    private void DoSignalStop(TaskStruct p, int sig)
+    {
+        var ps = ProcessState.Of(p);
+        ps.StopSignalToReport = sig;
+        ps.ContinuedToReport = false;
+        p.State = TaskState.TASK_STOPPED;
+        if (p.Parent is { } parent)
+        {
+            if (parent.SigActions[Signals.SIGCHLD] == SignalDisposition.Handler)
+            {
+                SendSignalLocked(parent, Signals.SIGCHLD);
+            }
+            WakeParent(parent);
+        }
+        Machine.ScheduleFromWorkLoop(p);
+    }
+}

@@ -1,0 +1,65 @@
+// A fluent builder giving each test a fresh kernel, and helpers that end every scenario with the
+// invariant checker.
+using Kernel.Core;
+using Kernel.Core.Tasks;
+using Kernel.Sched;
+
+namespace Kernel.Tests.Support;
+
+public sealed class KernelBuilder
+{
+    private KernelOptions _o = new() { Costs = CostTable.Default };
+
+    public static KernelBuilder New() => new();
+
+    public KernelBuilder Cpus(int n)
+    {
+        _o = _o with { Cpus = n };
+        return this;
+    }
+
+    public KernelBuilder Hz(int hz)
+    {
+        _o = _o with { Hz = hz };
+        return this;
+    }
+
+    public KernelBuilder Preempt(PreemptModel m)
+    {
+        _o = _o with { Preempt = m };
+        return this;
+    }
+
+    public KernelBuilder Scheduler(SchedulerKind k)
+    {
+        _o = _o with { Scheduler = k };
+        return this;
+    }
+
+    public KernelBuilder Seed(ulong s)
+    {
+        _o = _o with { Seed = s };
+        return this;
+    }
+
+    public KernelBuilder FreeCosts()
+    {
+        _o = _o with { Costs = CostTable.Free };
+        return this;
+    }
+
+    public KernelBuilder With(Func<KernelOptions, KernelOptions> f)
+    {
+        _o = f(_o);
+        return this;
+    }
+
+    public LinuxKernel Boot() => LinuxKernel.Boot(_o);
+}
+
+public static class Ms
+{
+    public const long NS = 1_000_000;
+
+    public static long Of(double ms) => (long)(ms * NS);
+}
