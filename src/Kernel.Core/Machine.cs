@@ -68,10 +68,13 @@ public sealed partial class Machine
             Cpus[i].Curr = idle;
             Scheduler.InitIdle(idle, Cpus[i]);
         }
-        // The first tick of every CPU lands one TICK_NSEC after boot; CPU 0's also runs do_timer.
+        // The boot CPU's tick (which also runs do_timer) lands TICK_NSEC after boot. The other
+        // CPUs' local APIC timers start at a seed-chosen phase within the tick, as real ones are
+        // not aligned: this is where the seed enters the machine.
         for (int i = 0; i < Cpus.Length; i++)
         {
-            _events.Push(Hz.TickNsec, i == 0 ? EventPriority.GlobalTick : EventPriority.LocalTick, Cpus[i], Cpu.KindTick);
+            long phase = i == 0 ? 0 : Random.Next(Hz.TickNsec);
+            _events.Push(Hz.TickNsec + phase, i == 0 ? EventPriority.GlobalTick : EventPriority.LocalTick, Cpus[i], Cpu.KindTick);
         }
     }
 

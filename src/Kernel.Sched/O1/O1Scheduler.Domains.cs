@@ -25,7 +25,7 @@ public sealed partial class O1Scheduler
                 for (int k = 0; k < cores; k++)
                 {
                     int core = (myCore + k) % cores;
-                    groups.Add(new SchedGroup(CpuMask.FirstN(tpc).Bits == 0 ? CpuMask.None : new CpuMask(((1UL << tpc) - 1) << (core * tpc)), SchedParams.SCHED_LOAD_SCALE));
+                    groups.Add(new SchedGroup(new CpuMask(((1UL << tpc) - 1) << (core * tpc)), SchedParams.SCHED_LOAD_SCALE));
                 }
                 var flags = SdFlags.SD_LOAD_BALANCE | SdFlags.SD_BALANCE_NEWIDLE | SdFlags.SD_BALANCE_EXEC | SdFlags.SD_WAKE_AFFINE;
                 if (_options.WakeIdle)

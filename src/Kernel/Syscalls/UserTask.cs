@@ -129,6 +129,23 @@ public sealed partial class UserTask
         return 0;
     }
 
+    /// <summary>The machine's seeded random source (what get_random_bytes would feed a program).</summary>
+    public Prng Random => _m.Random;
+
+    /// <summary>
+    /// A custom syscall, the way a loadable module adds one: `body` runs in kernel mode on behalf
+    /// of this task and may use the machine's kernel primitives (Work, SpinLock/SpinUnlock,
+    /// MightSleep, CondResched, PrepareToWait/Schedule...). Its result is the syscall's return.
+    /// </summary>
+    public async ValueTask<long> KernelCall(Func<Machine, ValueTask<long>> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var p = Enter();
+        p.InKernel = true;
+        long r = await body(_m);
+        return await Return(r);
+    }
+
     /// <summary>Process-level result after a syscall: reschedule and deliver signals as Linux does.</summary>
     private ValueTask<long> Return(long ret) => _m.SyscallReturn(Task, ret);
 }

@@ -1,0 +1,102 @@
+using FluentAssertions;
+using Kernel.Core.Tasks;
+using Kernel.Tests.Support;
+using NUnit.Framework;
+
+namespace Kernel.Tests.Sched;
+
+[Parallelizable(ParallelScope.All)]
+public class SmpBalanceTests
+{
+    private static UserProgram ForkHogs(int n) => async self =>
+    {
+        for (int i = 0; i < n; i++)
+        {
+            await self.Fork(Programs.Hog, "hog");
+        }
+        await self.Wait4(-1);
+    };
+
+    [Test]
+    public void EightHogsForkedOnOneCpuSpreadToTwoPerCpuOnFour()
+    {
+        var k = KernelBuilder.New().Cpus(4).Boot();
+        k.Spawn("parent", ForkHogs(8));
+        k.Run(Ms.Of(3000));
+        for (int c = 0; c < 4; c++)
+        {
+            k.Scheduler.NrRunning(c).Should().Be(2, $"cpu{c} should carry two of the eight hogs");
+        }
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void AnIdleCpuPullsWorkQuickly()
+    {
+        var k = KernelBuilder.New().Cpus(2).Boot();
+        k.Spawn("parent", ForkHogs(2));
+        k.Run(Ms.Of(50));
+        k.Machine.Cpus.Should().OnlyContain(c => !c.IsIdle, "the idle CPU pulls the second hog within a few ms");
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void ASteadyLoadDoesNotPingPong()
+    {
+        var k = KernelBuilder.New().Cpus(2).Boot();
+        k.Spawn("parent", ForkHogs(4));
+        k.Run(Ms.Of(2000));
+        long before = k.Tasks.Sum(t => t.Migrations);
+        k.Run(Ms.Of(10_000));
+        long after = k.Tasks.Sum(t => t.Migrations);
+        (after - before).Should().BeLessThanOrEqualTo(1, "two hogs per CPU is balanced: nothing should move back and forth");
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void AffinityIsNeverViolated()
+    {
+        var k = KernelBuilder.New().Cpus(4).Boot();
+        var masks = new[] { CpuMask.Of(0), CpuMask.Of(0, 1), CpuMask.Of(1, 2), CpuMask.Of(3), CpuMask.Of(2, 3), CpuMask.All, CpuMask.Of(0), CpuMask.Of(1) };
+        var byPid = new Dictionary<int, CpuMask>();
+        foreach (var m in masks)
+        {
+            var t = k.Spawn("pinned", Programs.Hog, new LinuxKernel.SpawnOptions { CpusAllowed = m });
+            byPid[t.Pid] = m;
+        }
+        var violations = new List<string>();
+        k.Trace.SchedSwitch += s =>
+        {
+            if (byPid.TryGetValue(s.NextPid, out var m) && !m.IsSet(s.Cpu))
+            {
+                violations.Add($"{s.NextPid} on cpu{s.Cpu}");
+            }
+        };
+        k.Run(Ms.Of(3000));
+        violations.Should().BeEmpty();
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void SetaffinityMovesARunningTaskThroughTheMigrationThread()
+    {
+        var k = KernelBuilder.New().Cpus(2).Boot();
+        var hog = k.Spawn("hog", Programs.Hog, new LinuxKernel.SpawnOptions { CpusAllowed = CpuMask.Of(0) });
+        long ret = -1;
+        k.Spawn("admin", async self =>
+        {
+            await self.Nanosleep(Ms.Of(20));
+            ret = await self.SchedSetaffinity(hog.Pid, CpuMask.Of(1));
+        }, new LinuxKernel.SpawnOptions { CpusAllowed = CpuMask.Of(1) });
+        var log = new RunLog();
+        k.Trace.AddSink(log);
+        k.Run(Ms.Of(400));
+        ret.Should().Be(0);
+        hog.Cpu.Should().Be(1);
+        hog.Migrations.Should().BeGreaterThan(0);
+        var later = log.Switches.Where(s => s.NextPid == hog.Pid && s.TimeNs > Ms.Of(25)).ToList();
+        later.Should().NotBeEmpty();
+        later.Should().OnlyContain(s => s.Cpu == 1, "after the call the hog only runs on its new CPU");
+        k.AssertInvariants();
+    }
+}
