@@ -154,23 +154,38 @@ public sealed partial class Machine
         {
             p.BodyException = e;
             killSignal = 6; // SIGABRT, as abort() after an uncaught error
-            if (Options.RethrowProgramExceptions && _pendingHostException is null)
+            if (e is KernelBug)
             {
-                _pendingHostException = new EmulatedProgramException($"Emulated task {p} threw {e.GetType().Name}: {e.Message}", e);
+                _pendingHostException ??= e; // a kernel path the program called hit a BUG()
+            }
+            else if (Options.RethrowProgramExceptions)
+            {
+                _pendingHostException ??= new EmulatedProgramException($"Emulated task {p} threw {e.GetType().Name}: {e.Message}", e);
             }
         }
         if (p.Exec == ExecState.Finished)
         {
             return;
         }
-        // The body returned while running as current: exit through the process layer.
-        _executing = p;
-        p.Exec = ExecState.Running;
-        Hooks.BodyReturned(p, 0, killSignal);
-        p.Exec = ExecState.Finished;
-        if (_executing == p)
+        // The body returned while running as current: exit through the process layer. An
+        // exception here is the kernel's own and must reach the host, not vanish with this task.
+        try
         {
-            _executing = null;
+            _executing = p;
+            p.Exec = ExecState.Running;
+            Hooks.BodyReturned(p, 0, killSignal);
+        }
+        catch (Exception e)
+        {
+            _pendingHostException ??= e;
+        }
+        finally
+        {
+            p.Exec = ExecState.Finished;
+            if (_executing == p)
+            {
+                _executing = null;
+            }
         }
     }
 

@@ -259,6 +259,8 @@ public sealed partial class Machine
         return Scheduler.CountActive().Running == 0;
     }
 
+    private SynchronizationContext? _hostContext;
+
     private void EnterRun()
     {
         if (_running)
@@ -266,11 +268,17 @@ public sealed partial class Machine
             throw new InvalidOperationException("The machine is already running: Run/Step cannot be called from emulated code.");
         }
         _running = true;
+        // Emulated code must resume inline on this thread: no host scheduling context may
+        // capture its continuations (a test runner's context would post them elsewhere).
+        _hostContext = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
     }
 
     private void ExitRun()
     {
         _running = false;
+        SynchronizationContext.SetSynchronizationContext(_hostContext);
+        _hostContext = null;
         if (_pendingHostException is not null)
         {
             var e = _pendingHostException;
@@ -297,17 +305,8 @@ public sealed partial class Machine
         }
         Now = time;
         EventsProcessed++;
-        var saved = SynchronizationContext.Current;
-        SynchronizationContext.SetSynchronizationContext(null);
-        try
-        {
-            target.OnEvent(arg);
-            RunDispatchQueue();
-        }
-        finally
-        {
-            SynchronizationContext.SetSynchronizationContext(saved);
-        }
+        target.OnEvent(arg);
+        RunDispatchQueue();
         if (_pendingHostException is not null)
         {
             var e = _pendingHostException;

@@ -1,0 +1,203 @@
+using FluentAssertions;
+using Kernel.Core;
+using Kernel.Core.Locking;
+using Kernel.Core.Tasks;
+using Kernel.Core.Time;
+using Kernel.Tests.Support;
+using NUnit.Framework;
+
+namespace Kernel.Tests.Preempt;
+
+[Parallelizable(ParallelScope.All)]
+public class PreemptionModelTests
+{
+    private const double SpinHoldMs = 0.1;     // longest spinlock hold in the long syscall
+    private const double Spacing = 0.3;        // distance between might_sleep points
+    private const int Chunks = 50;             // the syscall lasts Chunks * Spacing = 15 ms
+
+    /// <summary>
+    /// A long syscall (like a big read through the page cache): chunks of work under a spinlock,
+    /// then work with preemption enabled, with a might_sleep() between chunks.
+    /// </summary>
+    private static async ValueTask<long> LongSyscall(Machine m, KSpinLock l)
+    {
+        for (int i = 0; i < Chunks; i++)
+        {
+            await m.SpinLock(l);
+            await m.Work(Ms.Of(SpinHoldMs));
+            await m.SpinUnlock(l);
+            await m.MightSleep();
+            await m.Work(Ms.Of(Spacing - SpinHoldMs));
+        }
+        return 0;
+    }
+
+    private static List<long> RtLatencies(PreemptModel model)
+    {
+        var k = KernelBuilder.New().Hz(1000).Preempt(model).Boot();
+        var log = new RunLog();
+        k.Trace.AddSink(log);
+        var l = new KSpinLock("test_lock");
+        k.Spawn("syscaller", async self =>
+        {
+            while (true)
+            {
+                await self.KernelCall(m => LongSyscall(m, l));
+            }
+        });
+        var rt = k.Spawn("rt", Programs.Sleeper(3.3, 0.01, 60), new LinuxKernel.SpawnOptions { Policy = SchedPolicy.SCHED_FIFO, RtPriority = 50 });
+        k.RunUntilExit(rt, Ms.Of(2000)).Should().BeTrue();
+        k.Machine.Oopses.Should().BeEmpty();
+        k.AssertInvariants();
+        return log.WakeupLatencies(rt.Pid);
+    }
+
+    [Test]
+    public void FullPreemptionBoundsRtLatencyByTheLongestSpinlockHold()
+    {
+        var lat = RtLatencies(PreemptModel.Full);
+        lat.Should().HaveCountGreaterThan(50);
+        lat.Max().Should().BeLessThanOrEqualTo(Ms.Of(SpinHoldMs) + 10_000, "preemption happens at the spin_unlock at the latest");
+    }
+
+    [Test]
+    public void VoluntaryPreemptionBoundsRtLatencyByTheCondReschedSpacing()
+    {
+        var lat = RtLatencies(PreemptModel.Voluntary);
+        lat.Max().Should().BeLessThanOrEqualTo(Ms.Of(Spacing) + 10_000);
+        lat.Max().Should().BeGreaterThan(Ms.Of(SpinHoldMs) + 10_000, "work between might_sleep points is not preemptible");
+    }
+
+    [Test]
+    public void NoPreemptionBoundsRtLatencyOnlyByTheSyscallLength()
+    {
+        var lat = RtLatencies(PreemptModel.None);
+        lat.Max().Should().BeLessThanOrEqualTo(Ms.Of(Chunks * Spacing) + 20_000);
+        lat.Max().Should().BeGreaterThan(Ms.Of(Spacing * 5), "the task in the kernel keeps the CPU until it returns to user mode");
+    }
+
+    [TestCase(PreemptModel.Full, 1)]
+    [TestCase(PreemptModel.Voluntary, 0)]
+    [TestCase(PreemptModel.None, 0)]
+    public void SpinLockRaisesPreemptCountOnlyUnderConfigPreempt(PreemptModel model, int expected)
+    {
+        var k = KernelBuilder.New().Preempt(model).Boot();
+        int seen = -1;
+        var l = new KSpinLock("l");
+        k.Spawn("t", async self =>
+        {
+            await self.KernelCall(async m =>
+            {
+                await m.SpinLock(l);
+                seen = m.Current.PreemptCount;
+                await m.SpinUnlock(l);
+                return 0;
+            });
+        });
+        k.RunUntilIdle();
+        seen.Should().Be(expected);
+        k.AssertInvariants();
+    }
+
+    [TestCase(PreemptModel.Full, "0x00000001")]
+    [TestCase(PreemptModel.None, "0x00000000")]
+    public void SchedulingWhileHoldingASpinlockIsReportedAsABug(PreemptModel model, string count)
+    {
+        var k = KernelBuilder.New().Preempt(model).Boot();
+        var l = new KSpinLock("l");
+        var t = k.Spawn("bad", async self =>
+        {
+            await self.KernelCall(async m =>
+            {
+                await m.SpinLock(l);
+                await m.Schedule();
+                await m.SpinUnlock(l);
+                return 0;
+            });
+        });
+        k.RunUntilIdle();
+        k.Machine.Oopses.Should().ContainSingle();
+        k.Machine.Oopses[0].Message.Should().Be($"BUG: scheduling while atomic: bad/{count}/{t.Pid}");
+        k.Machine.Oopses[0].Dump.Should().Contain("1 spinlock(s) held");
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void PanicOnOopsTurnsTheWarningIntoAKernelBug()
+    {
+        var k = KernelBuilder.New().Preempt(PreemptModel.Full).With(o => o with { PanicOnOops = true }).Boot();
+        var l = new KSpinLock("l");
+        k.Spawn("bad", async self =>
+        {
+            await self.KernelCall(async m =>
+            {
+                await m.SpinLock(l);
+                await m.Schedule();
+                await m.SpinUnlock(l);
+                return 0;
+            });
+        });
+        var act = () => k.RunUntilIdle();
+        act.Should().Throw<KernelBug>().WithMessage("BUG: scheduling while atomic: bad/0x00000001/*");
+    }
+
+    [Test]
+    public void AnInterruptHandlerThatTriesToSleepIsAKernelBug()
+    {
+        var k = KernelBuilder.New().Boot();
+        k.Spawn("arm", async self =>
+        {
+            await self.KernelCall(m =>
+            {
+                m.HrTimerStart(new KTimer(_ => m.Schedule()), m.Now + Ms.Of(1));
+                return ValueTask.FromResult(0L);
+            });
+        });
+        var act = () => k.Run(Ms.Of(20));
+        act.Should().Throw<KernelBug>().WithMessage("BUG: scheduling while atomic*interrupt context*");
+    }
+
+    [Test]
+    public void ContendedSpinlockMakesTheOtherCpuSpinAndCountsTheSpinTime()
+    {
+        var k = KernelBuilder.New().Cpus(2).FreeCosts().Boot();
+        var l = new KSpinLock("shared");
+        UserProgram holder = async self =>
+        {
+            await self.KernelCall(async m =>
+            {
+                await m.SpinLock(l);
+                await m.Work(Ms.Of(2));
+                await m.SpinUnlock(l);
+                return 0;
+            });
+        };
+        var a = k.Spawn("a", holder, new LinuxKernel.SpawnOptions { CpusAllowed = CpuMask.Of(0) });
+        var b = k.Spawn("b", holder, new LinuxKernel.SpawnOptions { CpusAllowed = CpuMask.Of(1) });
+        k.RunUntilIdle().Should().BeTrue();
+        l.Acquisitions.Should().Be(2);
+        l.Contentions.Should().Be(1);
+        l.SpinNs.Should().BeCloseTo(Ms.Of(2), 100_000, "the second CPU spins for the first one's whole hold");
+        (a.SumExecRuntimeNs + b.SumExecRuntimeNs).Should().BeCloseTo(Ms.Of(6), 200_000, "spinning burns CPU time");
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void MightSleepInAtomicContextWarns()
+    {
+        var k = KernelBuilder.New().Preempt(PreemptModel.Full).Boot();
+        var l = new KSpinLock("l");
+        k.Spawn("t", async self =>
+        {
+            await self.KernelCall(async m =>
+            {
+                await m.SpinLock(l);
+                await m.MightSleep();
+                await m.SpinUnlock(l);
+                return 0;
+            });
+        });
+        k.RunUntilIdle();
+        k.Machine.Oopses.Should().ContainSingle().Which.Message.Should().StartWith("BUG: sleeping function called from invalid context");
+    }
+}
