@@ -1,0 +1,73 @@
+using FluentAssertions;
+using Kernel.Sched;
+using Kernel.Sched.Goodness;
+using Kernel.Tests.Support;
+using NUnit.Framework;
+
+namespace Kernel.Tests.Sched;
+
+[Parallelizable(ParallelScope.All)]
+public class GoodnessTests
+{
+    [Test]
+    public void TwoFourSchedulerSharesTheCpuByNiceAndRecalculatesEpochs()
+    {
+        var k = KernelBuilder.New().Hz(100).Scheduler(SchedulerKind.Goodness24).Boot();
+        var a = k.Spawn("a", Programs.Hog);
+        var b = k.Spawn("b", Programs.Hog, new LinuxKernel.SpawnOptions { Nice = 10 });
+        k.Run(Ms.Of(10_000));
+        var g = (GoodnessScheduler)k.Scheduler;
+        g.NiceToTicks(0).Should().Be(6, "NICE_TO_TICKS(0) at HZ=100: (20>>2)+1");
+        g.NiceToTicks(10).Should().Be(3);
+        double share = (double)a.SumExecRuntimeNs / (a.SumExecRuntimeNs + b.SumExecRuntimeNs);
+        share.Should().BeApproximately(6.0 / 9, 0.03, "each epoch gives counters of 6 and 3 ticks");
+        g.Recalculations.Should().BeGreaterThan(100);
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void TwoFourSchedulerRunsForksWaitsAndSignals()
+    {
+        var k = KernelBuilder.New().Cpus(2).Scheduler(SchedulerKind.Goodness24).Boot();
+        int reaped = 0;
+        k.Spawn("parent", async self =>
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                await self.Fork(async c => await c.Compute(Ms.Of(3)));
+            }
+            for (int i = 0; i < 20; i++)
+            {
+                if ((await self.Wait4(-1)).Pid > 0)
+                {
+                    reaped++;
+                }
+            }
+        });
+        k.RunUntilIdle().Should().BeTrue();
+        reaped.Should().Be(20);
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void GlobalRunqueueLockIsContendedWhereO1PerCpuLocksAreNot()
+    {
+        long Contended(SchedulerKind kind)
+        {
+            var k = KernelBuilder.New().Cpus(8).Hz(1000).Scheduler(kind).Boot();
+            for (int i = 0; i < 16; i++)
+            {
+                k.Spawn("pingpong", Programs.Sleeper(0.2, 0.05));
+            }
+            k.Run(Ms.Of(500));
+            k.AssertInvariants();
+            return kind == SchedulerKind.Goodness24
+                ? ((GoodnessScheduler)k.Scheduler).RunqueueLock.SpinNs
+                : ((Kernel.Sched.O1.O1Scheduler)k.Scheduler).RunQueues.Sum(r => r.Lock.SpinNs);
+        }
+        long global = Contended(SchedulerKind.Goodness24);
+        long perCpu = Contended(SchedulerKind.O1);
+        TestContext.Out.WriteLine($"spin on runqueue locks: 2.4 global {global} ns, O(1) per-CPU {perCpu} ns");
+        global.Should().BeGreaterThan(3 * Math.Max(perCpu, 1), "every CPU's schedule() and every wake-up serialise on the one 2.4 lock");
+    }
+}
