@@ -35,15 +35,7 @@ public static class DefaultScenario
         var latency = new WakeupLatency();
         k.Trace.AddSink(recorder);
         k.Trace.AddSink(latency);
-
-        var watched = new List<TaskStruct>();
-        foreach (int nice in new[] { -5, 0, 0, 5, 10, 19 })
-        {
-            watched.Add(k.Spawn($"hog{nice:+#;-#;0}", Hog, new LinuxKernel.SpawnOptions { Nice = nice }));
-        }
-        watched.Add(k.Spawn("interactive", Interactive));
-        watched.Add(k.Spawn("forker", Forker));
-        watched.Add(k.Spawn("rt-fifo", RtTask, new LinuxKernel.SpawnOptions { Policy = SchedPolicy.SCHED_FIFO, RtPriority = 50 }));
+        var watched = Populate(k);
 
         long duration = (long)(o.Seconds * 1_000_000_000);
         k.Run(duration);
@@ -79,6 +71,20 @@ public static class DefaultScenario
             output.WriteLine($"trace written to {Path.GetFullPath(o.TracePath)} (open in ui.perfetto.dev)");
         }
         return problems.Count == 0 ? 0 : 1;
+    }
+
+    /// <summary>The scenario's programs: hogs at six nice levels, an interactive task, a forker, a FIFO task.</summary>
+    public static List<TaskStruct> Populate(LinuxKernel k)
+    {
+        var watched = new List<TaskStruct>();
+        foreach (int nice in new[] { -5, 0, 0, 5, 10, 19 })
+        {
+            watched.Add(k.Spawn($"hog{nice:+#;-#;0}", Hog, new LinuxKernel.SpawnOptions { Nice = nice }));
+        }
+        watched.Add(k.Spawn("interactive", Interactive));
+        watched.Add(k.Spawn("forker", Forker));
+        watched.Add(k.Spawn("rt-fifo", RtTask, new LinuxKernel.SpawnOptions { Policy = SchedPolicy.SCHED_FIFO, RtPriority = 50 }));
+        return watched;
     }
 
     private static string Us(long ns) => ns < 0 ? "-" : (ns / 1000.0).ToString("0.0");

@@ -42,6 +42,13 @@ public sealed partial class Machine
     private void TickBody(Cpu cpu)
     {
         PauseSegment(cpu);
+        TickHandler(cpu);
+        ReturnFromInterrupt(cpu);
+    }
+
+    /// <summary>The timer interrupt's handler and softirqs, without the return path.</summary>
+    private void TickHandler(Cpu cpu)
+    {
         var p = cpu.Curr;
         bool userTick = !p.InKernel && !p.IsIdleTask;
         cpu.Interrupts++;
@@ -57,7 +64,6 @@ public sealed partial class Machine
         RunTimerSoftirq(cpu);
         Scheduler.RunSoftirq(cpu);
         p.PreemptCount -= PreemptCount.SOFTIRQ_OFFSET;
-        ReturnFromInterrupt(cpu);
     }
 
     /// <summary>do_timer: jiffies and the load average advance on the boot CPU's tick.</summary>
@@ -227,39 +233,21 @@ public sealed partial class Machine
         p.IrqsDisabled = true;
     }
 
-    /// <summary>local_irq_enable: a tick or IPI that arrived meanwhile is taken now.</summary>
-    public void LocalIrqEnable()
+    /// <summary>
+    /// local_irq_enable: a tick that arrived while interrupts were off is taken at once, as the
+    /// pending interrupt fires at sti; under CONFIG_PREEMPT its return path may preempt.
+    /// </summary>
+    public ValueTask LocalIrqEnable()
     {
         var p = RequireExecuting();
         p.IrqsDisabled = false;
         var cpu = ThisCpu;
-        if (cpu.TickDeferred)
+        if (!cpu.TickDeferred)
         {
-            cpu.TickDeferred = false;
-            // The pending interrupt fires on the way out of the current host step; the task's
-            // code keeps running until it next waits, then the tick body runs.
-            _events.Push(Now, EventPriority.LocalTick, _deferredTick ??= new DeferredTick(this), cpu.Id);
+            return default;
         }
-    }
-
-    private DeferredTick? _deferredTick;
-
-    private sealed class DeferredTick : IEventTarget
-    {
-        private readonly Machine _m;
-
-        public DeferredTick(Machine m) => _m = m;
-
-        public void OnEvent(long arg)
-        {
-            var cpu = _m.Cpus[(int)arg];
-            _m.ThisCpu = cpu;
-            if (cpu.Curr.IrqsDisabled)
-            {
-                cpu.TickDeferred = true;
-                return;
-            }
-            _m.TickBody(cpu);
-        }
+        cpu.TickDeferred = false;
+        TickHandler(cpu);
+        return Preempt == PreemptModel.Full ? PreemptCheck(p) : default;
     }
 }

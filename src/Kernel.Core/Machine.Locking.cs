@@ -87,7 +87,15 @@ public sealed partial class Machine
         }
         if (irqsOn)
         {
-            LocalIrqEnable();
+            // spin_unlock_irq: the lock is released, then interrupts come back (a deferred tick
+            // runs now), then preempt_enable.
+            p.IrqsDisabled = false;
+            var cpu = ThisCpu;
+            if (cpu.TickDeferred)
+            {
+                cpu.TickDeferred = false;
+                TickHandler(cpu);
+            }
         }
         if (Preempt != PreemptModel.Full)
         {
