@@ -168,7 +168,15 @@ public sealed partial class Machine
         {
             return default;
         }
-        // preempt_schedule(): PREEMPT_ACTIVE keeps a task that set a sleep state on the runqueue.
+        return PreemptSchedule(p);
+    }
+
+    /// <summary>
+    /// preempt_schedule / __cond_resched: schedule with PREEMPT_ACTIVE, which keeps a task that
+    /// had set a sleep state on its runqueue; the task resumes when it next runs.
+    /// </summary>
+    private ValueTask PreemptSchedule(TaskStruct p)
+    {
         var cpu = ThisCpu;
         p.PreemptCount += PreemptCount.PREEMPT_ACTIVE;
         var next = ScheduleCore(cpu, p);
@@ -185,11 +193,7 @@ public sealed partial class Machine
         {
             return default;
         }
-        var cpu = ThisCpu;
-        p.PreemptCount += PreemptCount.PREEMPT_ACTIVE;
-        var next = ScheduleCore(cpu, p);
-        p.PreemptCount -= PreemptCount.PREEMPT_ACTIVE;
-        return next == p ? default : SuspendExecuting(p);
+        return PreemptSchedule(p);
     }
 
     /// <summary>

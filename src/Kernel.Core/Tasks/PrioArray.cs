@@ -53,20 +53,7 @@ public sealed class PrioArray
     /// <summary>enqueue_task: list_add_tail on queue[p->prio].</summary>
     public void Enqueue(TaskStruct p)
     {
-        int prio = p.Prio;
-        var tail = _tail[prio];
-        p.RunPrev = tail;
-        p.RunNext = null;
-        if (tail is null)
-        {
-            _head[prio] = p;
-        }
-        else
-        {
-            tail.RunNext = p;
-        }
-        _tail[prio] = p;
-        _bitmap[prio >> 6] |= 1UL << (prio & 63);
+        LinkTail(p, p.Prio);
         NrActive++;
         p.Array = this;
     }
@@ -90,6 +77,23 @@ public sealed class PrioArray
         _bitmap[prio >> 6] |= 1UL << (prio & 63);
         NrActive++;
         p.Array = this;
+    }
+
+    private void LinkTail(TaskStruct p, int prio)
+    {
+        var tail = _tail[prio];
+        p.RunPrev = tail;
+        p.RunNext = null;
+        if (tail is null)
+        {
+            _head[prio] = p;
+        }
+        else
+        {
+            tail.RunNext = p;
+        }
+        _tail[prio] = p;
+        _bitmap[prio >> 6] |= 1UL << (prio & 63);
     }
 
     /// <summary>Insert p immediately before `before` (list_add_tail(&amp;p->run_list, &amp;before->run_list)).</summary>
@@ -138,19 +142,7 @@ public sealed class PrioArray
             return;
         }
         Unlink(p, prio);
-        var tail = _tail[prio];
-        p.RunPrev = tail;
-        p.RunNext = null;
-        if (tail is null)
-        {
-            _head[prio] = p;
-        }
-        else
-        {
-            tail.RunNext = p;
-        }
-        _tail[prio] = p;
-        _bitmap[prio >> 6] |= 1UL << (prio & 63);
+        LinkTail(p, prio);
     }
 
     private void Unlink(TaskStruct p, int prio)

@@ -76,7 +76,42 @@ public sealed class GoodnessScheduler : IScheduler
 
     private void AddToRunqueue(TaskStruct p)
     {
-        // list_add: new runnable tasks go to the front.
+        LinkHead(p); // list_add: new runnable tasks go to the front
+        p.Array = _onRunqueue;
+        NrRunnable++;
+    }
+
+    private void DelFromRunqueue(TaskStruct p)
+    {
+        Unlink(p);
+        p.Array = null;
+        NrRunnable--;
+    }
+
+    private void MoveLast(TaskStruct p)
+    {
+        Unlink(p);
+        p.RunPrev = _tail;
+        p.RunNext = null;
+        if (_tail is null)
+        {
+            _head = p;
+        }
+        else
+        {
+            _tail.RunNext = p;
+        }
+        _tail = p;
+    }
+
+    private void MoveFirst(TaskStruct p)
+    {
+        Unlink(p);
+        LinkHead(p);
+    }
+
+    private void LinkHead(TaskStruct p)
+    {
         p.RunPrev = null;
         p.RunNext = _head;
         if (_head is null)
@@ -88,15 +123,6 @@ public sealed class GoodnessScheduler : IScheduler
             _head.RunPrev = p;
         }
         _head = p;
-        p.Array = _onRunqueue;
-        NrRunnable++;
-    }
-
-    private void DelFromRunqueue(TaskStruct p)
-    {
-        Unlink(p);
-        p.Array = null;
-        NrRunnable--;
     }
 
     private void Unlink(TaskStruct p)
@@ -118,36 +144,6 @@ public sealed class GoodnessScheduler : IScheduler
             p.RunNext.RunPrev = p.RunPrev;
         }
         p.RunNext = p.RunPrev = null;
-    }
-
-    private void MoveLast(TaskStruct p)
-    {
-        Unlink(p);
-        p.RunPrev = _tail;
-        if (_tail is null)
-        {
-            _head = p;
-        }
-        else
-        {
-            _tail.RunNext = p;
-        }
-        _tail = p;
-    }
-
-    private void MoveFirst(TaskStruct p)
-    {
-        Unlink(p);
-        p.RunNext = _head;
-        if (_head is null)
-        {
-            _tail = p;
-        }
-        else
-        {
-            _head.RunPrev = p;
-        }
-        _head = p;
     }
 
     private bool RunningElsewhere(TaskStruct p, int cpu) => p.Cpu != cpu && _m.Cpus[p.Cpu].Curr == p;
