@@ -23,7 +23,7 @@ namespace Kernel;
 /// <summary>An emulated program: an async method that receives its task's handle.</summary>
 public delegate ValueTask UserProgram(UserTask self);
 
-public sealed partial class LinuxKernel : ITaskHooks
+public sealed partial class LinuxKernel : ITaskHooks, IDisposable
 {
     private readonly Dictionary<int, TaskStruct> _pidHash = new();
     private readonly List<TaskStruct> _kthreads = new();
@@ -80,22 +80,45 @@ public sealed partial class LinuxKernel : ITaskHooks
 
     // ------------------------------------------------------------------ running
 
-    public void Run(long durationNs) => Machine.Run(durationNs);
+    public bool IsDisposed { get; private set; }
 
-    public void Run(TimeSpan duration) => Machine.Run(duration);
+    private Machine Live
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            return Machine;
+        }
+    }
 
-    public bool Step() => Machine.Step();
+    public void Run(long durationNs) => Live.Run(durationNs);
 
-    public bool RunUntil(Func<bool> predicate, long maxNs) => Machine.RunUntil(predicate, maxNs);
+    public void Run(TimeSpan duration) => Live.Run(duration);
+
+    /// <summary>Run until simulated time `timeNs` (absolute, since boot).</summary>
+    public void RunTo(long timeNs) => Live.RunTo(timeNs);
+
+    public bool Step() => Live.Step();
+
+    public bool RunUntil(Func<bool> predicate, long maxNs) => Live.RunUntil(predicate, maxNs);
 
     /// <summary>Run until nothing more can happen without outside input (see Machine.IsQuiescent).</summary>
-    public bool RunUntilIdle(long maxNs = 3_600_000_000_000) => Machine.RunUntilIdle(maxNs);
+    public bool RunUntilIdle(long maxNs = 3_600_000_000_000) => Live.RunUntilIdle(maxNs);
 
     /// <summary>Run until `t` has exited (zombie or reaped). True if it did within maxNs.</summary>
     public bool RunUntilExit(TaskStruct t, long maxNs = 3_600_000_000_000)
     {
         ArgumentNullException.ThrowIfNull(t);
-        return Machine.RunUntil(() => t.ExitState != 0, maxNs);
+        return Live.RunUntil(() => t.ExitState != 0, maxNs);
+    }
+
+    /// <summary>
+    /// Shut the machine down: it can no longer run, and its programs' parked continuations are
+    /// released to the garbage collector. Reading state (/proc, tasks, traces) still works.
+    /// </summary>
+    public void Dispose()
+    {
+        IsDisposed = true;
     }
 
     // ------------------------------------------------------------------ creating tasks
@@ -118,6 +141,7 @@ public sealed partial class LinuxKernel : ITaskHooks
     {
         ArgumentNullException.ThrowIfNull(comm);
         ArgumentNullException.ThrowIfNull(program);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         options ??= new SpawnOptions();
         if (options.Nice is < -20 or > 19)
         {

@@ -188,4 +188,16 @@ public class HostApiMisuseTests
         var act = () => k.RunUntilIdle();
         act.Should().Throw<EmulatedProgramException>().WithInnerException<InvalidOperationException>();
     }
+
+    [Test]
+    public void ADisposedKernelRefusesToRunButStillAnswersReads()
+    {
+        var k = LinuxKernel.Boot();
+        var t = k.Spawn("t", Programs.Hog);
+        k.Run(Ms.Of(10));
+        k.Dispose();
+        ((Action)(() => k.Run(1))).Should().Throw<ObjectDisposedException>();
+        ((Action)(() => k.Spawn("x", Programs.Hog))).Should().Throw<ObjectDisposedException>();
+        k.Proc.Read($"/proc/{t.Pid}/stat").Should().NotBeNull();
+    }
 }

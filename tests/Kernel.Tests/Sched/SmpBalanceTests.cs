@@ -99,4 +99,32 @@ public class SmpBalanceTests
         later.Should().OnlyContain(s => s.Cpu == 1, "after the call the hog only runs on its new CPU");
         k.AssertInvariants();
     }
+
+    [Test]
+    public void ActiveBalancingPushesTheRunningTaskThroughTheMigrationThread()
+    {
+        // load_balance asks for an active push when passive pulls keep failing; drive that
+        // request directly and watch migration/0 move the running hog to CPU 1.
+        var k = KernelBuilder.New().Cpus(2).Boot();
+        var a = k.Spawn("a", Programs.Hog, new LinuxKernel.SpawnOptions { CpusAllowed = CpuMask.Of(0) });
+        var b = k.Spawn("b", Programs.Hog, new LinuxKernel.SpawnOptions { CpusAllowed = CpuMask.Of(0) });
+        k.Run(Ms.Of(50));
+        var o1 = (Kernel.Sched.O1.O1Scheduler)k.Scheduler;
+        var rq0 = o1.CpuRq(0);
+        var running = k.Machine.Cpus[0].Curr;
+        running.CpusAllowed = CpuMask.All;
+        rq0.NrRunning.Should().Be(2);
+        var sd = o1.Domains(1).Single();
+        sd.NrBalanceFailed = sd.CacheNiceTries + 1; // as load_balance leaves it when it asks for a push
+        rq0.ActiveBalance = true;
+        rq0.PushCpu = 1;
+        k.Machine.EnterHostContext();
+        k.Machine.WakeUpProcess(rq0.MigrationThread!);
+        k.Run(Ms.Of(5));
+        sd.AlbCnt.Should().Be(1);
+        sd.AlbPushed.Should().Be(1);
+        running.Cpu.Should().Be(1, "the migration thread preempted it and moved it to the push CPU");
+        rq0.ActiveBalance.Should().BeFalse();
+        k.AssertInvariants();
+    }
 }
