@@ -38,6 +38,12 @@ public sealed record CostTable
     /// <summary>Each task examined by the 2.4 goodness() loop.</summary>
     public long GoodnessPerTaskNs { get; init; } = 40;
 
+    /// <summary>An order-0 page from or to a per-CPU list (no zone lock).</summary>
+    public long PageAllocNs { get; init; } = 100;
+
+    /// <summary>How long buddy-list work holds zone->lock (per call, per block moved).</summary>
+    public long ZoneLockHoldNs { get; init; } = 150;
+
     public static CostTable Default { get; } = new();
 
     /// <summary>A table where kernel work is free: useful to isolate policy from overhead.</summary>
@@ -45,6 +51,7 @@ public sealed record CostTable
     {
         SyscallNs = 0, ContextSwitchNs = 0, TimerTickNs = 0, RunqueueLockHoldNs = 0, WakeupNs = 0,
         MigrationNs = 0, IpiNs = 0, ForkNs = 0, ExitNs = 0, SpinLockNs = 0, GoodnessPerTaskNs = 0,
+        PageAllocNs = 0, ZoneLockHoldNs = 0,
     };
 
     internal void Validate()
@@ -55,7 +62,8 @@ public sealed record CostTable
             (nameof(TimerTickNs), TimerTickNs), (nameof(RunqueueLockHoldNs), RunqueueLockHoldNs),
             (nameof(WakeupNs), WakeupNs), (nameof(MigrationNs), MigrationNs), (nameof(IpiNs), IpiNs),
             (nameof(ForkNs), ForkNs), (nameof(ExitNs), ExitNs), (nameof(SpinLockNs), SpinLockNs),
-            (nameof(GoodnessPerTaskNs), GoodnessPerTaskNs),
+            (nameof(GoodnessPerTaskNs), GoodnessPerTaskNs), (nameof(PageAllocNs), PageAllocNs),
+            (nameof(ZoneLockHoldNs), ZoneLockHoldNs),
         })
         {
             if (v < 0)

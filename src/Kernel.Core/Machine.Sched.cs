@@ -213,6 +213,27 @@ public sealed partial class Machine
         return Preempt == PreemptModel.Voluntary ? CondResched() : default;
     }
 
+    /// <summary>
+    /// might_sleep() for synchronous callers that cannot themselves reschedule (an allocation
+    /// with __GFP_WAIT): records the invalid-context BUG when atomic or in an interrupt.
+    /// </summary>
+    public void MightSleepCheck(string where)
+    {
+        var cpu = ThisCpu;
+        if (cpu is null)
+        {
+            return;
+        }
+        var p = cpu.Curr;
+        bool inIrq = PreemptCount.InInterrupt(p.PreemptCount);
+        bool atomic = PreemptCount.InAtomic(p.PreemptCount) || (_executing == p && p.SpinlocksHeld > 0);
+        if ((_executing == p || inIrq) && (atomic || p.IrqsDisabled))
+        {
+            ReportBug(cpu, p, $"BUG: sleeping function called from invalid context at {where}" + Environment.NewLine +
+                $"in_atomic():{(atomic ? 1 : 0)}, irqs_disabled():{(p.IrqsDisabled ? 1 : 0)}");
+        }
+    }
+
     /// <summary>wake_up_process: wake a sleeping or stopped task. Returns true if it was woken.</summary>
     public bool WakeUpProcess(TaskStruct p) =>
         Scheduler.TryToWakeUp(p, TaskState.TASK_INTERRUPTIBLE | TaskState.TASK_UNINTERRUPTIBLE | TaskState.TASK_STOPPED | TaskState.TASK_TRACED, sync: false);

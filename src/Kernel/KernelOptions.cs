@@ -2,6 +2,7 @@
 // same trace, bit for bit.
 using Kernel.Core;
 using Kernel.Core.Tasks;
+using Kernel.Mm;
 using Kernel.Sched;
 
 namespace Kernel;
@@ -19,6 +20,9 @@ public sealed record KernelOptions
     public SchedulerKind Scheduler { get; init; } = SchedulerKind.O1;
 
     public SchedOptions Sched { get; init; } = new();
+
+    /// <summary>Physical memory: size (default 256 MiB) and architecture (default i386 with PAE).</summary>
+    public MemoryOptions Memory { get; init; } = new();
 
     public ulong Seed { get; init; } = 1;
 
@@ -51,5 +55,6 @@ public sealed record KernelOptions
             throw new ArgumentException($"PidMax must be 301..4194304 (was {PidMax}).");
         }
         ArgumentNullException.ThrowIfNull(Sched);
+        ArgumentNullException.ThrowIfNull(Memory);
     }
 }

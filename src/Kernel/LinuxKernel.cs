@@ -11,6 +11,7 @@ using Kernel.Core;
 using Kernel.Core.Sched;
 using Kernel.Core.Tasks;
 using Kernel.Core.Trace;
+using Kernel.Mm;
 using Kernel.Process;
 using Kernel.Proc;
 using Kernel.Sched;
@@ -39,6 +40,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         };
         Machine = new Machine(options.ToMachineOptions(), Scheduler);
         Machine.SetHooks(this);
+        Mm = new PglistData(Machine, options.Memory);
         Pids = new PidMap(options.PidMax);
         Proc = new ProcFs(this);
     }
@@ -60,6 +62,9 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
     public IScheduler Scheduler { get; }
 
     public PidMap Pids { get; }
+
+    /// <summary>Physical memory: mem_map, zones and the page allocator (pg_data_t of node 0).</summary>
+    public PglistData Mm { get; }
 
     public ProcFs Proc { get; }
 

@@ -43,6 +43,10 @@ public sealed class ProcFs
                 "loadavg" => LoadAvg(),
                 "schedstat" => SchedStat(),
                 "uptime" => Uptime(),
+                "meminfo" => _k.Mm.FormatMeminfo(),
+                "buddyinfo" => _k.Mm.FormatBuddyinfo(),
+                "zoneinfo" => _k.Mm.FormatZoneinfo(),
+                "vmstat" => _k.Mm.FormatVmstat(),
                 _ => null,
             };
         }

@@ -1,0 +1,39 @@
+// Physical memory of one emulated machine.
+namespace Kernel.Mm;
+
+public sealed record MemoryOptions
+{
+    /// <summary>RAM size in bytes (a multiple of 4 KiB; 4 MiB .. 64 GiB).</summary>
+    public long MemoryBytes { get; init; } = 256 * MemoryLayout.MiB;
+
+    public Architecture Arch { get; init; } = Architecture.I386Pae;
+
+    /// <summary>Reserved low memory (BIOS data, the 640 KiB-1 MiB hole): 1 MiB.</summary>
+    public long LowReservedBytes { get; init; } = MemoryLayout.MiB;
+
+    /// <summary>The kernel image (text, data, bss) loaded at 1 MiB.</summary>
+    public long KernelImageBytes { get; init; } = 3 * MemoryLayout.MiB;
+
+    /// <summary>Override the boot-time min_free_kbytes (default: int_sqrt(lowmem_kbytes * 16)).</summary>
+    public int? MinFreeKbytes { get; init; }
+
+    internal void Validate()
+    {
+        if (MemoryBytes % MemoryLayout.PAGE_SIZE != 0 || MemoryBytes < 4 * MemoryLayout.MiB || MemoryBytes > 64 * MemoryLayout.GiB)
+        {
+            throw new ArgumentException($"MemoryBytes must be a multiple of 4 KiB between 4 MiB and 64 GiB (was {MemoryBytes}).");
+        }
+        if (Arch == Architecture.I386Pae && MemoryBytes > 64 * MemoryLayout.GiB)
+        {
+            throw new ArgumentException("i386 PAE addresses at most 64 GiB.");
+        }
+        if (LowReservedBytes < 0 || KernelImageBytes < 0 || LowReservedBytes + KernelImageBytes >= MemoryBytes / 2)
+        {
+            throw new ArgumentException("Reserved boot memory must be non-negative and less than half of RAM.");
+        }
+        if (MinFreeKbytes is < 1)
+        {
+            throw new ArgumentException("MinFreeKbytes must be positive.");
+        }
+    }
+}

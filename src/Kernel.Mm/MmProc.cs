@@ -1,0 +1,135 @@
+// /proc/buddyinfo, /proc/zoneinfo, /proc/meminfo and the /proc/vmstat counters that exist so far,
+// in 2.6.20's formats (mm/vmstat.c frag_show/zoneinfo_show, fs/proc/proc_misc.c).
+using System.Globalization;
+using System.Text;
+
+namespace Kernel.Mm;
+
+public sealed partial class PglistData
+{
+    private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
+
+    /// <summary>The 2.6.20 per-zone vm_stat items (all zero until the subsystems that count them exist).</summary>
+    private static readonly string[] VmStatText =
+    [
+        "nr_anon_pages", "nr_mapped", "nr_file_pages", "nr_slab_reclaimable", "nr_slab_unreclaimable",
+        "nr_page_table_pages", "nr_dirty", "nr_writeback", "nr_unstable", "nr_bounce", "nr_vmscan_write",
+    ];
+
+    public string FormatBuddyinfo()
+    {
+        var sb = new StringBuilder();
+        foreach (var z in Zones.Where(z => z.PresentPages > 0))
+        {
+            sb.Append(Ci, $"Node 0, zone {z.Name,8} ");
+            foreach (var a in z.FreeArea)
+            {
+                sb.Append(Ci, $"{a.NrFree,6} ");
+            }
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    public string FormatZoneinfo()
+    {
+        var sb = new StringBuilder();
+        foreach (var z in Zones.Where(z => z.PresentPages > 0))
+        {
+            sb.Append(Ci, $"Node 0, zone {z.Name,8}");
+            sb.Append(Ci, $"\n  pages free     {z.FreePages}\n        min      {z.PagesMin}\n        low      {z.PagesLow}\n        high     {z.PagesHigh}");
+            sb.Append(Ci, $"\n        active   0\n        inactive 0\n        scanned  0 (a: 0 i: 0)\n        spanned  {z.SpannedPages}\n        present  {z.PresentPages}");
+            foreach (var name in VmStatText)
+            {
+                sb.Append(Ci, $"\n    {name,-12} 0");
+            }
+            sb.Append(Ci, $"\n        protection: ({string.Join(", ", z.LowmemReserve)})");
+            sb.Append("\n  pagesets");
+            for (int cpu = 0; cpu < z.Pageset.Length; cpu++)
+            {
+                var ps = z.Pageset[cpu];
+                if (ps.Hot.Count == 0 && ps.Cold.Count == 0)
+                {
+                    continue;
+                }
+                for (int j = 0; j < 2; j++)
+                {
+                    var pcp = ps[j == 1];
+                    sb.Append(Ci, $"\n    cpu: {cpu} pcp: {j}\n              count: {pcp.Count}\n              high:  {pcp.High}\n              batch: {pcp.Batch}");
+                }
+                sb.Append(Ci, $"\n  vm stats threshold: {StatThreshold(z)}");
+            }
+            sb.Append(Ci, $"\n  all_unreclaimable: 0\n  prev_priority:     12\n  start_pfn:         {z.ZoneStartPfn}\n");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>calculate_threshold (mm/vmstat.c 2.6.20).</summary>
+    private int StatThreshold(Zone z)
+    {
+        static int Fls(long x) => x == 0 ? 0 : 64 - System.Numerics.BitOperations.LeadingZeroCount((ulong)x);
+        long mem = z.PresentPages >> (27 - MemoryLayout.PAGE_SHIFT);
+        int threshold = 2 * Fls(Machine.Cpus.Length) * (1 + Fls(mem));
+        return Math.Min(125, threshold);
+    }
+
+    /// <summary>/proc/meminfo with the fields that exist so far; the rest read 0 until their subsystems do.</summary>
+    public string FormatMeminfo()
+    {
+        long K(long pages) => pages * (MemoryLayout.PAGE_SIZE >> 10);
+        long free = Zones.Sum(z => z.FreePagesIncludingPcp);
+        long highTotal = TotalHighPages;
+        long highFree = Zones.Where(z => z.IsHighmem).Sum(z => z.FreePagesIncludingPcp);
+        long vmallocTotal = Arch == Architecture.I386Pae ? 118776 : 34359738367;
+        var sb = new StringBuilder();
+        void L(string name, long kb) => sb.Append(Ci, $"{name + ":",-14}{kb,8} kB\n");
+        L("MemTotal", K(TotalRamPages));
+        L("MemFree", K(free));
+        L("Buffers", 0);
+        L("Cached", 0);
+        L("SwapCached", 0);
+        L("Active", 0);
+        L("Inactive", 0);
+        if (Arch == Architecture.I386Pae)
+        {
+            L("HighTotal", K(highTotal));
+            L("HighFree", K(highFree));
+            L("LowTotal", K(TotalRamPages - highTotal));
+            L("LowFree", K(free - highFree));
+        }
+        L("SwapTotal", 0);
+        L("SwapFree", 0);
+        L("Dirty", 0);
+        L("Writeback", 0);
+        L("AnonPages", 0);
+        L("Mapped", 0);
+        L("Slab", 0);
+        L("SReclaimable", 0);
+        L("SUnreclaim", 0);
+        L("PageTables", 0);
+        L("NFS_Unstable", 0);
+        L("Bounce", 0);
+        L("CommitLimit", K(TotalRamPages / 2));
+        L("Committed_AS", 0);
+        L("VmallocTotal", vmallocTotal);
+        L("VmallocUsed", 0);
+        L("VmallocChunk", vmallocTotal);
+        return sb.ToString();
+    }
+
+    /// <summary>/proc/vmstat lines that exist so far (pgalloc_*, pgfree).</summary>
+    public string FormatVmstat()
+    {
+        var sb = new StringBuilder();
+        foreach (var name in VmStatText)
+        {
+            sb.Append(Ci, $"{name} 0\n");
+        }
+        foreach (var z in Zones)
+        {
+            sb.Append(Ci, $"pgalloc_{z.Name.ToLowerInvariant()} {z.PgAlloc}\n");
+        }
+        sb.Append(Ci, $"pgfree {Zones.Sum(z => z.PgFree)}\n");
+        return sb.ToString();
+    }
+}

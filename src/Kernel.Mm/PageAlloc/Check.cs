@@ -1,0 +1,100 @@
+// The memory invariants: every frame is in exactly one place (a buddy block, a per-CPU list, or
+// in use), free frames have count 0 and no mappings, buddy blocks are aligned, of the order they
+// claim, inside their zone and counted in free_pages / nr_free.
+namespace Kernel.Mm;
+
+public sealed partial class PglistData
+{
+    private enum Where : byte
+    {
+        InUse,
+        Buddy,
+        Pcp,
+    }
+
+    public IEnumerable<string> CheckInvariants()
+    {
+        var where = new Where[MemMap.Length];
+        var problems = new List<string>();
+        foreach (var z in Zones)
+        {
+            long freeCounted = 0;
+            for (int order = 0; order < Zone.MAX_ORDER; order++)
+            {
+                long n = 0;
+                for (int pfn = z.FreeArea[order].Head; pfn >= 0; pfn = MemMap[pfn].LruNext)
+                {
+                    n++;
+                    ref var p = ref MemMap[pfn];
+                    if ((pfn & ((1 << order) - 1)) != 0)
+                    {
+                        problems.Add($"{z.Name}: order-{order} block at pfn {pfn} is misaligned");
+                    }
+                    if (pfn < z.ZoneStartPfn || pfn + (1L << order) > z.ZoneStartPfn + z.SpannedPages)
+                    {
+                        problems.Add($"{z.Name}: order-{order} block at pfn {pfn} leaves the zone");
+                        continue;
+                    }
+                    if (!p.Test(PageFlag.PG_buddy) || p.Private != order)
+                    {
+                        problems.Add($"{z.Name}: pfn {pfn} on the order-{order} list is not marked a buddy of that order");
+                    }
+                    for (int i = pfn; i < pfn + (1 << order); i++)
+                    {
+                        if (where[i] != Where.InUse)
+                        {
+                            problems.Add($"pfn {i} is on two free lists");
+                        }
+                        where[i] = Where.Buddy;
+                        if (MemMap[i].Count != 0 || MemMap[i].MapCount != -1)
+                        {
+                            problems.Add($"free pfn {i} has count {MemMap[i].Count} mapcount {MemMap[i].MapCount}");
+                        }
+                    }
+                    freeCounted += 1L << order;
+                }
+                if (n != z.FreeArea[order].NrFree)
+                {
+                    problems.Add($"{z.Name}: order {order} nr_free {z.FreeArea[order].NrFree} but {n} blocks listed");
+                }
+            }
+            if (freeCounted != z.FreePages)
+            {
+                problems.Add($"{z.Name}: free_pages {z.FreePages} but {freeCounted} pages on the buddy lists");
+            }
+            for (int cpu = 0; cpu < z.Pageset.Length; cpu++)
+            {
+                foreach (var pcp in new[] { z.Pageset[cpu].Hot, z.Pageset[cpu].Cold })
+                {
+                    int n = 0;
+                    for (int pfn = pcp.Head; pfn >= 0; pfn = MemMap[pfn].LruNext)
+                    {
+                        n++;
+                        if (where[pfn] != Where.InUse)
+                        {
+                            problems.Add($"pfn {pfn} is on a per-CPU list and elsewhere");
+                        }
+                        where[pfn] = Where.Pcp;
+                        if (MemMap[pfn].Count != 0 || MemMap[pfn].Test(PageFlag.PG_buddy) || MemMap[pfn].ZoneIndex != z.Index)
+                        {
+                            problems.Add($"pfn {pfn} on cpu{cpu}'s list is not a free page of {z.Name}");
+                        }
+                    }
+                    if (n != pcp.Count)
+                    {
+                        problems.Add($"{z.Name} cpu{cpu}: pcp count {pcp.Count} but {n} pages listed");
+                    }
+                }
+            }
+        }
+        for (int pfn = 0; pfn < MemMap.Length; pfn++)
+        {
+            ref var p = ref MemMap[pfn];
+            if (where[pfn] != Where.Buddy && p.Test(PageFlag.PG_buddy))
+            {
+                problems.Add($"pfn {pfn} is marked PG_buddy but is on no free list");
+            }
+        }
+        return problems;
+    }
+}

@@ -1,0 +1,232 @@
+// Linux 2.6.20 include/linux/mmzone.h pg_data_t for the single node of a UMA machine: mem_map,
+// the zones, the zonelists, and boot-time memory initialisation (mm/page_alloc.c
+// free_area_init, free_all_bootmem, init_per_zone_pages_min, setup_per_zone_lowmem_reserve,
+// zone_batchsize/setup_pageset).
+using Kernel.Core;
+
+namespace Kernel.Mm;
+
+public sealed partial class PglistData
+{
+    private readonly Zone[][] _zonelists;
+    private readonly List<byte[]> _contents = new() { Array.Empty<byte>() };
+    private readonly Stack<int> _freeContents = new();
+
+    public PglistData(Machine machine, MemoryOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(machine);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Machine = machine;
+        Options = options;
+        Arch = options.Arch;
+        long pages = options.MemoryBytes >> MemoryLayout.PAGE_SHIFT;
+        MemMap = GC.AllocateUninitializedArray<Page>((int)pages);
+        var specs = MemoryLayout.Zones(Arch, options.MemoryBytes);
+        Zones = new Zone[specs.Count];
+        for (int i = 0; i < specs.Count; i++)
+        {
+            Zones[i] = new Zone(i, specs[i], machine.Cpus.Length);
+        }
+        _zonelists = BuildZonelists();
+        InitMemMap();
+        SetupPerZonePagesMin(InitialMinFreeKbytes());
+        SetupPerZoneLowmemReserve();
+        foreach (var z in Zones)
+        {
+            int batch = ZoneBatchsize(z);
+            foreach (var ps in z.Pageset)
+            {
+                SetupPageset(ps, batch);
+            }
+        }
+    }
+
+    public Machine Machine { get; }
+
+    public MemoryOptions Options { get; }
+
+    public Architecture Arch { get; }
+
+    /// <summary>mem_map: one Page per frame, indexed by pfn. Access by ref.</summary>
+    public Page[] MemMap { get; }
+
+    public Zone[] Zones { get; }
+
+    public long TotalPages => MemMap.Length;
+
+    /// <summary>totalram_pages: frames handed to the buddy allocator at boot.</summary>
+    public long TotalRamPages { get; private set; }
+
+    /// <summary>Frames reserved at boot: low memory hole, kernel image, mem_map itself.</summary>
+    public long ReservedPages { get; private set; }
+
+    public long TotalHighPages => Zones.Where(z => z.IsHighmem).Sum(z => z.PresentPages - ReservedIn(z));
+
+    public int MinFreeKbytes { get; private set; }
+
+    public ref Page PageAt(int pfn) => ref MemMap[pfn];
+
+    public Zone ZoneOf(int pfn) => Zones[MemMap[pfn].ZoneIndex];
+
+    public Zone? ZoneByType(ZoneType t) => Zones.FirstOrDefault(z => z.Type == t);
+
+    private long ReservedIn(Zone z) => Math.Clamp(ReservedPages - z.ZoneStartPfn, 0, z.SpannedPages);
+
+    /// <summary>Zonelist for a gfp: the allowed zones, highest first (build_zonelists for one node).</summary>
+    public Zone[] ZonelistFor(Gfp gfp)
+    {
+        var want = gfp.GfpZone();
+        // Zones this architecture does not have fold down (no DMA32 on i386, no highmem on x86_64).
+        int top = -1;
+        for (int i = 0; i < Zones.Length; i++)
+        {
+            if (Zones[i].Type <= want)
+            {
+                top = i;
+            }
+        }
+        return _zonelists[top];
+    }
+
+    private Zone[][] BuildZonelists()
+    {
+        var lists = new Zone[Zones.Length][];
+        for (int top = 0; top < Zones.Length; top++)
+        {
+            lists[top] = Enumerable.Range(0, top + 1).Reverse().Select(i => Zones[i]).Where(z => z.PresentPages > 0).ToArray();
+        }
+        return lists;
+    }
+
+    /// <summary>memmap_init + free_all_bootmem: reserve the boot frames, free the rest in max-order blocks.</summary>
+    private void InitMemMap()
+    {
+        long memmapBytes = (long)MemMap.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<Page>();
+        long reservedBytes = Options.LowReservedBytes + Options.KernelImageBytes + memmapBytes;
+        ReservedPages = Math.Min(MemMap.Length, (reservedBytes + MemoryLayout.PAGE_SIZE - 1) >> MemoryLayout.PAGE_SHIFT);
+        foreach (var z in Zones)
+        {
+            uint zoneBits = (uint)z.Index << Page.ZONES_PGSHIFT;
+            int start = (int)z.ZoneStartPfn;
+            int end = (int)(z.ZoneStartPfn + z.SpannedPages);
+            var span = MemMap.AsSpan(start, end - start);
+            for (int i = 0; i < span.Length; i++)
+            {
+                ref var page = ref span[i];
+                page.Flags = zoneBits | (1u << (int)PageFlag.PG_reserved);
+                page.Count = 1;
+                page.MapCount = -1;
+                page.Mapping = 0;
+                page.Index = 0;
+                page.Private = 0;
+                page.LruNext = -1;
+                page.LruPrev = -1;
+                page.Contents = 0;
+            }
+            // Free everything above the reserved frames, in the largest aligned blocks that fit.
+            long pfn = Math.Max(z.ZoneStartPfn, ReservedPages);
+            while (pfn < end)
+            {
+                int order = Zone.MAX_ORDER - 1;
+                while (order > 0 && ((pfn & ((1L << order) - 1)) != 0 || pfn + (1L << order) > end))
+                {
+                    order--;
+                }
+                for (long i = pfn; i < pfn + (1L << order); i++)
+                {
+                    ref var pg = ref MemMap[i];
+                    pg.Clear(PageFlag.PG_reserved);
+                    pg.Count = 0;
+                }
+                FreeOneBlock(z, (int)pfn, order);
+                TotalRamPages += 1L << order;
+                pfn += 1L << order;
+            }
+        }
+    }
+
+    /// <summary>init_per_zone_pages_min: min_free_kbytes = int_sqrt(lowmem_kbytes * 16), clamped to [128, 65536].</summary>
+    private int InitialMinFreeKbytes()
+    {
+        if (Options.MinFreeKbytes is int fixedValue)
+        {
+            return fixedValue;
+        }
+        // nr_free_buffer_pages(): the GFP_USER zonelist's present pages above pages_high (0 at boot).
+        long lowmemPages = ZonelistFor(Gfp.GFP_USER).Sum(z => z.PresentPages);
+        long lowmemKbytes = lowmemPages * (MemoryLayout.PAGE_SIZE >> 10);
+        return (int)Math.Clamp(MemoryLayout.IntSqrt(lowmemKbytes * 16), 128, 65536);
+    }
+
+    /// <summary>setup_per_zone_pages_min (2.6.20), also run when /proc/sys/vm/min_free_kbytes is written.</summary>
+    public void SetupPerZonePagesMin(int minFreeKbytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(minFreeKbytes, 1);
+        MinFreeKbytes = minFreeKbytes;
+        long pagesMin = minFreeKbytes >> (MemoryLayout.PAGE_SHIFT - 10);
+        long lowmemPages = Zones.Where(z => !z.IsHighmem).Sum(z => z.PresentPages);
+        foreach (var z in Zones)
+        {
+            long tmp = lowmemPages == 0 ? 0 : pagesMin * z.PresentPages / lowmemPages;
+            if (z.IsHighmem)
+            {
+                // __GFP_HIGH and PF_MEMALLOC rarely want highmem: a small, capped pages_min.
+                z.PagesMin = Math.Clamp(z.PresentPages / 1024, 32, 128);
+            }
+            else
+            {
+                z.PagesMin = tmp;
+            }
+            z.PagesLow = z.PagesMin + (tmp >> 2);
+            z.PagesHigh = z.PagesMin + (tmp >> 1);
+        }
+    }
+
+    /// <summary>setup_per_zone_lowmem_reserve: a lower zone keeps back higher zones' pages / ratio.</summary>
+    private void SetupPerZoneLowmemReserve()
+    {
+        var ratio = MemoryLayout.LowmemReserveRatio(Arch);
+        foreach (var z in Zones)
+        {
+            z.LowmemReserve = new long[Zones.Length];
+        }
+        for (int j = 0; j < Zones.Length; j++)
+        {
+            long present = Zones[j].PresentPages;
+            for (int idx = j - 1; idx >= 0; idx--)
+            {
+                int r = Math.Max(1, ratio[Math.Min(idx, ratio.Length - 1)]);
+                Zones[idx].LowmemReserve[j] = present / r;
+                present += Zones[idx].PresentPages;
+            }
+        }
+    }
+
+    /// <summary>zone_batchsize: about 1/1000 of the zone, at most 512 KiB, /4, then 2^n - 1.</summary>
+    public static int ZoneBatchsize(Zone zone)
+    {
+        long batch = zone.PresentPages / 1024;
+        if (batch * MemoryLayout.PAGE_SIZE > 512 * 1024)
+        {
+            batch = 512 * 1024 / MemoryLayout.PAGE_SIZE;
+        }
+        batch /= 4;
+        if (batch < 1)
+        {
+            batch = 1;
+        }
+        int v = (int)(batch + batch / 2);
+        int fls = 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)v);
+        return (1 << (fls - 1)) - 1;
+    }
+
+    /// <summary>setup_pageset: hot high 6*batch; cold high 2*batch with half the batch.</summary>
+    private static void SetupPageset(PerCpuPageset p, int batch)
+    {
+        p.Hot.High = 6 * batch;
+        p.Hot.Batch = Math.Max(1, batch);
+        p.Cold.High = 2 * batch;
+        p.Cold.Batch = Math.Max(1, batch / 2);
+    }
+}

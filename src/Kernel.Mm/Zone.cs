@@ -1,0 +1,106 @@
+// Linux 2.6.20 include/linux/mmzone.h struct zone, free_area and per_cpu_pages. A zone is a
+// range of mem_map with its own buddy lists (guarded by Lock) and, per CPU, a hot and a cold
+// list of order-0 pages that are allocated and freed without taking the zone lock.
+using Kernel.Core.Locking;
+
+namespace Kernel.Mm;
+
+public sealed class Zone
+{
+    public const int MAX_ORDER = 11;
+
+    internal Zone(int index, ZoneSpec spec, int cpus)
+    {
+        Index = index;
+        Type = spec.Type;
+        Name = spec.Name;
+        ZoneStartPfn = spec.StartPfn;
+        SpannedPages = spec.EndPfn - spec.StartPfn;
+        PresentPages = SpannedPages;
+        Lock = new KSpinLock($"zone.{spec.Name}.lock");
+        for (int o = 0; o < MAX_ORDER; o++)
+        {
+            FreeArea[o] = new FreeArea();
+        }
+        Pageset = new PerCpuPageset[cpus];
+        for (int c = 0; c < cpus; c++)
+        {
+            Pageset[c] = new PerCpuPageset();
+        }
+    }
+
+    /// <summary>Index in the node's zone array (what page flags store).</summary>
+    public int Index { get; }
+
+    public ZoneType Type { get; }
+
+    public string Name { get; }
+
+    public long ZoneStartPfn { get; }
+
+    public long SpannedPages { get; }
+
+    public long PresentPages { get; }
+
+    public bool IsHighmem => Type == ZoneType.ZONE_HIGHMEM;
+
+    // ---- Guarded by Lock ----
+    public KSpinLock Lock { get; }
+
+    /// <summary>free_pages: pages on the buddy lists (not the per-CPU lists).</summary>
+    public long FreePages { get; internal set; }
+
+    public FreeArea[] FreeArea { get; } = new FreeArea[MAX_ORDER];
+
+    public long PagesMin { get; internal set; }
+    public long PagesLow { get; internal set; }
+    public long PagesHigh { get; internal set; }
+
+    /// <summary>lowmem_reserve[classzone]: pages kept back from allocations that could use a higher zone.</summary>
+    public long[] LowmemReserve { get; internal set; } = [];
+
+    /// <summary>Per-CPU hot [0] and cold [1] page lists.</summary>
+    public PerCpuPageset[] Pageset { get; }
+
+    // ---- Statistics (vm_stat / vm events) ----
+    public long PgAlloc { get; internal set; }
+    public long PgFree { get; internal set; }
+
+    /// <summary>Free pages including those on the per-CPU lists.</summary>
+    public long FreePagesIncludingPcp => FreePages + Pageset.Sum(p => p.Hot.Count + p.Cold.Count);
+
+    public override string ToString() => Name;
+}
+
+/// <summary>struct free_area: one buddy list (pfns linked through Page.LruNext/LruPrev).</summary>
+public sealed class FreeArea
+{
+    public int Head { get; internal set; } = -1;
+
+    public long NrFree { get; internal set; }
+}
+
+/// <summary>struct per_cpu_pageset: pcp[0] hot, pcp[1] cold.</summary>
+public sealed class PerCpuPageset
+{
+    public PerCpuPages Hot { get; } = new();
+
+    public PerCpuPages Cold { get; } = new();
+
+    public PerCpuPages this[bool cold] => cold ? Cold : Hot;
+}
+
+/// <summary>struct per_cpu_pages: a LIFO list of order-0 pages with its high mark and batch size.</summary>
+public sealed class PerCpuPages
+{
+    public int Count { get; internal set; }
+
+    public int High { get; internal set; }
+
+    public int Batch { get; internal set; }
+
+    public int Head { get; internal set; } = -1;
+
+    /// <summary>The coldest page: free_pages_bulk returns pages from here.</summary>
+    public int Tail { get; internal set; } = -1;
+}

@@ -1,0 +1,263 @@
+using System.Runtime.CompilerServices;
+using FluentAssertions;
+using Kernel.Core;
+using Kernel.Core.Locking;
+using Kernel.Core.Tasks;
+using Kernel.Mm;
+using Kernel.Tests.Support;
+using NUnit.Framework;
+
+namespace Kernel.Tests.Mm;
+
+[Parallelizable(ParallelScope.All)]
+public class PageAllocTests
+{
+    private static LinuxKernel Boot(long bytes, Architecture arch = Architecture.I386Pae, int cpus = 1)
+    {
+        var k = KernelBuilder.New().Cpus(cpus).With(o => o with { Memory = new MemoryOptions { MemoryBytes = bytes, Arch = arch } }).Boot();
+        k.Machine.EnterHostContext();
+        return k;
+    }
+
+    [Test]
+    public void StructPageIsThirtySixBytes()
+    {
+        Unsafe.SizeOf<Page>().Should().Be(36, "mem_map must stay at or under 40 bytes per emulated page");
+    }
+
+    [Test]
+    public void I386ZonesWatermarksAndReservesFollow2620()
+    {
+        var k = Boot(256 * MemoryLayout.MiB);
+        var mm = k.Mm;
+        mm.Zones.Select(z => (z.Name, z.ZoneStartPfn, z.SpannedPages)).Should().Equal(
+            ("DMA", 0L, 4096L), ("Normal", 4096L, 61440L), ("HighMem", 65536L, 0L));
+        mm.MinFreeKbytes.Should().Be(2048, "int_sqrt(262144 kB * 16)");
+        var dma = mm.Zones[0];
+        var normal = mm.Zones[1];
+        (dma.PagesMin, dma.PagesLow, dma.PagesHigh).Should().Be((32L, 40L, 48L));
+        (normal.PagesMin, normal.PagesLow, normal.PagesHigh).Should().Be((480L, 600L, 720L));
+        dma.LowmemReserve.Should().Equal(0, 240, 240);
+        normal.Pageset[0].Hot.High.Should().Be(90);
+        normal.Pageset[0].Hot.Batch.Should().Be(15);
+        normal.Pageset[0].Cold.Batch.Should().Be(7);
+        dma.Pageset[0].Hot.High.Should().Be(0, "a 16 MiB zone has a batch of 0 (2^n - 1 clamp)");
+        mm.ReservedPages.Should().Be((MemoryLayout.MiB + 3 * MemoryLayout.MiB + 65536L * 36 + 4095) / 4096);
+        mm.TotalRamPages.Should().Be(65536 - mm.ReservedPages);
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void SplitAndCoalesceRestoreTheBuddyLists()
+    {
+        var k = Boot(64 * MemoryLayout.MiB);
+        var mm = k.Mm;
+        string boot = mm.FormatBuddyinfo();
+        var got = new List<(int Pfn, int Order)>();
+        var rnd = new Prng(3);
+        for (int i = 0; i < 2000; i++)
+        {
+            int order = (int)rnd.Next(0, 5);
+            int pfn = mm.AllocPages(Gfp.GFP_KERNEL, order);
+            pfn.Should().BeGreaterThanOrEqualTo(0);
+            (pfn & ((1 << order) - 1)).Should().Be(0, "buddy blocks are naturally aligned");
+            got.Add((pfn, order));
+        }
+        mm.FormatBuddyinfo().Should().NotBe(boot);
+        k.CheckInvariants().Should().BeEmpty();
+        foreach (var (pfn, order) in got.OrderBy(_ => rnd.NextUInt64()))
+        {
+            mm.FreePages(pfn, order);
+        }
+        mm.DrainAllPages();
+        mm.FormatBuddyinfo().Should().Be(boot, "freeing everything coalesces back to the boot layout");
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void OrderZeroPagesComeFromAndReturnToThePerCpuHotList()
+    {
+        var k = Boot(256 * MemoryLayout.MiB, cpus: 2);
+        var normal = k.Mm.Zones[1];
+        var pcp = normal.Pageset[0].Hot;
+        long buddyFree = normal.FreePages;
+        int first = k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
+        pcp.Count.Should().Be(14, "a refill takes a batch of 15 from the buddy lists, one is handed out");
+        normal.FreePages.Should().Be(buddyFree - 15);
+        normal.Pageset[1].Hot.Count.Should().Be(0, "cpu1's list is untouched");
+        var pages = new List<int> { first };
+        for (int i = 0; i < 200; i++)
+        {
+            pages.Add(k.Mm.AllocPages(Gfp.GFP_KERNEL, 0));
+        }
+        foreach (int p in pages)
+        {
+            k.Mm.FreePages(p, 0);
+            pcp.Count.Should().BeLessThan(90, "at high (90) a batch of 15 goes back to the buddy lists");
+        }
+        pcp.Count.Should().BeGreaterThan(0, "freed pages stay on the hot list below its high mark");
+        normal.FreePages.Should().BeGreaterThan(buddyFree - 15, "batches went back to the buddy lists");
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void LastFreedPageIsTheFirstReallocated()
+    {
+        var k = Boot(64 * MemoryLayout.MiB);
+        int a = k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
+        int b = k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
+        k.Mm.FreePages(a, 0);
+        k.Mm.FreePages(b, 0);
+        k.Mm.AllocPages(Gfp.GFP_KERNEL, 0).Should().Be(b, "the hot list is LIFO");
+        k.Mm.AllocPages(Gfp.GFP_KERNEL | Gfp.__GFP_COLD, 0).Should().NotBe(a, "cold requests use the separate cold list");
+    }
+
+    [Test]
+    public void GfpKernelStopsAtTheWatermarksAndGfpAtomicDigsDeeper()
+    {
+        var k = Boot(64 * MemoryLayout.MiB);
+        int kernel = 0, atomic = 0;
+        while (k.Mm.AllocPages(Gfp.GFP_KERNEL | Gfp.__GFP_NOWARN, 0) >= 0)
+        {
+            kernel++;
+        }
+        var normal = k.Mm.Zones[1];
+        normal.FreePages.Should().BeInRange(1, normal.PagesHigh + normal.Pageset[0].Hot.Batch, "GFP_KERNEL may not go below the watermarks");
+        while (k.Mm.AllocPages(Gfp.GFP_ATOMIC, 0) >= 0)
+        {
+            atomic++;
+        }
+        atomic.Should().BeGreaterThan(0, "__GFP_HIGH and ALLOC_HARDER reach into the reserves");
+        k.Machine.Oopses.Should().Contain(o => o.Message == "swapper: page allocation failure. order:0, mode:0x20");
+        k.Mm.AllocFailures.Should().BeGreaterThan(0);
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void HighmemAllocationsPreferHighmemAndLowmemRunsOutWhileHighmemIsFree()
+    {
+        var k = Boot(2 * MemoryLayout.GiB);
+        var mm = k.Mm;
+        var high = mm.ZoneByType(ZoneType.ZONE_HIGHMEM)!;
+        high.PresentPages.Should().Be((2 * MemoryLayout.GiB - 896 * MemoryLayout.MiB) / 4096);
+        int hp = mm.AllocPages(Gfp.GFP_HIGHUSER, 0);
+        mm.ZoneOf(hp).Should().Be(high);
+        int lowGot = 0;
+        int pfn;
+        while ((pfn = mm.AllocPages(Gfp.GFP_KERNEL | Gfp.__GFP_NOWARN, 0)) >= 0)
+        {
+            mm.ZoneOf(pfn).IsHighmem.Should().BeFalse("GFP_KERNEL never gets highmem");
+            lowGot++;
+        }
+        lowGot.Should().BeGreaterThan(200_000);
+        high.FreePagesIncludingPcp.Should().BeGreaterThan(250_000, "lowmem ran out with highmem nearly all free");
+        mm.AllocPages(Gfp.GFP_HIGHUSER, 0).Should().BeGreaterThanOrEqualTo(0);
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void NormalAllocationsFallBackToDmaButLeaveItsReserve()
+    {
+        var k = Boot(64 * MemoryLayout.MiB);
+        var mm = k.Mm;
+        var dma = mm.Zones[0];
+        int fromDma = 0;
+        int pfn;
+        while ((pfn = mm.AllocPages(Gfp.GFP_KERNEL | Gfp.__GFP_NOWARN, 0)) >= 0)
+        {
+            if (mm.ZoneOf(pfn) == dma)
+            {
+                fromDma++;
+            }
+        }
+        fromDma.Should().BeGreaterThan(0, "the zonelist falls back from Normal to DMA");
+        dma.FreePages.Should().BeGreaterThan(dma.LowmemReserve[1], "lowmem_reserve keeps DMA pages from Normal-capable allocations");
+        mm.AllocPages(Gfp.GFP_DMA, 0).Should().BeGreaterThanOrEqualTo(0, "a true DMA allocation may still use them");
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void Flat64LayoutHasDma32AndNoHighmem()
+    {
+        var k = Boot(8 * MemoryLayout.GiB, Architecture.Flat64);
+        k.Mm.Zones.Select(z => z.Name).Should().Equal("DMA", "DMA32", "Normal");
+        k.Mm.Zones[1].SpannedPages.Should().Be((4 * MemoryLayout.GiB - 16 * MemoryLayout.MiB) / 4096);
+        int p = k.Mm.AllocPages(Gfp.GFP_HIGHUSER, 0);
+        k.Mm.ZoneOf(p).Name.Should().Be("Normal", "__GFP_HIGHMEM folds to Normal without highmem");
+        k.Mm.ZoneOf(k.Mm.AllocPages(Gfp.GFP_DMA32, 0)).Name.Should().Be("DMA32");
+        k.Proc.Read("/proc/meminfo")!.Should().NotContain("HighTotal");
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void SleepingAllocationUnderASpinlockIsABug()
+    {
+        var k = KernelBuilder.New().Preempt(PreemptModel.Full).Boot();
+        var l = new KSpinLock("l");
+        k.Spawn("t", async self => await self.KernelCall(async m =>
+        {
+            await m.SpinLock(l);
+            k.Mm.AllocPages(Gfp.GFP_ATOMIC, 0).Should().BeGreaterThanOrEqualTo(0);
+            k.Machine.Oopses.Should().BeEmpty("GFP_ATOMIC never sleeps");
+            int p = k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
+            await m.SpinUnlock(l);
+            k.Mm.FreePages(p, 0);
+            return 0;
+        }));
+        k.RunUntilIdle();
+        k.Machine.Oopses.Should().ContainSingle().Which.Message.Should().StartWith("BUG: sleeping function called from invalid context at mm/page_alloc.c");
+    }
+
+    [Test]
+    public void DoubleFreeIsABadPageState()
+    {
+        var k = Boot(64 * MemoryLayout.MiB);
+        int p = k.Mm.AllocPages(Gfp.GFP_KERNEL, 2);
+        k.Mm.FreePages(p, 2);
+        ((Action)(() => k.Mm.FreePages(p, 2))).Should().Throw<KernelBug>();
+    }
+
+    [Test]
+    public void PageContentsAreRealBytesAllocatedOnFirstWrite()
+    {
+        var k = Boot(64 * MemoryLayout.MiB);
+        int p = k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
+        k.Mm.ReadPage(p)[100].Should().Be(0);
+        k.Mm.PagesWithContents.Should().Be(0);
+        k.Mm.WritePage(p)[100] = 42;
+        k.Mm.ReadPage(p)[100].Should().Be(42);
+        k.Mm.PagesWithContents.Should().Be(1);
+        k.Mm.FreePages(p, 0);
+        k.Mm.PagesWithContents.Should().Be(0, "a freed frame gives its buffer back");
+    }
+
+    [Test]
+    public void ProcMemoryViewsUse2620Formats()
+    {
+        var k = Boot(2 * MemoryLayout.GiB, cpus: 2);
+        k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
+        var buddy = k.Proc.Read("/proc/buddyinfo")!.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        buddy.Should().HaveCount(3);
+        buddy[0].Should().MatchRegex(@"^Node 0, zone      DMA( +\d+){11} $");
+        buddy[2].Should().StartWith("Node 0, zone  HighMem ");
+        var zoneinfo = k.Proc.Read("/proc/zoneinfo")!;
+        zoneinfo.Should().Contain("Node 0, zone   Normal\n  pages free     ");
+        zoneinfo.Should().Contain("\n    cpu: 0 pcp: 0\n              count: ");
+        zoneinfo.Should().Contain("        protection: (0, ");
+        var meminfo = k.Proc.Read("/proc/meminfo")!;
+        meminfo.Should().MatchRegex(@"^MemTotal: +\d+ kB\nMemFree: +\d+ kB\n");
+        meminfo.Should().Contain("HighTotal:").And.Contain("LowFree:");
+        long memTotal = long.Parse(meminfo.Split('\n')[0].Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+        memTotal.Should().Be(k.Mm.TotalRamPages * 4);
+        k.Proc.Read("/proc/vmstat")!.Should().Contain("pgalloc_normal 1\n");
+    }
+
+    [Test]
+    public void ThirtyTwoGibMachineBootsWithMemMapInLowmem()
+    {
+        var k = Boot(32 * MemoryLayout.GiB);
+        k.Mm.TotalPages.Should().Be(8L * 1024 * 1024);
+        (k.Mm.ReservedPages * 4096).Should().BeGreaterThan(8L * 1024 * 1024 * 36, "mem_map itself (288 MiB) is carved out of lowmem");
+        k.Mm.ZoneByType(ZoneType.ZONE_HIGHMEM)!.FreePages.Should().BeGreaterThan(7_000_000);
+    }
+}
