@@ -96,7 +96,8 @@ public class PageAllocTests
             pcp.Count.Should().BeLessThan(90, "at high (90) a batch of 15 goes back to the buddy lists");
         }
         pcp.Count.Should().BeGreaterThan(0, "freed pages stay on the hot list below its high mark");
-        normal.FreePages.Should().BeGreaterThan(buddyFree - 15, "batches went back to the buddy lists");
+        (normal.FreePages + pcp.Count).Should().Be(buddyFree, "every page is back on the buddy lists or this CPU's list");
+        pcp.Count.Should().Be(75, "9 + 201 frees - 9 batches of 15 returned at the high mark");
         k.AssertInvariants();
     }
 
