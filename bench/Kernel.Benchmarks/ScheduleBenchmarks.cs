@@ -24,7 +24,12 @@ public class ScheduleBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _k = LinuxKernel.Boot(new KernelOptions { Cpus = 1, Scheduler = Scheduler, PidMax = 200_000, Costs = CostTable.Free });
+        // 100,000 tasks need ~1 GiB of kernel stacks and task_structs: a 2 GiB 64-bit machine.
+        _k = LinuxKernel.Boot(new KernelOptions
+        {
+            Cpus = 1, Scheduler = Scheduler, PidMax = 200_000, Costs = CostTable.Free,
+            Memory = new Kernel.Mm.MemoryOptions { MemoryBytes = 2L << 30, Arch = Kernel.Mm.Architecture.Flat64 },
+        });
         for (int i = 0; i < Runnable; i++)
         {
             _k.Spawn("t", static async self => await self.Compute(1_000_000_000));

@@ -103,9 +103,10 @@ public sealed partial class PglistData
         L("Writeback", 0);
         L("AnonPages", 0);
         L("Mapped", 0);
-        L("Slab", 0);
-        L("SReclaimable", 0);
-        L("SUnreclaim", 0);
+        long reclaimable = Caches.Where(c => (c.Flags & Slab.SlabFlags.SLAB_RECLAIM_ACCOUNT) != 0).Sum(c => c.Pages);
+        L("Slab", K(SlabPages));
+        L("SReclaimable", K(reclaimable));
+        L("SUnreclaim", K(SlabPages - reclaimable));
         L("PageTables", 0);
         L("NFS_Unstable", 0);
         L("Bounce", 0);

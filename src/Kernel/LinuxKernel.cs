@@ -41,6 +41,8 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         Machine = new Machine(options.ToMachineOptions(), Scheduler);
         Machine.SetHooks(this);
         Mm = new PglistData(Machine, options.Memory);
+        Machine.EnterHostContext();
+        TaskStructCachep = Mm.KmemCacheCreate("task_struct", SizeofTaskStruct, Kernel.Mm.Slab.SlabFlags.SLAB_HWCACHE_ALIGN | Kernel.Mm.Slab.SlabFlags.SLAB_PANIC);
         Pids = new PidMap(options.PidMax);
         Proc = new ProcFs(this);
     }
@@ -65,6 +67,15 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
 
     /// <summary>Physical memory: mem_map, zones and the page allocator (pg_data_t of node 0).</summary>
     public PglistData Mm { get; }
+
+    /// <summary>sizeof(struct task_struct) on 2.6.20 i386 (approximately: config dependent).</summary>
+    public const int SizeofTaskStruct = 1312;
+
+    /// <summary>THREAD_SIZE: the 8 KiB kernel stack (order 1) of every task (no CONFIG_4KSTACKS).</summary>
+    public const int THREAD_SIZE_ORDER = 1;
+
+    /// <summary>task_struct_cachep.</summary>
+    public Kernel.Mm.Slab.KmemCache TaskStructCachep { get; }
 
     public ProcFs Proc { get; }
 
@@ -177,19 +188,39 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         return p;
     }
 
-    private TaskStruct NewTask(string comm, TaskStruct parent, bool isKernelThread)
+    /// <summary>
+    /// dup_task_struct + pid allocation: the task's memory (task_struct object, kernel stack) and
+    /// pid, or null when memory or pids have run out (fork fails with -ENOMEM / -EAGAIN).
+    /// </summary>
+    private TaskStruct? TryNewTask(string comm, TaskStruct parent, bool isKernelThread, out Errno error)
     {
+        var obj = TaskStructCachep.Alloc(Gfp.GFP_KERNEL);
+        if (obj.IsNone)
+        {
+            error = Errno.ENOMEM;
+            return null;
+        }
+        int stack = Mm.AllocPages(Gfp.GFP_KERNEL, THREAD_SIZE_ORDER);
+        if (stack < 0)
+        {
+            TaskStructCachep.Free(obj);
+            error = Errno.ENOMEM;
+            return null;
+        }
         int pid = Pids.Alloc();
         if (pid < 0)
         {
-            throw new InvalidOperationException("No free pid (pid_max reached).");
+            Mm.FreePages(stack, THREAD_SIZE_ORDER);
+            TaskStructCachep.Free(obj);
+            error = Errno.EAGAIN;
+            return null;
         }
         var p = Machine.AllocTask(pid, comm);
         p.Parent = parent;
         p.RealParent = parent;
         p.GroupLeader = p;
         p.ExitSignal = Signals.SIGCHLD;
-        p.ProcessData = new ProcessState(p);
+        p.ProcessData = new ProcessState(p) { TaskStructObj = obj, KernelStackPfn = stack };
         if (isKernelThread)
         {
             p.Flags |= TaskFlags.PF_KTHREAD;
@@ -197,7 +228,28 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         }
         parent?.Children.Add(p);
         _pidHash.Add(pid, p);
+        error = 0;
         return p;
+    }
+
+    private TaskStruct NewTask(string comm, TaskStruct parent, bool isKernelThread) =>
+        TryNewTask(comm, parent, isKernelThread, out var e)
+        ?? throw new InvalidOperationException($"Cannot create task {comm}: {(e == Errno.ENOMEM ? "out of memory" : "no free pid")}.");
+
+    /// <summary>free_task: the kernel stack and the task_struct go back.</summary>
+    private void FreeTaskMemory(TaskStruct p)
+    {
+        var ps = ProcessState.Of(p);
+        if (ps.KernelStackPfn >= 0)
+        {
+            Mm.FreePages(ps.KernelStackPfn, THREAD_SIZE_ORDER);
+            ps.KernelStackPfn = -1;
+        }
+        if (!ps.TaskStructObj.IsNone)
+        {
+            TaskStructCachep.Free(ps.TaskStructObj);
+            ps.TaskStructObj = Kernel.Mm.Slab.SlabObject.None;
+        }
     }
 
     private void SetProgram(TaskStruct p, UserProgram program)

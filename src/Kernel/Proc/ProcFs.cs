@@ -47,6 +47,7 @@ public sealed class ProcFs
                 "buddyinfo" => _k.Mm.FormatBuddyinfo(),
                 "zoneinfo" => _k.Mm.FormatZoneinfo(),
                 "vmstat" => _k.Mm.FormatVmstat(),
+                "slabinfo" => _k.Mm.FormatSlabinfo(),
                 _ => null,
             };
         }

@@ -102,6 +102,7 @@ public sealed partial class LinuxKernel
         }
         _pidHash.Remove(p.Pid);
         Pids.Free(p.Pid);
+        FreeTaskMemory(p);
     }
 
     /// <summary>

@@ -44,13 +44,13 @@ public sealed partial class LinuxKernel
         {
             return Errno.EINVAL.Ret();
         }
-        if (Pids.Allocated >= Pids.PidMax - 1)
-        {
-            return Errno.EAGAIN.Ret();
-        }
         Machine.Charge(Options.Costs.ForkNs);
         var realParent = (flags & CloneFlags.CLONE_PARENT) != 0 && parent.Parent is not null ? parent.Parent : parent;
-        var child = NewTask(comm, realParent, isKernelThread: false);
+        var child = TryNewTask(comm, realParent, isKernelThread: false, out var error);
+        if (child is null)
+        {
+            return error.Ret();
+        }
         child.ExitSignal = exitSignal;
         child.Uid = parent.Uid;
         child.Euid = parent.Euid;

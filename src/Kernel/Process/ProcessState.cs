@@ -23,6 +23,11 @@ internal sealed class ProcessState
 
     public UserTask? Handle { get; set; }
 
+    /// <summary>The task_struct's slab object and the first pfn of its kernel stack.</summary>
+    public Kernel.Mm.Slab.SlabObject TaskStructObj { get; set; } = Kernel.Mm.Slab.SlabObject.None;
+
+    public int KernelStackPfn { get; set; } = -1;
+
     /// <summary>Signal that stopped the task, not yet reported to wait4 (group_exit_code).</summary>
     public int StopSignalToReport { get; set; }
 

@@ -52,6 +52,7 @@ public class PageAllocTests
     {
         var k = Boot(64 * MemoryLayout.MiB);
         var mm = k.Mm;
+        mm.DrainAllPages();
         string boot = mm.FormatBuddyinfo();
         var got = new List<(int Pfn, int Order)>();
         var rnd = new Prng(3);
@@ -80,6 +81,7 @@ public class PageAllocTests
         var k = Boot(256 * MemoryLayout.MiB, cpus: 2);
         var normal = k.Mm.Zones[1];
         var pcp = normal.Pageset[0].Hot;
+        k.Mm.DrainAllPages(); // boot's own allocations left pages on the lists
         long buddyFree = normal.FreePages;
         int first = k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
         pcp.Count.Should().Be(14, "a refill takes a batch of 15 from the buddy lists, one is handed out");
@@ -236,6 +238,7 @@ public class PageAllocTests
     public void ProcMemoryViewsUse2620Formats()
     {
         var k = Boot(2 * MemoryLayout.GiB, cpus: 2);
+        long before = k.Mm.Zones[1].PgAlloc;
         k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
         var buddy = k.Proc.Read("/proc/buddyinfo")!.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         buddy.Should().HaveCount(3);
@@ -250,7 +253,7 @@ public class PageAllocTests
         meminfo.Should().Contain("HighTotal:").And.Contain("LowFree:");
         long memTotal = long.Parse(meminfo.Split('\n')[0].Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
         memTotal.Should().Be(k.Mm.TotalRamPages * 4);
-        k.Proc.Read("/proc/vmstat")!.Should().Contain("pgalloc_normal 1\n");
+        k.Proc.Read("/proc/vmstat")!.Should().Contain($"pgalloc_normal {before + 1}\n");
     }
 
     [Test]
