@@ -44,6 +44,9 @@ public sealed record CostTable
     /// <summary>How long buddy-list work holds zone->lock (per call, per block moved).</summary>
     public long ZoneLockHoldNs { get; init; } = 150;
 
+    /// <summary>A minor page fault: trap, walk, allocate and clear or copy a page, return.</summary>
+    public long PageFaultNs { get; init; } = 1_000;
+
     public static CostTable Default { get; } = new();
 
     /// <summary>A table where kernel work is free: useful to isolate policy from overhead.</summary>
@@ -51,7 +54,7 @@ public sealed record CostTable
     {
         SyscallNs = 0, ContextSwitchNs = 0, TimerTickNs = 0, RunqueueLockHoldNs = 0, WakeupNs = 0,
         MigrationNs = 0, IpiNs = 0, ForkNs = 0, ExitNs = 0, SpinLockNs = 0, GoodnessPerTaskNs = 0,
-        PageAllocNs = 0, ZoneLockHoldNs = 0,
+        PageAllocNs = 0, ZoneLockHoldNs = 0, PageFaultNs = 0,
     };
 
     internal void Validate()
@@ -63,7 +66,7 @@ public sealed record CostTable
             (nameof(WakeupNs), WakeupNs), (nameof(MigrationNs), MigrationNs), (nameof(IpiNs), IpiNs),
             (nameof(ForkNs), ForkNs), (nameof(ExitNs), ExitNs), (nameof(SpinLockNs), SpinLockNs),
             (nameof(GoodnessPerTaskNs), GoodnessPerTaskNs), (nameof(PageAllocNs), PageAllocNs),
-            (nameof(ZoneLockHoldNs), ZoneLockHoldNs),
+            (nameof(ZoneLockHoldNs), ZoneLockHoldNs), (nameof(PageFaultNs), PageFaultNs),
         })
         {
             if (v < 0)

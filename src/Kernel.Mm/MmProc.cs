@@ -107,7 +107,7 @@ public sealed partial class PglistData
         L("Slab", K(SlabPages));
         L("SReclaimable", K(reclaimable));
         L("SUnreclaim", K(SlabPages - reclaimable));
-        L("PageTables", 0);
+        L("PageTables", K(PageTablePages));
         L("NFS_Unstable", 0);
         L("Bounce", 0);
         L("CommitLimit", K(TotalRamPages / 2));

@@ -14,6 +14,7 @@ public sealed partial class PglistData
 
     public PglistData(Machine machine, MemoryOptions options)
     {
+        Paging = Memory.Paging.For(options.Arch);
         ArgumentNullException.ThrowIfNull(machine);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -40,7 +41,30 @@ public sealed partial class PglistData
                 SetupPageset(ps, batch);
             }
         }
+        // empty_zero_page lives in the kernel image (reserved), right after the low 1 MiB.
+        ZeroPagePfn = (int)(Options.LowReservedBytes >> MemoryLayout.PAGE_SHIFT);
+        MmCachep = KmemCacheCreate("mm_struct", SizeofMmStruct, Slab.SlabFlags.SLAB_HWCACHE_ALIGN | Slab.SlabFlags.SLAB_PANIC);
+        VmAreaCachep = KmemCacheCreate("vm_area_struct", SizeofVmAreaStruct, Slab.SlabFlags.SLAB_PANIC);
     }
+
+    /// <summary>sizeof(struct mm_struct) and sizeof(struct vm_area_struct) on 2.6.20 i386.</summary>
+    public const int SizeofMmStruct = 448;
+    public const int SizeofVmAreaStruct = 88;
+
+    public Memory.Paging Paging { get; }
+
+    /// <summary>ZERO_PAGE: the reserved frame every untouched anonymous read maps.</summary>
+    public int ZeroPagePfn { get; }
+
+    public Slab.KmemCache MmCachep { get; }
+
+    public Slab.KmemCache VmAreaCachep { get; }
+
+    /// <summary>Every live address space (mmlist), for the invariant checker and rmap by scanning.</summary>
+    public List<Memory.MmStruct> Mms { get; } = new();
+
+    /// <summary>Page-table frames in use (NR_PAGETABLE).</summary>
+    public long PageTablePages { get; internal set; }
 
     public Machine Machine { get; }
 

@@ -177,6 +177,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         p.Uid = p.Euid = options.Uid;
         p.CpusAllowed = options.CpusAllowed;
         p.Pgrp = p.Session = p.Pid;
+        GiveExecMm(p);
         Scheduler.InitTask(p, options.Nice);
         if (rt)
         {
@@ -252,6 +253,15 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         }
     }
 
+    /// <summary>The address space of a task (null for kernel threads and exited tasks).</summary>
+    public Kernel.Mm.Memory.MmStruct? MmOf(TaskStruct p) => p.ProcessData is ProcessState ps ? ps.Mm : null;
+
+    private void GiveExecMm(TaskStruct p)
+    {
+        ProcessState.Of(p).Mm = Kernel.Mm.Memory.MmStruct.CreateForExec(Mm)
+            ?? throw new InvalidOperationException($"Cannot create the address space of {p}: out of memory.");
+    }
+
     private void SetProgram(TaskStruct p, UserProgram program)
     {
         var handle = new UserTask(this, p);
@@ -272,6 +282,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         }
         init.Pgrp = init.Session = 1;
         init.Parent = init.RealParent = null;
+        GiveExecMm(init);
         Init = init;
         Scheduler.InitTask(init, 0);
         SetProgram(init, InitProgram);

@@ -95,6 +95,24 @@ public sealed partial class PglistData
                 problems.Add($"pfn {pfn} is marked PG_buddy but is on no free list");
             }
         }
+        // Mapping counts: every page's mapcount equals the PTEs (in every mm) that map it.
+        var ptes = new Dictionary<int, int>();
+        foreach (var mm in Mms)
+        {
+            problems.AddRange(mm.CheckInvariants($"mm@{mm.Pgd}", ptes));
+        }
+        for (int pfn = 0; pfn < MemMap.Length; pfn++)
+        {
+            int mapped = ptes.GetValueOrDefault(pfn);
+            if (MemMap[pfn].PageMapcount != mapped)
+            {
+                problems.Add($"pfn {pfn}: mapcount {MemMap[pfn].PageMapcount} but {mapped} ptes map it");
+            }
+            if (mapped > 0 && MemMap[pfn].Count < mapped && pfn != ZeroPagePfn)
+            {
+                problems.Add($"pfn {pfn}: {mapped} ptes but only {MemMap[pfn].Count} references");
+            }
+        }
         return problems;
     }
 }

@@ -58,6 +58,8 @@ public sealed class ProcFs
                 "status" => Status(t),
                 "stat" => PidStat(t),
                 "schedstat" => PidSchedStat(t),
+                "maps" => _k.MmOf(t) is { } mm ? Kernel.Mm.Memory.ProcMaps.Maps(mm) : string.Empty,
+                "statm" => _k.MmOf(t) is { } mm2 ? Kernel.Mm.Memory.ProcMaps.Statm(mm2) : "0 0 0 0 0 0 0\n",
                 _ => null,
             };
         }
@@ -118,6 +120,10 @@ public sealed class ProcFs
         sb.Append(Ci, $"Gid:\t0\t0\t0\t0\n");
         sb.Append(Ci, $"FDSize:\t{(p.IsKernelThread ? 0 : 32)}\n");
         sb.Append(Ci, $"Groups:\t\n");
+        if (_k.MmOf(p) is { } mm)
+        {
+            sb.Append(Kernel.Mm.Memory.ProcMaps.StatusLines(mm));
+        }
         sb.Append(Ci, $"Threads:\t1\n");
         sb.Append(Ci, $"SigQ:\t0/0\n");
         sb.Append(Ci, $"SigPnd:\t{p.SigPending:x16}\n");
@@ -154,9 +160,13 @@ public sealed class ProcFs
         return string.Create(Ci,
             $"{p.Pid} ({p.Comm}) {StateChar(p)} {p.Parent?.Tgid ?? 0} {p.Pgrp} {p.Session} 0 -1 {(uint)p.Flags} " +
             $"{p.MinFlt} 0 {p.MajFlt} 0 {hz.JiffiesToClockT(p.Utime)} {hz.JiffiesToClockT(p.Stime)} {hz.JiffiesToClockT(p.Cutime)} {hz.JiffiesToClockT(p.Cstime)} " +
-            $"{p.Prio - 100} {p.Nice} 1 0 {startTime} 0 0 4294967295 0 0 0 0 0 " +
+            $"{p.Prio - 100} {p.Nice} 1 0 {startTime} {VmBytes(p)} {RssPages(p)} 4294967295 0 0 0 0 0 " +
             $"{p.SigPending & 0x7fffffff} {p.SigBlocked & 0x7fffffff} {sigign & 0x7fffffff} {sigcatch & 0x7fffffff} 0 0 0 {p.ExitSignal} {p.Cpu} {p.RtPriority} {(int)p.Policy} 0\n");
     }
+
+    private long VmBytes(TaskStruct p) => (_k.MmOf(p)?.TotalVm ?? 0) * Kernel.Mm.MemoryLayout.PAGE_SIZE;
+
+    private long RssPages(TaskStruct p) => _k.MmOf(p) is { } mm ? mm.AnonRss + mm.FileRss : 0;
 
     /// <summary>/proc/PID/schedstat: cpu_time run_delay pcnt (2.6.20: jiffies).</summary>
     public string PidSchedStat(TaskStruct p)

@@ -32,6 +32,10 @@ public sealed partial class LinuxKernel
         Machine.Charge(Options.Costs.ExitNs);
         Trace.OnSchedProcessExit(Now, Machine.ThisCpu.Id, p);
         p.ExitCode = status;
+        // exit_mm: drop the address space (the last user frees it).
+        var exitPs = ProcessState.Of(p);
+        exitPs.Mm?.Put();
+        exitPs.Mm = null;
         ExitNotify(p);
         var ps = ProcessState.Of(p);
         ps.VforkDone?.Complete();

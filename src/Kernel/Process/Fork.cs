@@ -46,11 +46,32 @@ public sealed partial class LinuxKernel
         }
         Machine.Charge(Options.Costs.ForkNs);
         var realParent = (flags & CloneFlags.CLONE_PARENT) != 0 && parent.Parent is not null ? parent.Parent : parent;
+        // copy_mm: share the address space for CLONE_VM, else duplicate it copy-on-write.
+        var parentMm = ProcessState.Of(parent).Mm;
+        Kernel.Mm.Memory.MmStruct? mm = null;
+        if (parentMm is not null)
+        {
+            if ((flags & CloneFlags.CLONE_VM) != 0)
+            {
+                parentMm.Get();
+                mm = parentMm;
+            }
+            else
+            {
+                mm = parentMm.Dup();
+                if (mm is null)
+                {
+                    return Errno.ENOMEM.Ret();
+                }
+            }
+        }
         var child = TryNewTask(comm, realParent, isKernelThread: false, out var error);
         if (child is null)
         {
+            mm?.Put();
             return error.Ret();
         }
+        ProcessState.Of(child).Mm = mm;
         child.ExitSignal = exitSignal;
         child.Uid = parent.Uid;
         child.Euid = parent.Euid;

@@ -28,6 +28,9 @@ internal sealed class ProcessState
 
     public int KernelStackPfn { get; set; } = -1;
 
+    /// <summary>The address space (null for kernel threads and after exit_mm).</summary>
+    public Kernel.Mm.Memory.MmStruct? Mm { get; set; }
+
     /// <summary>Signal that stopped the task, not yet reported to wait4 (group_exit_code).</summary>
     public int StopSignalToReport { get; set; }
 

@@ -69,6 +69,18 @@ public sealed partial class LinuxKernel
         return 0;
     }
 
+    /// <summary>force_sig_info: a synchronous signal (SIGSEGV, SIGKILL from the fault path): unblocked and not ignorable.</summary>
+    internal void ForceSignal(TaskStruct t, int sig)
+    {
+        if (t.SigActions[sig] == SignalDisposition.Ignore || (t.SigBlocked & Signals.Mask(sig)) != 0)
+        {
+            t.SigActions[sig] = SignalDisposition.Default;
+            t.SigBlocked &= ~Signals.Mask(sig);
+        }
+        t.SigPending |= Signals.Mask(sig);
+        RecalcSigpending(t);
+    }
+
     /// <summary>Send a signal from the host side (a harness killing a process).</summary>
     public void SendSignal(TaskStruct t, int sig)
     {

@@ -225,13 +225,14 @@ public class PageAllocTests
     {
         var k = Boot(64 * MemoryLayout.MiB);
         int p = k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
+        int before = k.Mm.PagesWithContents; // page tables of init already hold bytes
         k.Mm.ReadPage(p)[100].Should().Be(0);
-        k.Mm.PagesWithContents.Should().Be(0);
+        k.Mm.PagesWithContents.Should().Be(before, "reading an unwritten frame allocates nothing");
         k.Mm.WritePage(p)[100] = 42;
         k.Mm.ReadPage(p)[100].Should().Be(42);
-        k.Mm.PagesWithContents.Should().Be(1);
+        k.Mm.PagesWithContents.Should().Be(before + 1);
         k.Mm.FreePages(p, 0);
-        k.Mm.PagesWithContents.Should().Be(0, "a freed frame gives its buffer back");
+        k.Mm.PagesWithContents.Should().Be(before, "a freed frame gives its buffer back");
     }
 
     [Test]

@@ -1,0 +1,78 @@
+// Address-space invariants: VMAs sorted and non-overlapping; every mapped PTE inside a VMA;
+// RSS counters equal to the PTEs; and, across every mm, each page's mapcount equal to the
+// number of PTEs mapping it.
+namespace Kernel.Mm.Memory;
+
+public sealed partial class MmStruct
+{
+    public IEnumerable<string> CheckInvariants(string who, Dictionary<int, int> ptesPerPfn)
+    {
+        foreach (var s in Vmas.CheckInvariants(who))
+        {
+            yield return s;
+        }
+        long anon = 0, file = 0, total = 0;
+        foreach (var v in Vmas.InOrder())
+        {
+            total += v.Pages;
+        }
+        if (total != TotalVm)
+        {
+            yield return $"{who}: total_vm {TotalVm} but the areas hold {total} pages";
+        }
+        foreach (var (addr, pte) in MappedPtes())
+        {
+            var v = Vmas.FindVma(addr);
+            if (v is null || v.VmStart > addr)
+            {
+                yield return $"{who}: pte at {addr:x} lies outside every vma";
+            }
+            int pfn = Paging.PfnOf(pte);
+            ptesPerPfn[pfn] = ptesPerPfn.GetValueOrDefault(pfn) + 1;
+            if (_node.PageAt(pfn).IsAnon)
+            {
+                anon++;
+            }
+            else
+            {
+                file++;
+            }
+        }
+        if (anon != AnonRss || file != FileRss)
+        {
+            yield return $"{who}: rss counters anon {AnonRss} file {FileRss} but ptes map {anon} anon and {file} file pages";
+        }
+    }
+
+    /// <summary>Every PTE that maps a page, including PROT_NONE ones.</summary>
+    public IEnumerable<(long Addr, ulong Pte)> MappedPtes()
+    {
+        var result = new List<(long, ulong)>();
+        ScanMapped(Pgd, 0, 0L, result);
+        return result;
+    }
+
+    private void ScanMapped(int table, int level, long baseAddr, List<(long, ulong)> result)
+    {
+        int n = level == 0 ? Paging.TopEntries : 512;
+        var entries = Entries(table).ToArray();
+        bool leaf = level == Paging.Levels - 1;
+        for (int i = 0; i < n; i++)
+        {
+            ulong e = entries[i];
+            long addr = baseAddr + i * Paging.Span(level);
+            if (leaf ? !PteMapped(e) : (e & Paging._PAGE_PRESENT) == 0)
+            {
+                continue;
+            }
+            if (leaf)
+            {
+                result.Add((addr, e));
+            }
+            else
+            {
+                ScanMapped(Paging.PfnOf(e), level + 1, addr, result);
+            }
+        }
+    }
+}

@@ -1,0 +1,226 @@
+// Linux 2.6.20 arch/i386/mm/fault.c do_page_fault and mm/memory.c handle_mm_fault for anonymous
+// memory: a read of an untouched page maps the shared zero page read-only; a write maps a fresh
+// zeroed page; a write to a read-only private page copies it (do_wp_page), or reuses it when this
+// is its only mapping. The "hardware" (Translate) sets ACCESSED and DIRTY on every access.
+namespace Kernel.Mm.Memory;
+
+/// <summary>How a fault ended (VM_FAULT_* and the SIGSEGV codes).</summary>
+public enum FaultResult
+{
+    /// <summary>Resolved without I/O (a minor fault).</summary>
+    Minor,
+    /// <summary>SEGV_MAPERR: no mapping at the address.</summary>
+    SegvMaperr,
+    /// <summary>SEGV_ACCERR: the mapping forbids the access.</summary>
+    SegvAccerr,
+    /// <summary>VM_FAULT_OOM: no memory for a page or a table.</summary>
+    Oom,
+}
+
+public sealed partial class MmStruct
+{
+    /// <summary>_PAGE_PROTNONE: a mapped page made inaccessible by PROT_NONE (present bit clear).</summary>
+    public const ulong _PAGE_PROTNONE = 0x100;
+
+    /// <summary>RLIMIT_STACK default: 8 MiB.</summary>
+    public const long RLIMIT_STACK = 8L << 20;
+
+    internal static bool PteMapped(ulong pte) => (pte & (Paging._PAGE_PRESENT | _PAGE_PROTNONE)) != 0;
+
+    /// <summary>
+    /// The MMU: translate an access. Returns the pfn and sets ACCESSED (and DIRTY for a write)
+    /// when the PTE allows it; -1 means a page fault.
+    /// </summary>
+    public int Translate(long addr, bool write)
+    {
+        if ((ulong)addr >= (ulong)Paging.TaskSize)
+        {
+            return -1;
+        }
+        int t = WalkToPte(addr, alloc: false, out int i);
+        if (t < 0)
+        {
+            return -1;
+        }
+        ref ulong pte = ref PteRef(t, i);
+        if ((pte & Paging._PAGE_PRESENT) == 0 || (write && (pte & Paging._PAGE_RW) == 0))
+        {
+            return -1;
+        }
+        pte |= write ? Paging._PAGE_ACCESSED | Paging._PAGE_DIRTY : Paging._PAGE_ACCESSED;
+        return Paging.PfnOf(pte);
+    }
+
+    /// <summary>do_page_fault for a user-mode access: find the VMA, check it, fix the PTE.</summary>
+    public FaultResult HandleFault(long addr, bool write)
+    {
+        if ((ulong)addr >= (ulong)Paging.TaskSize)
+        {
+            return FaultResult.SegvMaperr;
+        }
+        var vma = Vmas.FindVma(addr);
+        if (vma is null)
+        {
+            return FaultResult.SegvMaperr;
+        }
+        if (vma.VmStart > addr)
+        {
+            if (!vma.Has(VmFlags.VM_GROWSDOWN) || !ExpandStack(vma, addr))
+            {
+                return FaultResult.SegvMaperr;
+            }
+        }
+        if (write ? !vma.Has(VmFlags.VM_WRITE) : !vma.Has(VmFlags.VM_READ | VmFlags.VM_EXEC))
+        {
+            return FaultResult.SegvAccerr;
+        }
+        var r = HandleMmFault(vma, addr, write);
+        if (r == FaultResult.Minor)
+        {
+            MinFlt++;
+            UpdateHiwater();
+        }
+        return r;
+    }
+
+    /// <summary>handle_mm_fault + do_anonymous_page / do_wp_page.</summary>
+    private FaultResult HandleMmFault(Vma vma, long addr, bool write)
+    {
+        int t = WalkToPte(addr, alloc: true, out int i);
+        if (t < 0)
+        {
+            return FaultResult.Oom;
+        }
+        ulong pte = PteRef(t, i);
+        if (!PteMapped(pte))
+        {
+            return DoAnonymousPage(vma, addr, write, t, i);
+        }
+        if ((pte & Paging._PAGE_PRESENT) == 0)
+        {
+            // PROT_NONE page whose VMA allows the access again (mprotect restored it lazily).
+            PteRef(t, i) = (pte & ~_PAGE_PROTNONE) | Paging._PAGE_PRESENT;
+            pte = PteRef(t, i);
+        }
+        if (write && (pte & Paging._PAGE_RW) == 0)
+        {
+            return DoWpPage(vma, addr, t, i);
+        }
+        PteRef(t, i) = pte | Paging._PAGE_ACCESSED | (write ? Paging._PAGE_DIRTY : 0);
+        return FaultResult.Minor;
+    }
+
+    private FaultResult DoAnonymousPage(Vma vma, long addr, bool write, int t, int i)
+    {
+        if (!write)
+        {
+            // The shared ZERO_PAGE, read-only: a write will copy it.
+            int zero = _node.ZeroPagePfn;
+            ref var zp = ref _node.PageAt(zero);
+            zp.Count++;
+            zp.MapCount++;
+            FileRss++;
+            PteRef(t, i) = Paging.MkPte(zero, Paging._PAGE_PRESENT | Paging._PAGE_USER | Paging._PAGE_ACCESSED);
+            return FaultResult.Minor;
+        }
+        int pfn = NewAnonPage(vma, addr);
+        if (pfn < 0)
+        {
+            return FaultResult.Oom;
+        }
+        PteRef(t, i) = Paging.MkPte(pfn, Paging._PAGE_PRESENT | Paging._PAGE_RW | Paging._PAGE_USER | Paging._PAGE_ACCESSED | Paging._PAGE_DIRTY);
+        return FaultResult.Minor;
+    }
+
+    /// <summary>alloc_zeroed_user_highpage + page_add_new_anon_rmap.</summary>
+    private int NewAnonPage(Vma vma, long addr)
+    {
+        int pfn = _node.AllocPages(Gfp.GFP_HIGHUSER | Gfp.__GFP_ZERO, 0);
+        if (pfn < 0)
+        {
+            return -1;
+        }
+        ref var page = ref _node.PageAt(pfn);
+        page.MapCount = 0;
+        page.Mapping = Page.PAGE_MAPPING_ANON; // the anon_vma arrives with objrmap
+        page.Index = (uint)(((addr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT) + vma.VmPgoff);
+        AnonRss++;
+        return pfn;
+    }
+
+    /// <summary>do_wp_page: reuse an anonymous page mapped once, else copy (break COW).</summary>
+    private FaultResult DoWpPage(Vma vma, long addr, int t, int i)
+    {
+        ulong pte = PteRef(t, i);
+        int old = Paging.PfnOf(pte);
+        ref var oldPage = ref _node.PageAt(old);
+        if (old != _node.ZeroPagePfn && oldPage.IsAnon && oldPage.PageMapcount == 1)
+        {
+            PteRef(t, i) = pte | Paging._PAGE_RW | Paging._PAGE_DIRTY | Paging._PAGE_ACCESSED;
+            return FaultResult.Minor;
+        }
+        int pfn = NewAnonPage(vma, addr);
+        if (pfn < 0)
+        {
+            return FaultResult.Oom;
+        }
+        if (old != _node.ZeroPagePfn)
+        {
+            _node.ReadPage(old).CopyTo(_node.WritePage(pfn));
+        }
+        PteRef(t, i) = Paging.MkPte(pfn, Paging._PAGE_PRESENT | Paging._PAGE_RW | Paging._PAGE_USER | Paging._PAGE_ACCESSED | Paging._PAGE_DIRTY);
+        DropMapping(old);
+        return FaultResult.Minor;
+    }
+
+    /// <summary>page_remove_rmap + put_page for one PTE that stops mapping `pfn`, with the RSS counters.</summary>
+    internal void DropMapping(int pfn)
+    {
+        ref var page = ref _node.PageAt(pfn);
+        if (page.MapCount < 0)
+        {
+            throw new Kernel.Core.KernelBug($"Eeek! page_mapcount(page) went negative! (pfn {pfn})");
+        }
+        page.MapCount--;
+        if (page.IsAnon)
+        {
+            AnonRss--;
+        }
+        else
+        {
+            FileRss--;
+        }
+        if (page.MapCount < 0 && page.IsAnon)
+        {
+            page.Mapping = 0;
+        }
+        if (pfn == _node.ZeroPagePfn)
+        {
+            page.Count--;
+            return;
+        }
+        _node.FreePages(pfn, 0);
+    }
+
+    /// <summary>expand_stack: grow a VM_GROWSDOWN area down to addr, within RLIMIT_STACK.</summary>
+    private bool ExpandStack(Vma vma, long addr)
+    {
+        long newStart = addr & ~(MemoryLayout.PAGE_SIZE - 1L);
+        if (vma.VmEnd - newStart > RLIMIT_STACK)
+        {
+            return false;
+        }
+        var prev = Vmas.FindPrev(vma.VmStart);
+        if (prev is not null && prev.VmEnd > newStart)
+        {
+            return false;
+        }
+        long grow = (vma.VmStart - newStart) >> MemoryLayout.PAGE_SHIFT;
+        Vmas.Remove(vma);
+        vma.VmStart = newStart;
+        vma.VmPgoff -= grow;
+        Vmas.Insert(vma);
+        TotalVm += grow;
+        return true;
+    }
+}

@@ -1,0 +1,120 @@
+// Linux 2.6.20 kernel/fork.c dup_mmap and mm/memory.c copy_page_range: the child gets a copy of
+// every VMA and of every mapped PTE; private writable pages become read-only in both parent
+// and child (copy-on-write), and each mapped page gains a reference and a mapcount.
+namespace Kernel.Mm.Memory;
+
+public sealed partial class MmStruct
+{
+    /// <summary>mm_users: tasks sharing this address space (CLONE_VM).</summary>
+    public int Users { get; internal set; } = 1;
+
+    /// <summary>High-water marks for /proc/PID/status (VmPeak, VmHWM).</summary>
+    public long HiwaterVm => Math.Max(_hiwaterVm, TotalVm);
+
+    public long HiwaterRss => Math.Max(_hiwaterRss, AnonRss + FileRss);
+
+    private long _hiwaterVm;
+    private long _hiwaterRss;
+
+    internal void UpdateHiwater()
+    {
+        _hiwaterVm = Math.Max(_hiwaterVm, TotalVm);
+        _hiwaterRss = Math.Max(_hiwaterRss, AnonRss + FileRss);
+    }
+
+    /// <summary>atomic_inc(&amp;mm->mm_users) for CLONE_VM.</summary>
+    public void Get() => Users++;
+
+    /// <summary>mmput: the last user tears the address space down.</summary>
+    public void Put()
+    {
+        if (--Users == 0)
+        {
+            ExitMmap();
+        }
+    }
+
+    /// <summary>dup_mm: a copy-on-write duplicate for fork; null when memory runs out (fork fails -ENOMEM).</summary>
+    public MmStruct? Dup()
+    {
+        var child = Create(_node);
+        if (child is null)
+        {
+            return null;
+        }
+        child.StartCode = StartCode;
+        child.EndCode = EndCode;
+        child.StartData = StartData;
+        child.EndData = EndData;
+        child.StartBrk = StartBrk;
+        child.Brk = Brk;
+        child.StartStack = StartStack;
+        child.MmapBase = MmapBase;
+        foreach (var v in Vmas.InOrder())
+        {
+            if (v.Has(VmFlags.VM_DONTCOPY))
+            {
+                continue;
+            }
+            var copy = child.NewVma(v.VmStart, v.VmEnd, v.VmFlagsValue & ~VmFlags.VM_LOCKED, v.VmPgoff, v.Kind);
+            if (copy is null)
+            {
+                child.ExitMmap();
+                return null;
+            }
+            child.Vmas.Insert(copy);
+            child.TotalVm += v.Pages;
+            if (!CopyPageRange(child, v))
+            {
+                child.ExitMmap();
+                return null;
+            }
+        }
+        child.UpdateHiwater();
+        return child;
+    }
+
+    private bool CopyPageRange(MmStruct child, Vma v)
+    {
+        bool cow = !v.Has(VmFlags.VM_SHARED) && v.Has(VmFlags.VM_MAYWRITE);
+        for (long a = v.VmStart; a < v.VmEnd; a += MemoryLayout.PAGE_SIZE)
+        {
+            int t = WalkToPte(a, alloc: false, out int i);
+            if (t < 0)
+            {
+                a = (a | (Paging.Span(Paging.Levels - 2) - 1)) + 1 - MemoryLayout.PAGE_SIZE;
+                continue;
+            }
+            ulong pte = PteRef(t, i);
+            if (!PteMapped(pte))
+            {
+                continue;
+            }
+            if (cow && (pte & Paging._PAGE_RW) != 0)
+            {
+                pte &= ~Paging._PAGE_RW;
+                PteRef(t, i) = pte;
+            }
+            int ct = child.WalkToPte(a, alloc: true, out int ci);
+            if (ct < 0)
+            {
+                return false;
+            }
+            // copy_one_pte: the child's copy starts old (not accessed) but keeps dirty.
+            child.PteRef(ct, ci) = pte & ~Paging._PAGE_ACCESSED;
+            int pfn = Paging.PfnOf(pte);
+            ref var page = ref _node.PageAt(pfn);
+            page.Count++;
+            page.MapCount++;
+            if (page.IsAnon)
+            {
+                child.AnonRss++;
+            }
+            else
+            {
+                child.FileRss++;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,496 @@
+// Linux 2.6.20 mm/mmap.c and mm/mprotect.c for anonymous private memory: do_mmap_pgoff with
+// get_unmapped_area (top-down below mmap_base, as i386 lays out since 2.6.9), vma_merge,
+// split_vma, do_munmap with zap and free_pgtables, mprotect, and do_brk / sys_brk.
+// Results follow the syscall ABI: an address or -errno.
+using Kernel.Core;
+
+namespace Kernel.Mm.Memory;
+
+public static class Prot
+{
+    public const int PROT_NONE = 0;
+    public const int PROT_READ = 1;
+    public const int PROT_WRITE = 2;
+    public const int PROT_EXEC = 4;
+}
+
+public static class MapFlags
+{
+    public const int MAP_SHARED = 0x01;
+    public const int MAP_PRIVATE = 0x02;
+    public const int MAP_FIXED = 0x10;
+    public const int MAP_ANONYMOUS = 0x20;
+    public const int MAP_GROWSDOWN = 0x0100;
+    public const int MAP_DENYWRITE = 0x0800;
+    public const int MAP_EXECUTABLE = 0x1000;
+    public const int MAP_LOCKED = 0x2000;
+    public const int MAP_NORESERVE = 0x4000;
+    public const int MAP_POPULATE = 0x8000;
+    public const int MAP_NONBLOCK = 0x10000;
+}
+
+public sealed partial class MmStruct
+{
+    /// <summary>sysctl_max_map_count.</summary>
+    public const int MaxMapCount = 65530;
+
+    /// <summary>RLIMIT_MEMLOCK default (2.6.20 MLOCK_LIMIT): 32 KiB for unprivileged tasks.</summary>
+    public const long MlockLimit = 8 * MemoryLayout.PAGE_SIZE;
+
+    private static long PageAlign(long x) => (x + MemoryLayout.PAGE_SIZE - 1) & ~(MemoryLayout.PAGE_SIZE - 1L);
+
+    private static VmFlags ProtBits(int prot) =>
+        ((prot & Prot.PROT_READ) != 0 ? VmFlags.VM_READ : 0) | ((prot & Prot.PROT_WRITE) != 0 ? VmFlags.VM_WRITE : 0) | ((prot & Prot.PROT_EXEC) != 0 ? VmFlags.VM_EXEC : 0);
+
+    /// <summary>do_mmap_pgoff for MAP_ANONYMOUS|MAP_PRIVATE. `privileged`: CAP_IPC_LOCK for MAP_LOCKED.</summary>
+    public long DoMmapAnon(long addr, long len, int prot, int flags, bool privileged = false)
+    {
+        if (len == 0)
+        {
+            return Errno.EINVAL.Ret();
+        }
+        if ((prot & ~(Prot.PROT_READ | Prot.PROT_WRITE | Prot.PROT_EXEC)) != 0)
+        {
+            return Errno.EINVAL.Ret();
+        }
+        long alen = PageAlign(len);
+        if (alen <= 0 || alen > Paging.TaskSize)
+        {
+            return Errno.ENOMEM.Ret();
+        }
+        if (MapCount >= MaxMapCount)
+        {
+            return Errno.ENOMEM.Ret();
+        }
+        long start = GetUnmappedArea(addr, alen, flags);
+        if (start < 0)
+        {
+            return start;
+        }
+        var vmFlags = ProtBits(prot) | VmFlags.VM_MAYREAD | VmFlags.VM_MAYWRITE | VmFlags.VM_MAYEXEC;
+        if ((flags & MapFlags.MAP_GROWSDOWN) != 0)
+        {
+            vmFlags |= VmFlags.VM_GROWSDOWN;
+        }
+        if ((flags & MapFlags.MAP_LOCKED) != 0)
+        {
+            if (!privileged && (LockedVm + (alen >> MemoryLayout.PAGE_SHIFT)) * MemoryLayout.PAGE_SIZE > MlockLimit)
+            {
+                return Errno.EAGAIN.Ret();
+            }
+            vmFlags |= VmFlags.VM_LOCKED;
+        }
+        if ((flags & MapFlags.MAP_NORESERVE) == 0 && (vmFlags & VmFlags.VM_WRITE) != 0)
+        {
+            vmFlags |= VmFlags.VM_ACCOUNT;
+        }
+        if ((flags & MapFlags.MAP_FIXED) != 0)
+        {
+            long r = DoMunmap(start, alen);
+            if (r < 0)
+            {
+                return r;
+            }
+        }
+        var vma = MapRegion(start, alen, vmFlags, VmaKind.Anonymous);
+        if (vma is null)
+        {
+            return Errno.ENOMEM.Ret();
+        }
+        if ((flags & MapFlags.MAP_POPULATE) != 0 || (vmFlags & VmFlags.VM_LOCKED) != 0)
+        {
+            MakePagesPresent(start, start + alen, (vmFlags & VmFlags.VM_WRITE) != 0);
+        }
+        return start;
+    }
+
+    /// <summary>Create (or merge into a neighbour) an anonymous area over a free range.</summary>
+    internal Vma? MapRegion(long start, long len, VmFlags flags, VmaKind kind)
+    {
+        long pages = len >> MemoryLayout.PAGE_SHIFT;
+        var prev = Vmas.FindPrev(start);
+        var next = Vmas.FindVma(start);
+        Vma? vma = null;
+        if (prev is not null && prev.VmEnd == start && CanMerge(prev, flags, kind))
+        {
+            prev.VmEnd = start + len;
+            vma = prev;
+            if (next is not null && next.VmStart == vma.VmEnd && CanMerge(next, flags, kind))
+            {
+                vma.VmEnd = next.VmEnd;
+                RemoveVma(next);
+            }
+        }
+        else if (next is not null && next.VmStart == start + len && CanMerge(next, flags, kind))
+        {
+            Vmas.Remove(next);
+            next.VmStart = start;
+            next.VmPgoff -= pages;
+            Vmas.Insert(next);
+            vma = next;
+        }
+        else
+        {
+            vma = NewVma(start, start + len, flags, start >> MemoryLayout.PAGE_SHIFT, kind);
+            if (vma is null)
+            {
+                return null;
+            }
+            Vmas.Insert(vma);
+        }
+        TotalVm += pages;
+        if ((flags & VmFlags.VM_LOCKED) != 0)
+        {
+            LockedVm += pages;
+        }
+        return vma;
+    }
+
+    private static bool CanMerge(Vma v, VmFlags flags, VmaKind kind) =>
+        v.VmFlagsValue == flags && (v.Kind == kind || (v.Kind == VmaKind.Anonymous && kind == VmaKind.Anonymous)) && !v.Has(VmFlags.VM_GROWSDOWN);
+
+    private Vma? NewVma(long start, long end, VmFlags flags, long pgoff, VmaKind kind)
+    {
+        var obj = _node.VmAreaCachep.Alloc(Gfp.GFP_KERNEL);
+        if (obj.IsNone)
+        {
+            return null;
+        }
+        return new Vma(this, start, end, flags, pgoff, kind) { SlabObj = obj };
+    }
+
+    private void RemoveVma(Vma v)
+    {
+        Vmas.Remove(v);
+        _node.VmAreaCachep.Free(v.SlabObj);
+        v.SlabObj = Slab.SlabObject.None;
+    }
+
+    /// <summary>arch_get_unmapped_area_topdown: a hint if it is free, else the highest hole below mmap_base.</summary>
+    private long GetUnmappedArea(long addr, long len, int flags)
+    {
+        if ((flags & MapFlags.MAP_FIXED) != 0)
+        {
+            if ((addr & (MemoryLayout.PAGE_SIZE - 1)) != 0)
+            {
+                return Errno.EINVAL.Ret();
+            }
+            if (addr < 0 || addr > Paging.TaskSize - len)
+            {
+                return Errno.ENOMEM.Ret();
+            }
+            return addr;
+        }
+        if (addr != 0)
+        {
+            addr = PageAlign(addr);
+            var v = Vmas.FindVma(addr);
+            if (addr > 0 && Paging.TaskSize - len >= addr && (v is null || addr + len <= v.VmStart))
+            {
+                return addr;
+            }
+        }
+        long top = MmapBase;
+        while (top - len >= MemoryLayout.PAGE_SIZE)
+        {
+            long cand = top - len;
+            var v = Vmas.FindVma(cand); // the only area that can overlap [cand, cand+len) from below
+            if (v is null || v.VmStart >= cand + len)
+            {
+                return cand;
+            }
+            top = v.VmStart;
+        }
+        return Errno.ENOMEM.Ret();
+    }
+
+    /// <summary>make_pages_present: fault in every page of a range.</summary>
+    internal void MakePagesPresent(long start, long end, bool write)
+    {
+        for (long a = start; a < end; a += MemoryLayout.PAGE_SIZE)
+        {
+            if (Translate(a, write) < 0 && HandleFault(a, write) != FaultResult.Minor)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>split_vma: cut `vma` at `addr`; returns the new upper part.</summary>
+    private Vma? SplitVma(Vma vma, long addr)
+    {
+        if (MapCount >= MaxMapCount)
+        {
+            return null;
+        }
+        var upper = NewVma(addr, vma.VmEnd, vma.VmFlagsValue, vma.VmPgoff + ((addr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT), vma.Kind);
+        if (upper is null)
+        {
+            return null;
+        }
+        vma.VmEnd = addr;
+        Vmas.Insert(upper);
+        return upper;
+    }
+
+    /// <summary>do_munmap: unmapping a range with nothing in it succeeds.</summary>
+    public long DoMunmap(long start, long len)
+    {
+        if ((start & (MemoryLayout.PAGE_SIZE - 1)) != 0 || start < 0 || start > Paging.TaskSize || len > Paging.TaskSize - start)
+        {
+            return Errno.EINVAL.Ret();
+        }
+        len = PageAlign(len);
+        if (len == 0)
+        {
+            return Errno.EINVAL.Ret();
+        }
+        long end = start + len;
+        var vma = Vmas.FindVma(start);
+        if (vma is null || vma.VmStart >= end)
+        {
+            return 0;
+        }
+        if (vma.VmStart < start && SplitVma(vma, start) is null)
+        {
+            return Errno.ENOMEM.Ret();
+        }
+        var last = Vmas.FindVma(end - 1);
+        if (last is not null && last.VmStart < end && last.VmEnd > end && SplitVma(last, end) is null)
+        {
+            return Errno.ENOMEM.Ret();
+        }
+        foreach (var v in Vmas.InOrder().Where(v => v.VmStart >= start && v.VmEnd <= end).ToList())
+        {
+            ZapRange(v.VmStart, v.VmEnd);
+            TotalVm -= v.Pages;
+            if (v.Has(VmFlags.VM_LOCKED))
+            {
+                LockedVm -= v.Pages;
+            }
+            RemoveVma(v);
+        }
+        FreePgtables(start, end);
+        return 0;
+    }
+
+    /// <summary>zap_pte_range: unmap every mapped PTE in [start, end).</summary>
+    private void ZapRange(long start, long end)
+    {
+        for (long a = start; a < end;)
+        {
+            int t = WalkToPte(a, alloc: false, out int i);
+            if (t < 0)
+            {
+                a = (a | (Paging.Span(Paging.Levels - 2) - 1)) + 1; // no PTE table: skip its span
+                continue;
+            }
+            ref ulong pte = ref PteRef(t, i);
+            if (PteMapped(pte))
+            {
+                int pfn = Paging.PfnOf(pte);
+                pte = 0;
+                DropMapping(pfn);
+            }
+            a += MemoryLayout.PAGE_SIZE;
+        }
+    }
+
+    /// <summary>free_pgtables: release PTE tables whose whole span no longer has a VMA.</summary>
+    private void FreePgtables(long start, long end)
+    {
+        long span = Paging.Span(Paging.Levels - 2);
+        for (long b = start & ~(span - 1); b < end; b += span)
+        {
+            var v = Vmas.FindVma(b);
+            if (v is not null && v.VmStart < b + span)
+            {
+                continue;
+            }
+            // Find the PMD entry that points at this PTE table and clear it.
+            int table = Pgd;
+            for (int level = 0; level < Paging.Levels - 2; level++)
+            {
+                ulong e = Entries(table)[Paging.Index(b, level)];
+                if ((e & Paging._PAGE_PRESENT) == 0)
+                {
+                    table = -1;
+                    break;
+                }
+                table = Paging.PfnOf(e);
+            }
+            if (table < 0)
+            {
+                continue;
+            }
+            ref ulong pmd = ref Entries(table)[Paging.Index(b, Paging.Levels - 2)];
+            if ((pmd & Paging._PAGE_PRESENT) != 0)
+            {
+                int pte = Paging.PfnOf(pmd);
+                pmd = 0;
+                FreeTable(pte);
+            }
+        }
+    }
+
+    /// <summary>sys_mprotect: every page of the range must be mapped (else ENOMEM).</summary>
+    public long Mprotect(long start, long len, int prot)
+    {
+        if ((start & (MemoryLayout.PAGE_SIZE - 1)) != 0)
+        {
+            return Errno.EINVAL.Ret();
+        }
+        if ((prot & ~(Prot.PROT_READ | Prot.PROT_WRITE | Prot.PROT_EXEC)) != 0)
+        {
+            return Errno.EINVAL.Ret();
+        }
+        len = PageAlign(len);
+        long end = start + len;
+        if (end < start)
+        {
+            return Errno.ENOMEM.Ret();
+        }
+        if (len == 0)
+        {
+            return 0;
+        }
+        // The range must be fully covered by areas.
+        long cursor = start;
+        foreach (var v in Vmas.InOrder().Where(v => v.VmEnd > start && v.VmStart < end))
+        {
+            if (v.VmStart > cursor)
+            {
+                return Errno.ENOMEM.Ret();
+            }
+            if ((prot & Prot.PROT_WRITE) != 0 && !v.Has(VmFlags.VM_MAYWRITE))
+            {
+                return Errno.EACCES.Ret();
+            }
+            cursor = v.VmEnd;
+        }
+        if (cursor < end)
+        {
+            return Errno.ENOMEM.Ret();
+        }
+        var first = Vmas.FindVma(start)!;
+        if (first.VmStart < start && SplitVma(first, start) is null)
+        {
+            return Errno.ENOMEM.Ret();
+        }
+        var last = Vmas.FindVma(end - 1)!;
+        if (last.VmEnd > end && SplitVma(last, end) is null)
+        {
+            return Errno.ENOMEM.Ret();
+        }
+        var newBits = ProtBits(prot);
+        foreach (var v in Vmas.InOrder().Where(v => v.VmStart >= start && v.VmEnd <= end).ToList())
+        {
+            v.VmFlagsValue = (v.VmFlagsValue & ~(VmFlags.VM_READ | VmFlags.VM_WRITE | VmFlags.VM_EXEC)) | newBits;
+            ChangeProtection(v, newBits);
+        }
+        MergeAround(start, end);
+        return 0;
+    }
+
+    /// <summary>change_pte_range: drop write permission, or make pages inaccessible for PROT_NONE.</summary>
+    private void ChangeProtection(Vma v, VmFlags bits)
+    {
+        for (long a = v.VmStart; a < v.VmEnd; a += MemoryLayout.PAGE_SIZE)
+        {
+            int t = WalkToPte(a, alloc: false, out int i);
+            if (t < 0)
+            {
+                continue;
+            }
+            ref ulong pte = ref PteRef(t, i);
+            if (!PteMapped(pte))
+            {
+                continue;
+            }
+            if ((bits & (VmFlags.VM_READ | VmFlags.VM_WRITE | VmFlags.VM_EXEC)) == 0)
+            {
+                pte = (pte & ~(Paging._PAGE_PRESENT | Paging._PAGE_RW)) | _PAGE_PROTNONE;
+            }
+            else
+            {
+                // Private mappings never gain write access here: the next write faults (do_wp_page).
+                pte = (pte & ~(_PAGE_PROTNONE | Paging._PAGE_RW)) | Paging._PAGE_PRESENT;
+            }
+        }
+    }
+
+    /// <summary>vma_merge after mprotect: neighbours with identical flags become one area again.</summary>
+    private void MergeAround(long start, long end)
+    {
+        var v = Vmas.FindPrev(start) ?? Vmas.FindVma(start);
+        while (v is not null && v.VmStart <= end)
+        {
+            var next = Vmas.FindVma(v.VmEnd);
+            if (next is not null && next.VmStart == v.VmEnd && v.VmFlagsValue == next.VmFlagsValue && v.Kind == next.Kind
+                && !v.Has(VmFlags.VM_GROWSDOWN) && next.VmPgoff == v.VmPgoff + v.Pages)
+            {
+                v.VmEnd = next.VmEnd;
+                RemoveVma(next);
+                continue;
+            }
+            v = next;
+        }
+    }
+
+    /// <summary>sys_brk: returns the (possibly unchanged) break, as the raw syscall does.</summary>
+    public long SysBrk(long brk)
+    {
+        if (brk < EndCode)
+        {
+            return Brk;
+        }
+        long newbrk = PageAlign(brk);
+        long oldbrk = PageAlign(Brk);
+        if (newbrk == oldbrk)
+        {
+            Brk = brk;
+            return Brk;
+        }
+        if (brk <= Brk)
+        {
+            if (DoMunmap(newbrk, oldbrk - newbrk) == 0)
+            {
+                Brk = brk;
+            }
+            return Brk;
+        }
+        // Refuse to run into another mapping (find_vma_intersection with a guard page).
+        var v = Vmas.FindVma(oldbrk);
+        if (v is not null && newbrk + MemoryLayout.PAGE_SIZE > v.VmStart)
+        {
+            return Brk;
+        }
+        if (MapRegion(oldbrk, newbrk - oldbrk, VmFlags.VM_READ | VmFlags.VM_WRITE | VmFlags.VM_MAYREAD | VmFlags.VM_MAYWRITE | VmFlags.VM_MAYEXEC | VmFlags.VM_ACCOUNT, VmaKind.Heap) is null)
+        {
+            return Brk;
+        }
+        Brk = brk;
+        return Brk;
+    }
+
+    /// <summary>exit_mmap: unmap everything and free the page tables and the mm itself.</summary>
+    public void ExitMmap()
+    {
+        if (Released)
+        {
+            return;
+        }
+        foreach (var v in Vmas.InOrder().ToList())
+        {
+            ZapRange(v.VmStart, v.VmEnd);
+            RemoveVma(v);
+        }
+        TotalVm = 0;
+        LockedVm = 0;
+        FreeAllTables(Pgd, 0);
+        Pgd = -1;
+        _node.MmCachep.Free(_slabObj);
+        _node.Mms.Remove(this);
+        Released = true;
+    }
+}

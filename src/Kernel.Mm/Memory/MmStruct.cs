@@ -1,0 +1,216 @@
+// Linux 2.6.20 include/linux/sched.h struct mm_struct: an address space — its VMAs, its page
+// tables (real frames from the page allocator, entries stored in the frames' bytes), and its
+// counters. Page-table frames are lowmem GFP_KERNEL pages (no CONFIG_HIGHPTE), counted in
+// NrPtes and /proc/meminfo PageTables.
+using System.Runtime.InteropServices;
+using Kernel.Core.Tasks;
+using Kernel.Mm.Slab;
+
+namespace Kernel.Mm.Memory;
+
+public sealed partial class MmStruct
+{
+    private readonly PglistData _node;
+    private SlabObject _slabObj = SlabObject.None;
+
+    private MmStruct(PglistData node, Paging paging)
+    {
+        _node = node;
+        Paging = paging;
+    }
+
+    /// <summary>mm_alloc + pgd_alloc: null when memory runs out.</summary>
+    public static MmStruct? Create(PglistData node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        var mm = new MmStruct(node, node.Paging);
+        mm._slabObj = node.MmCachep.Alloc(Gfp.GFP_KERNEL);
+        if (mm._slabObj.IsNone)
+        {
+            return null;
+        }
+        mm.Pgd = mm.AllocTable();
+        if (mm.Pgd < 0)
+        {
+            node.MmCachep.Free(mm._slabObj);
+            return null;
+        }
+        long gap = 128L << 20; // the stack rlimit gap, clamped to at least 128 MiB
+        mm.MmapBase = (mm.Paging.TaskSize - gap) & ~(MemoryLayout.PAGE_SIZE - 1L);
+        node.Mms.Add(mm);
+        return mm;
+    }
+
+    public PglistData Node => _node;
+
+    public Paging Paging { get; }
+
+    /// <summary>pfn of the top-level table.</summary>
+    public int Pgd { get; private set; } = -1;
+
+    public VmaTree Vmas { get; } = new();
+
+    /// <summary>map_count.</summary>
+    public int MapCount => Vmas.Count;
+
+    /// <summary>total_vm, locked_vm (pages).</summary>
+    public long TotalVm { get; internal set; }
+    public long LockedVm { get; internal set; }
+
+    /// <summary>anon_rss and file_rss (pages mapped; the zero page counts as file_rss, as in 2.6.20).</summary>
+    public long AnonRss { get; internal set; }
+    public long FileRss { get; internal set; }
+
+    /// <summary>Page-table frames in use (nr_ptes; the top level included).</summary>
+    public long NrPtes { get; private set; }
+
+    public long StartCode { get; internal set; }
+    public long EndCode { get; internal set; }
+    public long StartData { get; internal set; }
+    public long EndData { get; internal set; }
+    public long StartBrk { get; internal set; }
+    public long Brk { get; internal set; }
+    public long StartStack { get; internal set; }
+    public long MmapBase { get; internal set; }
+
+    /// <summary>Major and minor faults taken in this address space.</summary>
+    public long MinFlt { get; internal set; }
+    public long MajFlt { get; internal set; }
+
+    public bool Released { get; private set; }
+
+    // ------------------------------------------------------------------ page tables
+
+    private int AllocTable()
+    {
+        int pfn = _node.AllocPages(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO | Gfp.__GFP_NOWARN, 0);
+        if (pfn < 0)
+        {
+            return -1;
+        }
+        _node.WritePage(pfn); // the entries live in the frame's bytes
+        NrPtes++;
+        _node.PageTablePages++;
+        return pfn;
+    }
+
+    private void FreeTable(int pfn)
+    {
+        NrPtes--;
+        _node.PageTablePages--;
+        _node.FreePages(pfn, 0);
+    }
+
+    private Span<ulong> Entries(int tablePfn) => MemoryMarshal.Cast<byte, ulong>(_node.WritePage(tablePfn));
+
+    /// <summary>
+    /// Walk to the PTE of `addr`. With `alloc`, missing tables are allocated (pmd_alloc/pte_alloc);
+    /// returns the PTE table's pfn and the entry index, or -1 (no table, or no memory).
+    /// </summary>
+    internal int WalkToPte(long addr, bool alloc, out int index)
+    {
+        int table = Pgd;
+        int last = Paging.Levels - 1;
+        for (int level = 0; level < last; level++)
+        {
+            var entries = Entries(table);
+            int i = Paging.Index(addr, level);
+            ulong e = entries[i];
+            if ((e & Paging._PAGE_PRESENT) == 0)
+            {
+                if (!alloc)
+                {
+                    index = -1;
+                    return -1;
+                }
+                int t = AllocTable();
+                if (t < 0)
+                {
+                    index = -1;
+                    return -1;
+                }
+                // The walk re-reads the entry: AllocTable may have grown the contents store.
+                Entries(table)[i] = Paging.MkPte(t, Paging._PAGE_TABLE);
+                table = t;
+            }
+            else
+            {
+                table = Paging.PfnOf(e);
+            }
+        }
+        index = Paging.Index(addr, last);
+        return table;
+    }
+
+    /// <summary>The PTE of `addr`, or 0 when there is none.</summary>
+    public ulong GetPte(long addr)
+    {
+        int t = WalkToPte(addr, alloc: false, out int i);
+        return t < 0 ? 0 : Entries(t)[i];
+    }
+
+    internal ref ulong PteRef(int table, int index) => ref Entries(table)[index];
+
+    /// <summary>Every present user PTE: (address, pte). For rmap-by-scanning and the invariant checker.</summary>
+    public IEnumerable<(long Addr, ulong Pte)> PresentPtes()
+    {
+        var result = new List<(long, ulong)>();
+        Scan(Pgd, 0, 0L, result);
+        return result;
+    }
+
+    private void Scan(int table, int level, long baseAddr, List<(long, ulong)> result)
+    {
+        int n = level == 0 ? Paging.TopEntries : 512;
+        var entries = Entries(table).ToArray();
+        for (int i = 0; i < n; i++)
+        {
+            ulong e = entries[i];
+            if ((e & Paging._PAGE_PRESENT) == 0)
+            {
+                continue;
+            }
+            long addr = baseAddr + i * Paging.Span(level);
+            if (addr >= Paging.TaskSize)
+            {
+                break;
+            }
+            if (level == Paging.Levels - 1)
+            {
+                result.Add((addr, e));
+            }
+            else
+            {
+                Scan(Paging.PfnOf(e), level + 1, addr, result);
+            }
+        }
+    }
+
+    /// <summary>free_pgtables for the whole space and the top table: used by exit_mmap.</summary>
+    private void FreeAllTables(int table, int level)
+    {
+        if (level < Paging.Levels - 1)
+        {
+            int n = level == 0 ? Paging.TopEntries : 512;
+            var entries = Entries(table).ToArray();
+            for (int i = 0; i < n; i++)
+            {
+                if ((entries[i] & Paging._PAGE_PRESENT) != 0)
+                {
+                    FreeAllTables(Paging.PfnOf(entries[i]), level + 1);
+                }
+            }
+        }
+        FreeTable(table);
+    }
+
+    /// <summary>Statm-style totals: size, resident, shared, text, lib, data, dirty (pages).</summary>
+    public (long Size, long Resident, long Shared, long Text, long Lib, long Data, long Dirty) Statm()
+    {
+        long text = (EndCode - StartCode) >> MemoryLayout.PAGE_SHIFT;
+        long data = Vmas.InOrder().Where(v => !v.Has(VmFlags.VM_SHARED) && v.Has(VmFlags.VM_WRITE)).Sum(v => v.Pages);
+        return (TotalVm, AnonRss + FileRss, FileRss, text, 0, data, 0);
+    }
+
+    internal TaskStruct? OwnerForFaults { get; set; }
+}

@@ -1,0 +1,204 @@
+// Memory syscalls (mmap, munmap, mprotect, brk) and the program's loads and stores. Every access
+// goes through the page tables: a present, permitted PTE completes at once (the MMU sets the
+// accessed and dirty bits); anything else is a page fault, fixed by the kernel (zero page, new
+// page, copy-on-write, stack growth) or answered with SIGSEGV — which kills the task unless it
+// has a handler (then the access is retried once, and a second fault kills it). A fault that
+// cannot get memory kills the task with SIGKILL, as 2.6.20's out_of_memory label in
+// do_page_fault does ("VM: killing process").
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Kernel.Core;
+using Kernel.Core.Tasks;
+using Kernel.Mm;
+using Kernel.Mm.Memory;
+using Kernel.Process;
+
+namespace Kernel.Syscalls;
+
+public sealed partial class UserTask
+{
+    private MmStruct MmOrThrow() => _k.MmOf(Task) ?? throw new InvalidOperationException($"Task {Task} has no address space.");
+
+    /// <summary>The task's address space (read it for maps, counters, PTEs).</summary>
+    public MmStruct? Mm => _k.MmOf(Task);
+
+    /// <summary>mmap: anonymous private mappings (file and shared mappings arrive with tmpfs).</summary>
+    public ValueTask<long> Mmap(long addr, long length, int prot, int flags, int fd = -1, long offset = 0)
+    {
+        var p = Enter();
+        var mm = MmOrThrow();
+        int type = flags & (MapFlags.MAP_SHARED | MapFlags.MAP_PRIVATE);
+        if (type is not (MapFlags.MAP_SHARED or MapFlags.MAP_PRIVATE) || (offset & (MemoryLayout.PAGE_SIZE - 1)) != 0)
+        {
+            return Return(Errno.EINVAL.Ret());
+        }
+        if ((flags & MapFlags.MAP_ANONYMOUS) == 0)
+        {
+            return Return(fd < 0 ? Errno.EBADF.Ret() : Errno.ENOSYS.Ret());
+        }
+        if (type == MapFlags.MAP_SHARED)
+        {
+            return Return(Errno.ENOSYS.Ret()); // shared anonymous memory is shmem: with tmpfs
+        }
+        long r = mm.DoMmapAnon(addr, length, prot, flags, privileged: p.Euid == 0);
+        return Return(r);
+    }
+
+    public ValueTask<long> Munmap(long addr, long length)
+    {
+        Enter();
+        return Return(MmOrThrow().DoMunmap(addr, length));
+    }
+
+    public ValueTask<long> Mprotect(long addr, long length, int prot)
+    {
+        Enter();
+        return Return(MmOrThrow().Mprotect(addr, length, prot));
+    }
+
+    /// <summary>brk: the raw syscall returns the new (or unchanged) break; brk(0) asks for it.</summary>
+    public ValueTask<long> Brk(long brk)
+    {
+        Enter();
+        return Return(MmOrThrow().SysBrk(brk));
+    }
+
+    // ------------------------------------------------------------------ loads and stores
+
+    /// <summary>Load a value; completes synchronously when the page is present.</summary>
+    public ValueTask<T> Load<T>(long addr) where T : unmanaged
+    {
+        _m.RequireExecuting(Task);
+        int size = Unsafe.SizeOf<T>();
+        int off = (int)(addr & (MemoryLayout.PAGE_SIZE - 1));
+        if (off + size <= MemoryLayout.PAGE_SIZE)
+        {
+            int pfn = MmOrThrow().Translate(addr, write: false);
+            if (pfn >= 0)
+            {
+                return new ValueTask<T>(MemoryMarshal.Read<T>(_k.Mm.ReadPage(pfn)[off..]));
+            }
+        }
+        return LoadSlow<T>(addr);
+    }
+
+    private async ValueTask<T> LoadSlow<T>(long addr) where T : unmanaged
+    {
+        var buf = new byte[Unsafe.SizeOf<T>()];
+        await Read(addr, buf);
+        return MemoryMarshal.Read<T>(buf);
+    }
+
+    /// <summary>Store a value; completes synchronously when the page is present and writable.</summary>
+    public ValueTask Store<T>(long addr, T value) where T : unmanaged
+    {
+        _m.RequireExecuting(Task);
+        int size = Unsafe.SizeOf<T>();
+        int off = (int)(addr & (MemoryLayout.PAGE_SIZE - 1));
+        if (off + size <= MemoryLayout.PAGE_SIZE)
+        {
+            int pfn = MmOrThrow().Translate(addr, write: true);
+            if (pfn >= 0)
+            {
+                MemoryMarshal.Write(_k.Mm.WritePage(pfn)[off..], in value);
+                return default;
+            }
+        }
+        var buf = new byte[size];
+        MemoryMarshal.Write(buf, in value);
+        return Write(addr, buf);
+    }
+
+    /// <summary>Copy bytes out of the task's memory (a load per page touched).</summary>
+    public async ValueTask Read(long addr, Memory<byte> dest)
+    {
+        _m.RequireExecuting(Task);
+        int done = 0;
+        while (done < dest.Length)
+        {
+            long a = addr + done;
+            int off = (int)(a & (MemoryLayout.PAGE_SIZE - 1));
+            int n = Math.Min(dest.Length - done, MemoryLayout.PAGE_SIZE - off);
+            int pfn = await Access(a, write: false);
+            _k.Mm.ReadPage(pfn).Slice(off, n).CopyTo(dest.Span.Slice(done, n));
+            done += n;
+        }
+    }
+
+    /// <summary>Copy bytes into the task's memory (a store per page touched).</summary>
+    public async ValueTask Write(long addr, ReadOnlyMemory<byte> src)
+    {
+        _m.RequireExecuting(Task);
+        int done = 0;
+        while (done < src.Length)
+        {
+            long a = addr + done;
+            int off = (int)(a & (MemoryLayout.PAGE_SIZE - 1));
+            int n = Math.Min(src.Length - done, MemoryLayout.PAGE_SIZE - off);
+            int pfn = await Access(a, write: true);
+            src.Span.Slice(done, n).CopyTo(_k.Mm.WritePage(pfn).Slice(off, n));
+            done += n;
+        }
+    }
+
+    /// <summary>
+    /// Touch a range (a workload generator's sweep): one load or store every `stride` bytes.
+    /// Returns the number of accesses made.
+    /// </summary>
+    public async ValueTask<long> Touch(long addr, long length, bool write, long stride = MemoryLayout.PAGE_SIZE)
+    {
+        _m.RequireExecuting(Task);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stride);
+        var mm = MmOrThrow();
+        long n = 0;
+        for (long a = addr; a < addr + length; a += stride, n++)
+        {
+            if (mm.Translate(a, write) < 0)
+            {
+                await Access(a, write);
+            }
+        }
+        return n;
+    }
+
+    /// <summary>An access that may fault: returns the pfn once the PTE allows it.</summary>
+    private async ValueTask<int> Access(long addr, bool write)
+    {
+        var mm = MmOrThrow();
+        bool retried = false;
+        while (true)
+        {
+            int pfn = mm.Translate(addr, write);
+            if (pfn >= 0)
+            {
+                return pfn;
+            }
+            var p = Task;
+            p.InKernel = true;
+            p.DebtNs += _m.Costs.PageFaultNs;
+            var r = mm.HandleFault(addr, write);
+            if (r == FaultResult.Minor)
+            {
+                p.MinFlt++;
+                p.InKernel = false;
+                continue;
+            }
+            if (r == FaultResult.Oom)
+            {
+                _m.RecordWarning(_m.ThisCpu, $"VM: killing process {p.Comm}");
+                _k.ForceSignal(p, Signals.SIGKILL);
+                await Return(0); // never returns: the task dies on its way back to user mode
+                continue;
+            }
+            // SIGSEGV: a handler gets one chance; a second fault dies with the default action.
+            if (retried)
+            {
+                p.SigActions[Signals.SIGSEGV] = SignalDisposition.Default;
+            }
+            _k.ForceSignal(p, Signals.SIGSEGV);
+            await Return(0);
+            retried = true;
+        }
+    }
+}
