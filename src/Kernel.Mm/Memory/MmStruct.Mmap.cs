@@ -167,7 +167,7 @@ public sealed partial class MmStruct
     }
 
     /// <summary>arch_get_unmapped_area_topdown: a hint if it is free, else the highest hole below mmap_base.</summary>
-    private long GetUnmappedArea(long addr, long len, int flags)
+    internal long GetUnmappedArea(long addr, long len, int flags)
     {
         if ((flags & MapFlags.MAP_FIXED) != 0)
         {
@@ -275,7 +275,7 @@ public sealed partial class MmStruct
     }
 
     /// <summary>zap_pte_range: unmap every mapped PTE in [start, end).</summary>
-    private void ZapRange(long start, long end)
+    internal void ZapRange(long start, long end)
     {
         for (long a = start; a < end;)
         {
@@ -297,7 +297,7 @@ public sealed partial class MmStruct
     }
 
     /// <summary>free_pgtables: release PTE tables whose whole span no longer has a VMA.</summary>
-    private void FreePgtables(long start, long end)
+    internal void FreePgtables(long start, long end)
     {
         long span = Paging.Span(Paging.Levels - 2);
         for (long b = start & ~(span - 1); b < end; b += span)
@@ -354,31 +354,18 @@ public sealed partial class MmStruct
         {
             return 0;
         }
-        // The range must be fully covered by areas.
-        long cursor = start;
         foreach (var v in Vmas.InOrder().Where(v => v.VmEnd > start && v.VmStart < end))
         {
-            if (v.VmStart > cursor)
-            {
-                return Errno.ENOMEM.Ret();
-            }
             if ((prot & Prot.PROT_WRITE) != 0 && !v.Has(VmFlags.VM_MAYWRITE))
             {
                 return Errno.EACCES.Ret();
             }
-            cursor = v.VmEnd;
         }
-        if (cursor < end)
+        if (!Covered(start, end))
         {
             return Errno.ENOMEM.Ret();
         }
-        var first = Vmas.FindVma(start)!;
-        if (first.VmStart < start && SplitVma(first, start) is null)
-        {
-            return Errno.ENOMEM.Ret();
-        }
-        var last = Vmas.FindVma(end - 1)!;
-        if (last.VmEnd > end && SplitVma(last, end) is null)
+        if (SplitRange(start, end) is null)
         {
             return Errno.ENOMEM.Ret();
         }
@@ -390,6 +377,37 @@ public sealed partial class MmStruct
         }
         MergeAround(start, end);
         return 0;
+    }
+
+    /// <summary>True when every page of [start, end) lies in some area.</summary>
+    internal bool Covered(long start, long end)
+    {
+        long cursor = start;
+        foreach (var v in Vmas.InOrder().Where(v => v.VmEnd > start && v.VmStart < end))
+        {
+            if (v.VmStart > cursor)
+            {
+                return false;
+            }
+            cursor = v.VmEnd;
+        }
+        return cursor >= end;
+    }
+
+    /// <summary>Split the areas at start and end; returns the areas inside [start, end), or null on ENOMEM.</summary>
+    internal List<Vma>? SplitRange(long start, long end)
+    {
+        var first = Vmas.FindVma(start);
+        if (first is not null && first.VmStart < start && first.VmEnd > start && SplitVma(first, start) is null)
+        {
+            return null;
+        }
+        var last = Vmas.FindVma(end - 1);
+        if (last is not null && last.VmStart < end && last.VmEnd > end && SplitVma(last, end) is null)
+        {
+            return null;
+        }
+        return Vmas.InOrder().Where(v => v.VmStart >= start && v.VmEnd <= end).ToList();
     }
 
     /// <summary>change_pte_range: drop write permission, or make pages inaccessible for PROT_NONE.</summary>
@@ -420,7 +438,7 @@ public sealed partial class MmStruct
     }
 
     /// <summary>vma_merge after mprotect: neighbours with identical flags become one area again.</summary>
-    private void MergeAround(long start, long end)
+    internal void MergeAround(long start, long end)
     {
         var v = Vmas.FindPrev(start) ?? Vmas.FindVma(start);
         while (v is not null && v.VmStart <= end)

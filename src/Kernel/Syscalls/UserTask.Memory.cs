@@ -63,6 +63,45 @@ public sealed partial class UserTask
         return Return(MmOrThrow().SysBrk(brk));
     }
 
+    /// <summary>mremap: grow in place if the next pages are free, else move (MREMAP_MAYMOVE).</summary>
+    public ValueTask<long> Mremap(long oldAddr, long oldLen, long newLen, int flags, long newAddr = 0)
+    {
+        Enter();
+        return Return(MmOrThrow().Mremap(oldAddr, oldLen, newLen, flags, newAddr));
+    }
+
+    public ValueTask<long> Madvise(long addr, long length, int advice)
+    {
+        Enter();
+        return Return(MmOrThrow().Madvise(addr, length, advice));
+    }
+
+    /// <summary>mincore: fills `vec` with one byte per page (1 = resident).</summary>
+    public long Mincore(long addr, long length, byte[] vec)
+    {
+        Enter();
+        ArgumentNullException.ThrowIfNull(vec);
+        return MmOrThrow().Mincore(addr, length, vec);
+    }
+
+    public ValueTask<long> Msync(long addr, long length, int flags)
+    {
+        Enter();
+        return Return(MmOrThrow().Msync(addr, length, flags));
+    }
+
+    public ValueTask<long> Mlock(long addr, long length)
+    {
+        var p = Enter();
+        return Return(MmOrThrow().Mlock(addr, length, lockPages: true, privileged: p.Euid == 0));
+    }
+
+    public ValueTask<long> Munlock(long addr, long length)
+    {
+        var p = Enter();
+        return Return(MmOrThrow().Mlock(addr, length, lockPages: false, privileged: p.Euid == 0));
+    }
+
     // ------------------------------------------------------------------ loads and stores
 
     /// <summary>Load a value; completes synchronously when the page is present.</summary>
