@@ -16,6 +16,11 @@ public sealed partial class PglistData
         "nr_page_table_pages", "nr_dirty", "nr_writeback", "nr_unstable", "nr_bounce", "nr_vmscan_write",
     ];
 
+    /// <summary>vm events: page faults taken, and the major ones (none until swap and files).</summary>
+    public long PgFault { get; internal set; }
+
+    public long PgMajFault { get; internal set; }
+
     public string FormatBuddyinfo()
     {
         var sb = new StringBuilder();
@@ -131,6 +136,8 @@ public sealed partial class PglistData
             sb.Append(Ci, $"pgalloc_{z.Name.ToLowerInvariant()} {z.PgAlloc}\n");
         }
         sb.Append(Ci, $"pgfree {Zones.Sum(z => z.PgFree)}\n");
+        sb.Append(Ci, $"pgfault {PgFault}\n");
+        sb.Append(Ci, $"pgmajfault {PgMajFault}\n");
         return sb.ToString();
     }
 }

@@ -20,6 +20,8 @@ public sealed class Tracepoints
     public event Action<SchedProcessFork>? SchedProcessFork;
     public event Action<SchedProcessExit>? SchedProcessExit;
     public event Action<KernelOops>? Oops;
+    public event Action<PageFaultUser>? PageFault;
+    public event Action<MmPageAlloc>? PageAlloc;
 
     public void AddSink(ITraceSink sink)
     {
@@ -89,6 +91,28 @@ public sealed class Tracepoints
         }
         var e = new SchedProcessExit(now, cpu, p.Comm, p.Pid, p.Prio);
         SchedProcessExit?.Invoke(e);
+        Sink(e);
+    }
+
+    public void OnPageFault(long now, int cpu, int pid, long address, bool write, string result)
+    {
+        if (PageFault is null && _sinks.Length == 0)
+        {
+            return;
+        }
+        var e = new PageFaultUser(now, cpu, pid, address, write, result);
+        PageFault?.Invoke(e);
+        Sink(e);
+    }
+
+    public void OnPageAlloc(long now, int cpu, int pfn, int order, uint gfp, bool free)
+    {
+        if (PageAlloc is null && _sinks.Length == 0)
+        {
+            return;
+        }
+        var e = new MmPageAlloc(now, cpu, pfn, order, gfp, free);
+        PageAlloc?.Invoke(e);
         Sink(e);
     }
 

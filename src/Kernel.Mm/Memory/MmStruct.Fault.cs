@@ -54,6 +54,7 @@ public sealed partial class MmStruct
     /// <summary>do_page_fault for a user-mode access: find the VMA, check it, fix the PTE.</summary>
     public FaultResult HandleFault(long addr, bool write)
     {
+        _node.PgFault++;
         if ((ulong)addr >= (ulong)Paging.TaskSize)
         {
             return FaultResult.SegvMaperr;

@@ -176,6 +176,7 @@ public sealed partial class PglistData
         }
         zone.PgAlloc += 1L << order;
         PrepNewPage(pfn, order, gfp);
+        Machine.Trace.OnPageAlloc(Machine.Now, cpu.Id, pfn, order, (uint)gfp, free: false);
         return pfn;
     }
 
@@ -268,6 +269,7 @@ public sealed partial class PglistData
         {
             return;
         }
+        Machine.Trace.OnPageAlloc(Machine.Now, Machine.ThisCpu.Id, pfn, order, 0, free: true);
         if (order == 0)
         {
             FreeHotColdPage(pfn, cold: false);

@@ -217,6 +217,7 @@ public sealed partial class UserTask
             p.InKernel = true;
             p.DebtNs += _m.Costs.PageFaultNs;
             var r = mm.HandleFault(addr, write);
+            _m.Trace.OnPageFault(_m.Now, _m.ThisCpu.Id, p.Pid, addr, write, r.ToString());
             if (r == FaultResult.Minor)
             {
                 p.MinFlt++;

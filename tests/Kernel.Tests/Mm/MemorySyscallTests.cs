@@ -125,4 +125,27 @@ public class MemorySyscallTests
             (await self.Mlock(a, 64 * Page)).Should().Be(0, "root holds CAP_IPC_LOCK");
         });
     }
+
+    [Test]
+    public void FaultsAndPageAllocationsAreTracedAndCounted()
+    {
+        var k = KernelBuilder.New().Boot();
+        var faults = new List<Kernel.Core.Trace.PageFaultUser>();
+        var allocs = new List<Kernel.Core.Trace.MmPageAlloc>();
+        k.Trace.PageFault += faults.Add;
+        k.Trace.PageAlloc += allocs.Add;
+        long addr = 0;
+        var t = k.Spawn("faulter", async self =>
+        {
+            addr = await self.Mmap(0, 2 * Page, RW, Anon);
+            await self.Store(addr, 1);
+            await self.Load<int>(addr + Page);
+        });
+        k.RunUntilIdle();
+        faults.Where(f => f.Pid == t.Pid).Select(f => (f.Address, f.Write, f.Result)).Should().Equal(
+            (addr, true, "Minor"), (addr + Page, false, "Minor"));
+        allocs.Should().Contain(a => !a.Free && a.Order == 0 && a.GfpFlags == (uint)(Gfp.GFP_HIGHUSER | Gfp.__GFP_ZERO));
+        k.Proc.Read("/proc/vmstat")!.Should().MatchRegex(@"\npgfault [1-9]\d*\n");
+        k.AssertInvariants();
+    }
 }
