@@ -51,3 +51,63 @@ public class PageAllocBenchmarks
         _mm.FreePages(p, 3);
     }
 }
+
+[MemoryDiagnoser]
+[MedianColumn]
+[SimpleJob(warmupCount: 2, iterationCount: 10)]
+public class FaultBenchmarks
+{
+    private const int Pages = 16_384; // 64 MiB
+    private LinuxKernel _k = null!;
+    private Kernel.Mm.Memory.MmStruct _mm = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _k = LinuxKernel.Boot(new KernelOptions { Cpus = 1, Costs = CostTable.Free, Memory = new MemoryOptions { MemoryBytes = 1L << 30 } });
+        _k.Machine.EnterHostContext();
+        _mm = _k.MmOf(_k.Init)!;
+    }
+
+    [Benchmark(OperationsPerInvoke = Pages, Description = "anonymous write fault (new zeroed page), per fault")]
+    public void AnonWriteFaults()
+    {
+        long a = _mm.DoMmapAnon(0, (long)Pages * 4096, 3, 0x22);
+        for (int i = 0; i < Pages; i++)
+        {
+            _mm.HandleFault(a + i * 4096L, write: true);
+        }
+        _mm.DoMunmap(a, (long)Pages * 4096);
+    }
+}
+
+[MemoryDiagnoser]
+[MedianColumn]
+[SimpleJob(warmupCount: 1, iterationCount: 5, invocationCount: 1)]
+public class ForkBenchmarks
+{
+    private LinuxKernel _k = null!;
+    private Kernel.Mm.Memory.MmStruct _mm = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _k = LinuxKernel.Boot(new KernelOptions { Cpus = 1, Costs = CostTable.Free, Memory = new MemoryOptions { MemoryBytes = 4L << 30 } });
+        _k.Machine.EnterHostContext();
+        _mm = _k.MmOf(_k.Init)!;
+        long a = _mm.DoMmapAnon(0, 1L << 30, 3, 0x22 | 0x8000); // MAP_POPULATE: 262,144 pages mapped
+        if (a < 0 || _mm.AnonRss < 262_144)
+        {
+            throw new InvalidOperationException($"populate failed: {a}, rss {_mm.AnonRss}");
+        }
+    }
+
+    [Benchmark(Description = "fork (dup_mmap, COW) of a process with 1 GiB mapped, then its exit")]
+    public long ForkOneGib()
+    {
+        var child = _mm.Dup() ?? throw new InvalidOperationException("fork failed");
+        long rss = child.AnonRss;
+        child.Put();
+        return rss;
+    }
+}
