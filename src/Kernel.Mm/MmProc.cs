@@ -91,7 +91,7 @@ public sealed partial class PglistData
         L("MemTotal", K(TotalRamPages));
         L("MemFree", K(free));
         L("Buffers", 0);
-        L("Cached", 0);
+        L("Cached", K(Shmem.CachedPages));
         L("SwapCached", 0);
         L("Active", 0);
         L("Inactive", 0);
@@ -107,7 +107,7 @@ public sealed partial class PglistData
         L("Dirty", 0);
         L("Writeback", 0);
         L("AnonPages", 0);
-        L("Mapped", 0);
+        L("Mapped", K(Mms.Sum(m => m.FileRss)));
         long reclaimable = Caches.Where(c => (c.Flags & Slab.SlabFlags.SLAB_RECLAIM_ACCOUNT) != 0).Sum(c => c.Pages);
         L("Slab", K(SlabPages));
         L("SReclaimable", K(reclaimable));

@@ -45,7 +45,28 @@ public sealed partial class PglistData
         ZeroPagePfn = (int)(Options.LowReservedBytes >> MemoryLayout.PAGE_SHIFT);
         MmCachep = KmemCacheCreate("mm_struct", SizeofMmStruct, Slab.SlabFlags.SLAB_HWCACHE_ALIGN | Slab.SlabFlags.SLAB_PANIC);
         VmAreaCachep = KmemCacheCreate("vm_area_struct", SizeofVmAreaStruct, Slab.SlabFlags.SLAB_PANIC);
+        Shmem = new Shmem.Tmpfs(this);
     }
+
+    /// <summary>The tmpfs instance (think /dev/shm) and shared anonymous memory.</summary>
+    public Shmem.Tmpfs Shmem { get; }
+
+    // page->mapping handles: address_space handles are even (h << 1), anon_vma handles odd.
+    private readonly List<Shmem.AddressSpace?> _spaces = new() { null };
+
+    internal Shmem.AddressSpace NewAddressSpace(Shmem.ShmemInode inode)
+    {
+        int h = _spaces.Count;
+        var space = new Shmem.AddressSpace(h << 1, inode);
+        _spaces.Add(space);
+        return space;
+    }
+
+    internal void ReleaseAddressSpace(Shmem.AddressSpace space) => _spaces[space.Handle >> 1] = null;
+
+    /// <summary>page_mapping(): the address_space of a file page, null for anonymous or free pages.</summary>
+    public Shmem.AddressSpace? AddressSpaceOf(int mapping) =>
+        mapping == 0 || (mapping & Page.PAGE_MAPPING_ANON) != 0 ? null : _spaces[mapping >> 1];
 
     /// <summary>sizeof(struct mm_struct) and sizeof(struct vm_area_struct) on 2.6.20 i386.</summary>
     public const int SizeofMmStruct = 448;

@@ -15,6 +15,8 @@ public enum FaultResult
     SegvAccerr,
     /// <summary>VM_FAULT_OOM: no memory for a page or a table.</summary>
     Oom,
+    /// <summary>VM_FAULT_SIGBUS: a file page beyond the end of the file.</summary>
+    Sigbus,
 }
 
 public sealed partial class MmStruct
@@ -95,7 +97,7 @@ public sealed partial class MmStruct
         ulong pte = PteRef(t, i);
         if (!PteMapped(pte))
         {
-            return DoAnonymousPage(vma, addr, write, t, i);
+            return vma.File is null ? DoAnonymousPage(vma, addr, write, t, i) : DoNoPage(vma, addr, write, t, i);
         }
         if ((pte & Paging._PAGE_PRESENT) == 0)
         {
@@ -133,6 +135,42 @@ public sealed partial class MmStruct
         return FaultResult.Minor;
     }
 
+    /// <summary>
+    /// do_no_page for a tmpfs mapping: find or create the file page (shmem_getpage) and map it;
+    /// writable at once only for a write to a shared mapping; a private write then copies it.
+    /// </summary>
+    private FaultResult DoNoPage(Vma vma, long addr, bool write, int t, int i)
+    {
+        var inode = vma.File!.Inode;
+        long index = ((addr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT) + vma.VmPgoff;
+        if (index << MemoryLayout.PAGE_SHIFT >= inode.Size)
+        {
+            return FaultResult.Sigbus;
+        }
+        int pfn = _node.Shmem.GetPage(inode, index, allocate: true);
+        if (pfn < 0)
+        {
+            return FaultResult.Oom;
+        }
+        ref var page = ref _node.PageAt(pfn);
+        page.Count++;
+        page.MapCount++;
+        FileRss++;
+        bool shared = vma.Has(VmFlags.VM_SHARED);
+        ulong prot = Paging._PAGE_PRESENT | Paging._PAGE_USER | Paging._PAGE_ACCESSED;
+        if (write && shared)
+        {
+            prot |= Paging._PAGE_RW | Paging._PAGE_DIRTY;
+            page.Set(PageFlag.PG_dirty);
+        }
+        PteRef(t, i) = Paging.MkPte(pfn, prot);
+        if (write && !shared)
+        {
+            return DoWpPage(vma, addr, t, i);
+        }
+        return FaultResult.Minor;
+    }
+
     /// <summary>alloc_zeroed_user_highpage + page_add_new_anon_rmap.</summary>
     private int NewAnonPage(Vma vma, long addr)
     {
@@ -155,6 +193,13 @@ public sealed partial class MmStruct
         ulong pte = PteRef(t, i);
         int old = Paging.PfnOf(pte);
         ref var oldPage = ref _node.PageAt(old);
+        if (vma.Has(VmFlags.VM_SHARED))
+        {
+            // A shared mapping writes to the file's own page: no copy, the page becomes dirty.
+            oldPage.Set(PageFlag.PG_dirty);
+            PteRef(t, i) = pte | Paging._PAGE_RW | Paging._PAGE_DIRTY | Paging._PAGE_ACCESSED;
+            return FaultResult.Minor;
+        }
         if (old != _node.ZeroPagePfn && oldPage.IsAnon && oldPage.PageMapcount == 1)
         {
             PteRef(t, i) = pte | Paging._PAGE_RW | Paging._PAGE_DIRTY | Paging._PAGE_ACCESSED;

@@ -56,7 +56,7 @@ public sealed partial class MmStruct
             {
                 continue;
             }
-            var copy = child.NewVma(v.VmStart, v.VmEnd, v.VmFlagsValue & ~VmFlags.VM_LOCKED, v.VmPgoff, v.Kind);
+            var copy = child.NewVma(v.VmStart, v.VmEnd, v.VmFlagsValue & ~VmFlags.VM_LOCKED, v.VmPgoff, v.Kind, v.File);
             if (copy is null)
             {
                 child.ExitMmap();

@@ -74,7 +74,7 @@ public sealed partial class MmStruct
         {
             return Errno.EAGAIN.Ret();
         }
-        if (!fixedAddr && oldAddr + oldLen == vma.VmEnd)
+        if (!fixedAddr && oldAddr + oldLen == vma.VmEnd && vma.File is null)
         {
             var next = Vmas.FindVma(vma.VmEnd);
             if ((next is null || next.VmStart >= oldAddr + newLen) && oldAddr + newLen <= Paging.TaskSize)
@@ -119,7 +119,7 @@ public sealed partial class MmStruct
     /// <summary>move_vma: a new area at dest, the PTEs moved over, the old range unmapped.</summary>
     private long MoveVma(Vma vma, long oldAddr, long oldLen, long dest, long newLen)
     {
-        var moved = NewVma(dest, dest + newLen, vma.VmFlagsValue, vma.VmPgoff + ((oldAddr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT), vma.Kind == VmaKind.Stack ? VmaKind.Anonymous : vma.Kind);
+        var moved = NewVma(dest, dest + newLen, vma.VmFlagsValue, vma.VmPgoff + ((oldAddr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT), vma.Kind == VmaKind.Stack ? VmaKind.Anonymous : vma.Kind, vma.File);
         if (moved is null)
         {
             return Errno.ENOMEM.Ret();

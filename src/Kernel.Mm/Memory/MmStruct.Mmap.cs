@@ -147,16 +147,24 @@ public sealed partial class MmStruct
     }
 
     private static bool CanMerge(Vma v, VmFlags flags, VmaKind kind) =>
-        v.VmFlagsValue == flags && (v.Kind == kind || (v.Kind == VmaKind.Anonymous && kind == VmaKind.Anonymous)) && !v.Has(VmFlags.VM_GROWSDOWN);
+        v.File is null && v.VmFlagsValue == flags && (v.Kind == kind || (v.Kind == VmaKind.Anonymous && kind == VmaKind.Anonymous)) && !v.Has(VmFlags.VM_GROWSDOWN);
 
-    private Vma? NewVma(long start, long end, VmFlags flags, long pgoff, VmaKind kind)
+    private Vma? NewVma(long start, long end, VmFlags flags, long pgoff, VmaKind kind, Shmem.KFile? file = null)
     {
         var obj = _node.VmAreaCachep.Alloc(Gfp.GFP_KERNEL);
         if (obj.IsNone)
         {
             return null;
         }
-        return new Vma(this, start, end, flags, pgoff, kind) { SlabObj = obj };
+        var v = new Vma(this, start, end, flags, pgoff, kind) { SlabObj = obj };
+        if (file is not null)
+        {
+            // get_file + __vma_link_file
+            file.Count++;
+            v.File = file;
+            file.Inode.Mapping.IMmap.Add(v);
+        }
+        return v;
     }
 
     private void RemoveVma(Vma v)
@@ -164,6 +172,12 @@ public sealed partial class MmStruct
         Vmas.Remove(v);
         _node.VmAreaCachep.Free(v.SlabObj);
         v.SlabObj = Slab.SlabObject.None;
+        if (v.File is { } f)
+        {
+            f.Inode.Mapping.IMmap.Remove(v);
+            v.File = null;
+            _node.Shmem.Release(f);
+        }
     }
 
     /// <summary>arch_get_unmapped_area_topdown: a hint if it is free, else the highest hole below mmap_base.</summary>
@@ -223,7 +237,7 @@ public sealed partial class MmStruct
         {
             return null;
         }
-        var upper = NewVma(addr, vma.VmEnd, vma.VmFlagsValue, vma.VmPgoff + ((addr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT), vma.Kind);
+        var upper = NewVma(addr, vma.VmEnd, vma.VmFlagsValue, vma.VmPgoff + ((addr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT), vma.Kind, vma.File);
         if (upper is null)
         {
             return null;
@@ -444,7 +458,7 @@ public sealed partial class MmStruct
         while (v is not null && v.VmStart <= end)
         {
             var next = Vmas.FindVma(v.VmEnd);
-            if (next is not null && next.VmStart == v.VmEnd && v.VmFlagsValue == next.VmFlagsValue && v.Kind == next.Kind
+            if (next is not null && next.VmStart == v.VmEnd && v.VmFlagsValue == next.VmFlagsValue && v.Kind == next.Kind && v.File == next.File
                 && !v.Has(VmFlags.VM_GROWSDOWN) && next.VmPgoff == v.VmPgoff + v.Pages)
             {
                 v.VmEnd = next.VmEnd;

@@ -19,7 +19,13 @@ public static class ProcMaps
             string line = string.Create(Ci,
                 $"{v.VmStart:x8}-{v.VmEnd:x8} {(v.Has(VmFlags.VM_READ) ? 'r' : '-')}{(v.Has(VmFlags.VM_WRITE) ? 'w' : '-')}{(v.Has(VmFlags.VM_EXEC) ? 'x' : '-')}{(v.Has(VmFlags.VM_MAYSHARE) ? 's' : 'p')} {(v.Kind is VmaKind.Text or VmaKind.Data ? 0 : v.VmPgoff << MemoryLayout.PAGE_SHIFT):x8} 00:00 0 ");
             string? name = null;
-            if (v.VmStart <= mm.StartBrk && v.VmEnd >= mm.Brk && v.Kind == VmaKind.Heap)
+            if (v.File is { } f)
+            {
+                line = string.Create(Ci,
+                    $"{v.VmStart:x8}-{v.VmEnd:x8} {(v.Has(VmFlags.VM_READ) ? 'r' : '-')}{(v.Has(VmFlags.VM_WRITE) ? 'w' : '-')}{(v.Has(VmFlags.VM_EXEC) ? 'x' : '-')}{(v.Has(VmFlags.VM_MAYSHARE) ? 's' : 'p')} {v.VmPgoff << MemoryLayout.PAGE_SHIFT:x8} 00:0f {f.Inode.Ino} ");
+                name = f.Inode.Unlinked && !f.Inode.Name.EndsWith("(deleted)", StringComparison.Ordinal) ? f.Inode.Name + " (deleted)" : f.Inode.Name;
+            }
+            else if (v.VmStart <= mm.StartBrk && v.VmEnd >= mm.Brk && v.Kind == VmaKind.Heap)
             {
                 name = "[heap]";
             }

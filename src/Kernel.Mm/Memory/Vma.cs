@@ -66,6 +66,9 @@ public sealed class Vma
 
     public VmaKind Kind { get; internal set; }
 
+    /// <summary>vm_file: the mapped tmpfs file (null for anonymous memory).</summary>
+    public Shmem.KFile? File { get; internal set; }
+
     /// <summary>The vm_area_struct's slab object.</summary>
     internal SlabObject SlabObj = SlabObject.None;
 

@@ -95,6 +95,19 @@ public sealed partial class PglistData
                 problems.Add($"pfn {pfn} is marked PG_buddy but is on no free list");
             }
         }
+        // The page cache: every cached page names its file and offset and holds the cache's reference.
+        foreach (var inode in Shmem.Inodes)
+        {
+            var space = inode.Mapping;
+            foreach (var (index, pfn) in space.PageTree)
+            {
+                ref var p = ref MemMap[pfn];
+                if (p.Mapping != space.Handle || p.Index != (uint)index || !p.Test(PageFlag.PG_uptodate) || p.Count < 1 + p.PageMapcount)
+                {
+                    problems.Add($"page cache of {inode.Name}: pfn {pfn} at {index} has mapping {p.Mapping} index {p.Index} count {p.Count} mapcount {p.PageMapcount}");
+                }
+            }
+        }
         // Mapping counts: every page's mapcount equals the PTEs (in every mm) that map it.
         var ptes = new Dictionary<int, int>();
         foreach (var mm in Mms)

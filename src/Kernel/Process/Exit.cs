@@ -36,6 +36,19 @@ public sealed partial class LinuxKernel
         var exitPs = ProcessState.Of(p);
         exitPs.Mm?.Put();
         exitPs.Mm = null;
+        // exit_files: the last user of the table closes every descriptor.
+        if (exitPs.Files is { } files && --files.Users == 0)
+        {
+            foreach (var f in files.Fds)
+            {
+                if (f is not null)
+                {
+                    Mm.Shmem.Release(f);
+                }
+            }
+            files.Fds.Clear();
+        }
+        exitPs.Files = null;
         ExitNotify(p);
         var ps = ProcessState.Of(p);
         ps.VforkDone?.Complete();

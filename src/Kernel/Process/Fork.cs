@@ -72,6 +72,20 @@ public sealed partial class LinuxKernel
             return error.Ret();
         }
         ProcessState.Of(child).Mm = mm;
+        // copy_files: share the table for CLONE_FILES, else copy it.
+        var parentFiles = ProcessState.Of(parent).Files;
+        if (parentFiles is not null)
+        {
+            if ((flags & CloneFlags.CLONE_FILES) != 0)
+            {
+                parentFiles.Users++;
+                ProcessState.Of(child).Files = parentFiles;
+            }
+            else
+            {
+                ProcessState.Of(child).Files = parentFiles.Dup();
+            }
+        }
         child.ExitSignal = exitSignal;
         child.Uid = parent.Uid;
         child.Euid = parent.Euid;

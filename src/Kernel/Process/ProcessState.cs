@@ -28,6 +28,9 @@ internal sealed class ProcessState
 
     public int KernelStackPfn { get; set; } = -1;
 
+    /// <summary>The file descriptor table (null after exit_files).</summary>
+    public FilesStruct? Files { get; set; } = new();
+
     /// <summary>The address space (null for kernel threads and after exit_mm).</summary>
     public Kernel.Mm.Memory.MmStruct? Mm { get; set; }
 

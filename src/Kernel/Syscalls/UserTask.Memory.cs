@@ -22,7 +22,10 @@ public sealed partial class UserTask
     /// <summary>The task's address space (read it for maps, counters, PTEs).</summary>
     public MmStruct? Mm => _k.MmOf(Task);
 
-    /// <summary>mmap: anonymous private mappings (file and shared mappings arrive with tmpfs).</summary>
+    /// <summary>
+    /// mmap: anonymous private memory, shared anonymous memory (a shmem file), or a tmpfs file
+    /// opened with Open (shared or private).
+    /// </summary>
     public ValueTask<long> Mmap(long addr, long length, int prot, int flags, int fd = -1, long offset = 0)
     {
         var p = Enter();
@@ -34,14 +37,26 @@ public sealed partial class UserTask
         }
         if ((flags & MapFlags.MAP_ANONYMOUS) == 0)
         {
-            return Return(fd < 0 ? Errno.EBADF.Ret() : Errno.ENOSYS.Ret());
+            var file = Fd(fd);
+            if (file is null)
+            {
+                return Return(Errno.EBADF.Ret());
+            }
+            return Return(mm.DoMmapFile(file, addr, length, prot, flags, offset));
         }
         if (type == MapFlags.MAP_SHARED)
         {
-            return Return(Errno.ENOSYS.Ret()); // shared anonymous memory is shmem: with tmpfs
+            if (length <= 0)
+            {
+                return Return(Errno.EINVAL.Ret());
+            }
+            // shmem_zero_setup: shared anonymous memory is an unlinked shmem file.
+            var zero = _k.Mm.Shmem.ZeroSetup((length + MemoryLayout.PAGE_SIZE - 1) & ~(MemoryLayout.PAGE_SIZE - 1L));
+            long r = mm.DoMmapFile(zero, addr, length, prot, flags & ~MapFlags.MAP_ANONYMOUS, 0);
+            _k.Mm.Shmem.Release(zero); // the mapping holds its own reference now
+            return Return(r);
         }
-        long r = mm.DoMmapAnon(addr, length, prot, flags, privileged: p.Euid == 0);
-        return Return(r);
+        return Return(mm.DoMmapAnon(addr, length, prot, flags, privileged: p.Euid == 0));
     }
 
     public ValueTask<long> Munmap(long addr, long length)
@@ -124,7 +139,7 @@ public sealed partial class UserTask
     private async ValueTask<T> LoadSlow<T>(long addr) where T : unmanaged
     {
         var buf = new byte[Unsafe.SizeOf<T>()];
-        await Read(addr, buf);
+        await LoadBytes(addr, buf);
         return MemoryMarshal.Read<T>(buf);
     }
 
@@ -145,11 +160,11 @@ public sealed partial class UserTask
         }
         var buf = new byte[size];
         MemoryMarshal.Write(buf, in value);
-        return Write(addr, buf);
+        return StoreBytes(addr, buf);
     }
 
     /// <summary>Copy bytes out of the task's memory (a load per page touched).</summary>
-    public async ValueTask Read(long addr, Memory<byte> dest)
+    public async ValueTask LoadBytes(long addr, Memory<byte> dest)
     {
         _m.RequireExecuting(Task);
         int done = 0;
@@ -165,7 +180,7 @@ public sealed partial class UserTask
     }
 
     /// <summary>Copy bytes into the task's memory (a store per page touched).</summary>
-    public async ValueTask Write(long addr, ReadOnlyMemory<byte> src)
+    public async ValueTask StoreBytes(long addr, ReadOnlyMemory<byte> src)
     {
         _m.RequireExecuting(Task);
         int done = 0;
@@ -222,6 +237,12 @@ public sealed partial class UserTask
             {
                 p.MinFlt++;
                 p.InKernel = false;
+                continue;
+            }
+            if (r == FaultResult.Sigbus)
+            {
+                _k.ForceSignal(p, Signals.SIGBUS);
+                await Return(0);
                 continue;
             }
             if (r == FaultResult.Oom)

@@ -1,0 +1,95 @@
+// File mappings of tmpfs files (mm/mmap.c do_mmap_pgoff with a file, mm/filemap.c
+// unmap_mapping_range): a shared mapping maps the file's own pages; a private one maps them
+// read-only and copies on write. Each file VMA holds a reference on its struct file and sits in
+// the file's i_mmap list.
+using Kernel.Core;
+using Kernel.Mm.Shmem;
+
+namespace Kernel.Mm.Memory;
+
+public sealed partial class MmStruct
+{
+    /// <summary>do_mmap_pgoff for a tmpfs file (or shared anonymous memory's shmem file).</summary>
+    public long DoMmapFile(KFile file, long addr, long len, int prot, int flags, long offset)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (len == 0 || (offset & (MemoryLayout.PAGE_SIZE - 1)) != 0 || (prot & ~(Prot.PROT_READ | Prot.PROT_WRITE | Prot.PROT_EXEC)) != 0)
+        {
+            return Errno.EINVAL.Ret();
+        }
+        long alen = PageAlign(len);
+        if (alen <= 0 || alen > Paging.TaskSize || offset + alen < offset)
+        {
+            return Errno.ENOMEM.Ret();
+        }
+        bool shared = (flags & MapFlags.MAP_SHARED) != 0;
+        if (!file.CanRead)
+        {
+            return Errno.EACCES.Ret();
+        }
+        var vmFlags = ProtBits(prot) | VmFlags.VM_MAYREAD | VmFlags.VM_MAYWRITE | VmFlags.VM_MAYEXEC;
+        if (shared)
+        {
+            if ((prot & Prot.PROT_WRITE) != 0 && !file.CanWrite)
+            {
+                return Errno.EACCES.Ret();
+            }
+            vmFlags |= VmFlags.VM_SHARED | VmFlags.VM_MAYSHARE;
+            if (!file.CanWrite)
+            {
+                vmFlags &= ~(VmFlags.VM_MAYWRITE | VmFlags.VM_SHARED);
+            }
+        }
+        if (MapCount >= MaxMapCount)
+        {
+            return Errno.ENOMEM.Ret();
+        }
+        long start = GetUnmappedArea(addr, alen, flags);
+        if (start < 0)
+        {
+            return start;
+        }
+        if ((flags & MapFlags.MAP_FIXED) != 0)
+        {
+            long r = DoMunmap(start, alen);
+            if (r < 0)
+            {
+                return r;
+            }
+        }
+        var vma = NewVma(start, start + alen, vmFlags, offset >> MemoryLayout.PAGE_SHIFT, VmaKind.Anonymous, file);
+        if (vma is null)
+        {
+            return Errno.ENOMEM.Ret();
+        }
+        Vmas.Insert(vma);
+        TotalVm += alen >> MemoryLayout.PAGE_SHIFT;
+        if ((flags & MapFlags.MAP_POPULATE) != 0)
+        {
+            MakePagesPresent(start, start + alen, shared && (vmFlags & VmFlags.VM_WRITE) != 0);
+        }
+        UpdateHiwater();
+        return start;
+    }
+
+    /// <summary>unmap_mapping_range for one page: drop this VMA's PTE if it maps the file's page.</summary>
+    internal void UnmapFilePage(Vma vma, long index, int pfn)
+    {
+        if (index < vma.VmPgoff || index >= vma.VmPgoff + vma.Pages)
+        {
+            return;
+        }
+        long addr = vma.VmStart + ((index - vma.VmPgoff) << MemoryLayout.PAGE_SHIFT);
+        int t = WalkToPte(addr, alloc: false, out int i);
+        if (t < 0)
+        {
+            return;
+        }
+        ref ulong pte = ref PteRef(t, i);
+        if (PteMapped(pte) && Paging.PfnOf(pte) == pfn)
+        {
+            pte = 0;
+            DropMapping(pfn);
+        }
+    }
+}

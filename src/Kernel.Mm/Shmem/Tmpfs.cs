@@ -1,0 +1,154 @@
+// Linux 2.6.20 mm/shmem.c, reduced to an in-memory file system with one flat directory (think
+// /dev/shm): create, open, read, write, ftruncate, unlink, and shmem_getpage, which finds or
+// allocates a file page in the page cache. A file's pages are freed when it has no name, no
+// open file and no mapping left. There is no swap for them yet (shmem swapping comes with swap).
+using Kernel.Core;
+
+namespace Kernel.Mm.Shmem;
+
+public sealed class Tmpfs
+{
+    private readonly PglistData _mm;
+    private readonly Dictionary<string, ShmemInode> _names = new(StringComparer.Ordinal);
+    private long _nextIno = 2;
+
+    internal Tmpfs(PglistData mm)
+    {
+        _mm = mm;
+    }
+
+    public IReadOnlyDictionary<string, ShmemInode> Names => _names;
+
+    /// <summary>Every inode alive (named, open or mapped).</summary>
+    public HashSet<ShmemInode> Inodes { get; } = new();
+
+    /// <summary>Pages held by tmpfs page caches (Shmem/Cached in meminfo).</summary>
+    public long CachedPages { get; internal set; }
+
+    private ShmemInode NewInode(string name)
+    {
+        var inode = new ShmemInode(_nextIno++, name);
+        inode.Mapping = _mm.NewAddressSpace(inode);
+        Inodes.Add(inode);
+        return inode;
+    }
+
+    /// <summary>open(2) on a tmpfs path: a KFile, or -errno.</summary>
+    public (KFile? File, long Error) Open(string path, int flags)
+    {
+        if (string.IsNullOrEmpty(path) || path.Length > 255)
+        {
+            return (null, string.IsNullOrEmpty(path) ? Errno.ENOENT.Ret() : Errno.ENAMETOOLONG.Ret());
+        }
+        if (!_names.TryGetValue(path, out var inode))
+        {
+            if ((flags & OpenFlags.O_CREAT) == 0)
+            {
+                return (null, Errno.ENOENT.Ret());
+            }
+            inode = NewInode(path);
+            inode.NLink = 1;
+            _names.Add(path, inode);
+        }
+        else if ((flags & (OpenFlags.O_CREAT | OpenFlags.O_EXCL)) == (OpenFlags.O_CREAT | OpenFlags.O_EXCL))
+        {
+            return (null, Errno.EEXIST.Ret());
+        }
+        var f = new KFile(inode, flags);
+        inode.OpenFiles++;
+        if ((flags & OpenFlags.O_TRUNC) != 0 && f.CanWrite)
+        {
+            Truncate(inode, 0);
+        }
+        return (f, 0);
+    }
+
+    /// <summary>shmem_zero_setup: an unnamed file backing MAP_SHARED|MAP_ANONYMOUS.</summary>
+    public KFile ZeroSetup(long size)
+    {
+        var inode = NewInode("/dev/zero (deleted)");
+        inode.Size = size;
+        inode.OpenFiles = 1;
+        return new KFile(inode, OpenFlags.O_RDWR);
+    }
+
+    public long Unlink(string path)
+    {
+        if (!_names.Remove(path, out var inode))
+        {
+            return Errno.ENOENT.Ret();
+        }
+        inode.NLink--;
+        MaybeEvict(inode);
+        return 0;
+    }
+
+    /// <summary>fput: the last reference to an open file goes.</summary>
+    public void Release(KFile f)
+    {
+        if (--f.Count > 0)
+        {
+            return;
+        }
+        f.Inode.OpenFiles--;
+        MaybeEvict(f.Inode);
+    }
+
+    private void MaybeEvict(ShmemInode inode)
+    {
+        if (inode.NLink == 0 && inode.OpenFiles == 0 && inode.Mapping.IMmap.Count == 0)
+        {
+            Truncate(inode, 0);
+            Inodes.Remove(inode);
+            _mm.ReleaseAddressSpace(inode.Mapping);
+        }
+    }
+
+    /// <summary>shmem_getpage: the cache page at index, allocating (zeroed) it when `allocate`; -1 for a hole or no memory.</summary>
+    public int GetPage(ShmemInode inode, long index, bool allocate)
+    {
+        var mapping = inode.Mapping;
+        int pfn = mapping.FindPage(index);
+        if (pfn >= 0 || !allocate)
+        {
+            return pfn;
+        }
+        pfn = _mm.AllocPages(Gfp.GFP_HIGHUSER | Gfp.__GFP_ZERO, 0);
+        if (pfn < 0)
+        {
+            return -1;
+        }
+        ref var page = ref _mm.PageAt(pfn);
+        page.Mapping = mapping.Handle;
+        page.Index = (uint)index;
+        page.Set(PageFlag.PG_uptodate);
+        mapping.PageTree.Add(index, pfn); // the cache's reference is the allocation's
+        CachedPages++;
+        return pfn;
+    }
+
+    /// <summary>
+    /// truncate_inode_pages + unmap_mapping_range: drop every page at or beyond `size`. Mapped
+    /// pages are unmapped from every VMA first.
+    /// </summary>
+    public void Truncate(ShmemInode inode, long size)
+    {
+        inode.Size = size;
+        long first = (size + MemoryLayout.PAGE_SIZE - 1) >> MemoryLayout.PAGE_SHIFT;
+        var mapping = inode.Mapping;
+        foreach (var (index, pfn) in mapping.PageTree.Where(kv => kv.Key >= first).ToList())
+        {
+            foreach (var vma in mapping.IMmap.ToList())
+            {
+                vma.Mm.UnmapFilePage(vma, index, pfn);
+            }
+            mapping.PageTree.Remove(index);
+            CachedPages--;
+            ref var page = ref _mm.PageAt(pfn);
+            page.Mapping = 0;
+            page.Clear(PageFlag.PG_uptodate);
+            page.Clear(PageFlag.PG_dirty);
+            _mm.FreePages(pfn, 0);
+        }
+    }
+}
