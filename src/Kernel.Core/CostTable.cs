@@ -47,6 +47,9 @@ public sealed record CostTable
     /// <summary>A minor page fault: trap, walk, allocate and clear or copy a page, return.</summary>
     public long PageFaultNs { get; init; } = 1_000;
 
+    /// <summary>Each PTE a reverse-map walk (or a 2.4 page-table scan) examines.</summary>
+    public long RmapPteNs { get; init; } = 25;
+
     public static CostTable Default { get; } = new();
 
     /// <summary>A table where kernel work is free: useful to isolate policy from overhead.</summary>
@@ -54,7 +57,7 @@ public sealed record CostTable
     {
         SyscallNs = 0, ContextSwitchNs = 0, TimerTickNs = 0, RunqueueLockHoldNs = 0, WakeupNs = 0,
         MigrationNs = 0, IpiNs = 0, ForkNs = 0, ExitNs = 0, SpinLockNs = 0, GoodnessPerTaskNs = 0,
-        PageAllocNs = 0, ZoneLockHoldNs = 0, PageFaultNs = 0,
+        PageAllocNs = 0, ZoneLockHoldNs = 0, PageFaultNs = 0, RmapPteNs = 0,
     };
 
     internal void Validate()
@@ -66,7 +69,7 @@ public sealed record CostTable
             (nameof(WakeupNs), WakeupNs), (nameof(MigrationNs), MigrationNs), (nameof(IpiNs), IpiNs),
             (nameof(ForkNs), ForkNs), (nameof(ExitNs), ExitNs), (nameof(SpinLockNs), SpinLockNs),
             (nameof(GoodnessPerTaskNs), GoodnessPerTaskNs), (nameof(PageAllocNs), PageAllocNs),
-            (nameof(ZoneLockHoldNs), ZoneLockHoldNs), (nameof(PageFaultNs), PageFaultNs),
+            (nameof(ZoneLockHoldNs), ZoneLockHoldNs), (nameof(PageFaultNs), PageFaultNs), (nameof(RmapPteNs), RmapPteNs),
         })
         {
             if (v < 0)

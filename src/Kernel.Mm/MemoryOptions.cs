@@ -14,6 +14,9 @@ public sealed record MemoryOptions
     /// <summary>The kernel image (text, data, bss) loaded at 1 MiB.</summary>
     public long KernelImageBytes { get; init; } = 3 * MemoryLayout.MiB;
 
+    /// <summary>Reverse mapping: objrmap (2.6.20, default), pte_chain (2.5/2.6.0) or none (2.4).</summary>
+    public Rmap.RmapMode Rmap { get; init; } = Kernel.Mm.Rmap.RmapMode.ObjRmap;
+
     /// <summary>Override the boot-time min_free_kbytes (default: int_sqrt(lowmem_kbytes * 16)).</summary>
     public int? MinFreeKbytes { get; init; }
 

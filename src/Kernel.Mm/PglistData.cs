@@ -46,7 +46,11 @@ public sealed partial class PglistData
         MmCachep = KmemCacheCreate("mm_struct", SizeofMmStruct, Slab.SlabFlags.SLAB_HWCACHE_ALIGN | Slab.SlabFlags.SLAB_PANIC);
         VmAreaCachep = KmemCacheCreate("vm_area_struct", SizeofVmAreaStruct, Slab.SlabFlags.SLAB_PANIC);
         Shmem = new Shmem.Tmpfs(this);
+        Rmap = new Rmap.ReverseMap(this, options.Rmap);
     }
+
+    /// <summary>The reverse map of this kernel (its mode is MemoryOptions.Rmap).</summary>
+    public Rmap.ReverseMap Rmap { get; }
 
     /// <summary>The tmpfs instance (think /dev/shm) and shared anonymous memory.</summary>
     public Shmem.Tmpfs Shmem { get; }

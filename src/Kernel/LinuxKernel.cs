@@ -253,6 +253,22 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         }
     }
 
+    /// <summary>
+    /// Reverse-map query for teaching and tests: which PTEs (task, virtual address) map this frame,
+    /// found the way this kernel's rmap mode finds them, with the PTEs visited and the simulated
+    /// time that walk costs.
+    /// </summary>
+    public (IReadOnlyList<(TaskStruct? Task, long Addr)> Ptes, long PtesVisited, long CostNs) RmapQuery(int pfn)
+    {
+        if (pfn < 0 || pfn >= Mm.TotalPages)
+        {
+            throw new ArgumentOutOfRangeException(nameof(pfn), pfn, "No such page frame.");
+        }
+        var r = Mm.Rmap.FindPtes(pfn);
+        var owners = Tasks.Where(t => MmOf(t) is not null).GroupBy(t => MmOf(t)!).ToDictionary(g => g.Key, g => g.First());
+        return (r.Ptes.Select(e => (owners.GetValueOrDefault(e.Mm), e.Addr)).ToList(), r.PtesVisited, r.CostNs);
+    }
+
     /// <summary>The address space of a task (null for kernel threads and exited tasks).</summary>
     public Kernel.Mm.Memory.MmStruct? MmOf(TaskStruct p) => p.ProcessData is ProcessState ps ? ps.Mm : null;
 

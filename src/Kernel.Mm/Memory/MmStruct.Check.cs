@@ -5,7 +5,7 @@ namespace Kernel.Mm.Memory;
 
 public sealed partial class MmStruct
 {
-    public IEnumerable<string> CheckInvariants(string who, Dictionary<int, int> ptesPerPfn)
+    public IEnumerable<string> CheckInvariants(string who, Dictionary<int, List<(MmStruct Mm, long Addr)>> ptesPerPfn)
     {
         foreach (var s in Vmas.CheckInvariants(who))
         {
@@ -28,7 +28,11 @@ public sealed partial class MmStruct
                 yield return $"{who}: pte at {addr:x} lies outside every vma";
             }
             int pfn = Paging.PfnOf(pte);
-            ptesPerPfn[pfn] = ptesPerPfn.GetValueOrDefault(pfn) + 1;
+            if (!ptesPerPfn.TryGetValue(pfn, out var list))
+            {
+                ptesPerPfn[pfn] = list = new List<(MmStruct, long)>();
+            }
+            list.Add((this, addr));
             if (_node.PageAt(pfn).IsAnon)
             {
                 anon++;
@@ -42,6 +46,18 @@ public sealed partial class MmStruct
         {
             yield return $"{who}: rss counters anon {AnonRss} file {FileRss} but ptes map {anon} anon and {file} file pages";
         }
+    }
+
+    /// <summary>page_check_address: does the PTE at addr map pfn?</summary>
+    public bool PteMaps(long addr, int pfn)
+    {
+        int t = WalkToPte(addr, alloc: false, out int i);
+        if (t < 0)
+        {
+            return false;
+        }
+        ulong pte = PteRef(t, i);
+        return PteMapped(pte) && Paging.PfnOf(pte) == pfn;
     }
 
     /// <summary>Every PTE that maps a page, including PROT_NONE ones.</summary>

@@ -152,6 +152,10 @@ public sealed partial class MmStruct
         {
             return FaultResult.Oom;
         }
+        if (!_node.Rmap.AddPte(pfn, this, addr))
+        {
+            return FaultResult.Oom;
+        }
         ref var page = ref _node.PageAt(pfn);
         page.Count++;
         page.MapCount++;
@@ -174,6 +178,10 @@ public sealed partial class MmStruct
     /// <summary>alloc_zeroed_user_highpage + page_add_new_anon_rmap.</summary>
     private int NewAnonPage(Vma vma, long addr)
     {
+        if (!_node.Rmap.AnonVmaPrepare(vma))
+        {
+            return -1;
+        }
         int pfn = _node.AllocPages(Gfp.GFP_HIGHUSER | Gfp.__GFP_ZERO, 0);
         if (pfn < 0)
         {
@@ -181,8 +189,15 @@ public sealed partial class MmStruct
         }
         ref var page = ref _node.PageAt(pfn);
         page.MapCount = 0;
-        page.Mapping = Page.PAGE_MAPPING_ANON; // the anon_vma arrives with objrmap
+        page.Mapping = _node.Rmap.AnonMappingFor(vma);
         page.Index = (uint)(((addr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT) + vma.VmPgoff);
+        if (!_node.Rmap.AddPte(pfn, this, addr))
+        {
+            page.MapCount = -1;
+            page.Mapping = 0;
+            _node.FreePages(pfn, 0);
+            return -1;
+        }
         AnonRss++;
         return pfn;
     }
@@ -215,13 +230,14 @@ public sealed partial class MmStruct
             _node.ReadPage(old).CopyTo(_node.WritePage(pfn));
         }
         PteRef(t, i) = Paging.MkPte(pfn, Paging._PAGE_PRESENT | Paging._PAGE_RW | Paging._PAGE_USER | Paging._PAGE_ACCESSED | Paging._PAGE_DIRTY);
-        DropMapping(old);
+        DropMapping(old, addr);
         return FaultResult.Minor;
     }
 
     /// <summary>page_remove_rmap + put_page for one PTE that stops mapping `pfn`, with the RSS counters.</summary>
-    internal void DropMapping(int pfn)
+    internal void DropMapping(int pfn, long addr)
     {
+        _node.Rmap.RemovePte(pfn, this, addr);
         ref var page = ref _node.PageAt(pfn);
         if (page.MapCount < 0)
         {

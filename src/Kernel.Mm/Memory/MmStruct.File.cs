@@ -89,7 +89,7 @@ public sealed partial class MmStruct
         if (PteMapped(pte) && Paging.PfnOf(pte) == pfn)
         {
             pte = 0;
-            DropMapping(pfn);
+            DropMapping(pfn, addr);
         }
     }
 }

@@ -56,7 +56,7 @@ public sealed partial class MmStruct
             {
                 continue;
             }
-            var copy = child.NewVma(v.VmStart, v.VmEnd, v.VmFlagsValue & ~VmFlags.VM_LOCKED, v.VmPgoff, v.Kind, v.File);
+            var copy = child.NewVma(v.VmStart, v.VmEnd, v.VmFlagsValue & ~VmFlags.VM_LOCKED, v.VmPgoff, v.Kind, v.File, v.AnonVma);
             if (copy is null)
             {
                 child.ExitMmap();
@@ -103,6 +103,11 @@ public sealed partial class MmStruct
             // copy_one_pte: the child's copy starts old (not accessed) but keeps dirty.
             child.PteRef(ct, ci) = pte & ~Paging._PAGE_ACCESSED;
             int pfn = Paging.PfnOf(pte);
+            if (!_node.Rmap.AddPte(pfn, child, a))
+            {
+                child.PteRef(ct, ci) = 0;
+                return false;
+            }
             ref var page = ref _node.PageAt(pfn);
             page.Count++;
             page.MapCount++;

@@ -119,7 +119,7 @@ public sealed partial class MmStruct
     /// <summary>move_vma: a new area at dest, the PTEs moved over, the old range unmapped.</summary>
     private long MoveVma(Vma vma, long oldAddr, long oldLen, long dest, long newLen)
     {
-        var moved = NewVma(dest, dest + newLen, vma.VmFlagsValue, vma.VmPgoff + ((oldAddr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT), vma.Kind == VmaKind.Stack ? VmaKind.Anonymous : vma.Kind, vma.File);
+        var moved = NewVma(dest, dest + newLen, vma.VmFlagsValue, vma.VmPgoff + ((oldAddr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT), vma.Kind == VmaKind.Stack ? VmaKind.Anonymous : vma.Kind, vma.File, vma.AnonVma);
         if (moved is null)
         {
             return Errno.ENOMEM.Ret();
@@ -144,6 +144,12 @@ public sealed partial class MmStruct
             {
                 return Errno.ENOMEM.Ret();
             }
+            int pfn = Paging.PfnOf(pte);
+            if (!_node.Rmap.AddPte(pfn, this, dest + off))
+            {
+                return Errno.ENOMEM.Ret();
+            }
+            _node.Rmap.RemovePte(pfn, this, oldAddr + off);
             PteRef(dt, di) = pte;
             PteRef(WalkToPte(oldAddr + off, alloc: false, out si), si) = 0;
         }

@@ -115,9 +115,10 @@ public sealed partial class MmStruct
         {
             prev.VmEnd = start + len;
             vma = prev;
-            if (next is not null && next.VmStart == vma.VmEnd && CanMerge(next, flags, kind))
+            if (next is not null && next.VmStart == vma.VmEnd && CanMerge(next, flags, kind) && AnonCompatible(vma, next))
             {
                 vma.VmEnd = next.VmEnd;
+                AdoptAnonVma(vma, next);
                 RemoveVma(next);
             }
         }
@@ -146,10 +147,22 @@ public sealed partial class MmStruct
         return vma;
     }
 
+    /// <summary>is_mergeable_anon_vma: two areas may become one only if they share an anon_vma or one has none.</summary>
+    private static bool AnonCompatible(Vma a, Vma b) => a.AnonVma is null || b.AnonVma is null || a.AnonVma == b.AnonVma;
+
+    /// <summary>The surviving area takes over the absorbed one's anon_vma (its pages point there).</summary>
+    private static void AdoptAnonVma(Vma survivor, Vma absorbed)
+    {
+        if (survivor.AnonVma is null && absorbed.AnonVma is not null)
+        {
+            Kernel.Mm.Rmap.ReverseMap.Link(survivor, absorbed.AnonVma);
+        }
+    }
+
     private static bool CanMerge(Vma v, VmFlags flags, VmaKind kind) =>
         v.File is null && v.VmFlagsValue == flags && (v.Kind == kind || (v.Kind == VmaKind.Anonymous && kind == VmaKind.Anonymous)) && !v.Has(VmFlags.VM_GROWSDOWN);
 
-    private Vma? NewVma(long start, long end, VmFlags flags, long pgoff, VmaKind kind, Shmem.KFile? file = null)
+    private Vma? NewVma(long start, long end, VmFlags flags, long pgoff, VmaKind kind, Shmem.KFile? file = null, Rmap.AnonVma? anonVma = null)
     {
         var obj = _node.VmAreaCachep.Alloc(Gfp.GFP_KERNEL);
         if (obj.IsNone)
@@ -164,12 +177,14 @@ public sealed partial class MmStruct
             v.File = file;
             file.Inode.Mapping.IMmap.Add(v);
         }
+        Kernel.Mm.Rmap.ReverseMap.Link(v, anonVma);
         return v;
     }
 
     private void RemoveVma(Vma v)
     {
         Vmas.Remove(v);
+        _node.Rmap.Unlink(v);
         _node.VmAreaCachep.Free(v.SlabObj);
         v.SlabObj = Slab.SlabObject.None;
         if (v.File is { } f)
@@ -237,7 +252,7 @@ public sealed partial class MmStruct
         {
             return null;
         }
-        var upper = NewVma(addr, vma.VmEnd, vma.VmFlagsValue, vma.VmPgoff + ((addr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT), vma.Kind, vma.File);
+        var upper = NewVma(addr, vma.VmEnd, vma.VmFlagsValue, vma.VmPgoff + ((addr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT), vma.Kind, vma.File, vma.AnonVma);
         if (upper is null)
         {
             return null;
@@ -304,7 +319,7 @@ public sealed partial class MmStruct
             {
                 int pfn = Paging.PfnOf(pte);
                 pte = 0;
-                DropMapping(pfn);
+                DropMapping(pfn, a);
             }
             a += MemoryLayout.PAGE_SIZE;
         }
@@ -459,9 +474,10 @@ public sealed partial class MmStruct
         {
             var next = Vmas.FindVma(v.VmEnd);
             if (next is not null && next.VmStart == v.VmEnd && v.VmFlagsValue == next.VmFlagsValue && v.Kind == next.Kind && v.File == next.File
-                && !v.Has(VmFlags.VM_GROWSDOWN) && next.VmPgoff == v.VmPgoff + v.Pages)
+                && !v.Has(VmFlags.VM_GROWSDOWN) && next.VmPgoff == v.VmPgoff + v.Pages && AnonCompatible(v, next))
             {
                 v.VmEnd = next.VmEnd;
+                AdoptAnonVma(v, next);
                 RemoveVma(next);
                 continue;
             }

@@ -69,6 +69,9 @@ public sealed class Vma
     /// <summary>vm_file: the mapped tmpfs file (null for anonymous memory).</summary>
     public Shmem.KFile? File { get; internal set; }
 
+    /// <summary>vma->anon_vma: set at the first anonymous page (objrmap), shared with forked copies.</summary>
+    public Rmap.AnonVma? AnonVma { get; internal set; }
+
     /// <summary>The vm_area_struct's slab object.</summary>
     internal SlabObject SlabObj = SlabObject.None;
 

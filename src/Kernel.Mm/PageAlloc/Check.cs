@@ -109,14 +109,15 @@ public sealed partial class PglistData
             }
         }
         // Mapping counts: every page's mapcount equals the PTEs (in every mm) that map it.
-        var ptes = new Dictionary<int, int>();
+        var ptes = new Dictionary<int, List<(Memory.MmStruct Mm, long Addr)>>();
         foreach (var mm in Mms)
         {
             problems.AddRange(mm.CheckInvariants($"mm@{mm.Pgd}", ptes));
         }
+        problems.AddRange(Rmap.CheckInvariants(ptes));
         for (int pfn = 0; pfn < MemMap.Length; pfn++)
         {
-            int mapped = ptes.GetValueOrDefault(pfn);
+            int mapped = ptes.TryGetValue(pfn, out var list) ? list.Count : 0;
             if (MemMap[pfn].PageMapcount != mapped)
             {
                 problems.Add($"pfn {pfn}: mapcount {MemMap[pfn].PageMapcount} but {mapped} ptes map it");

@@ -1,0 +1,146 @@
+using FluentAssertions;
+using Kernel.Core.Tasks;
+using Kernel.Mm;
+using Kernel.Mm.Memory;
+using Kernel.Mm.Rmap;
+using Kernel.Mm.Shmem;
+using Kernel.Process;
+using Kernel.Tests.Support;
+using NUnit.Framework;
+
+namespace Kernel.Tests.Mm;
+
+[Parallelizable(ParallelScope.All)]
+public class RmapTests
+{
+    private const int RW = Prot.PROT_READ | Prot.PROT_WRITE;
+    private const long Page = MemoryLayout.PAGE_SIZE;
+    private const int FilePages = 16;
+
+    /// <summary>
+    /// `procs` processes each map the same shared tmpfs file and read every page; each also
+    /// writes one private page it inherited (copy-on-write). Returns the kernel, paused.
+    /// </summary>
+    private static LinuxKernel SharedFileScenario(RmapMode mode, int procs)
+    {
+        var k = KernelBuilder.New().With(o => o with { Memory = new MemoryOptions { MemoryBytes = 512 * MemoryLayout.MiB, Rmap = mode } }).Boot();
+        k.Spawn("parent", async self =>
+        {
+            int fd = (int)await self.Open("/shared", OpenFlags.O_CREAT | OpenFlags.O_RDWR);
+            await self.Ftruncate(fd, FilePages * Page);
+            long priv = await self.Mmap(0, 2 * Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
+            await self.Store(priv, 1);
+            await self.Store(priv + Page, 2);
+            for (int i = 0; i < procs; i++)
+            {
+                await self.Fork(async c =>
+                {
+                    long a = await c.Mmap(0, FilePages * Page, Prot.PROT_READ, MapFlags.MAP_SHARED, fd);
+                    await c.Touch(a, FilePages * Page, write: false);
+                    await c.Store(priv + Page, 3); // breaks COW on the second page only
+                    await c.Pause();
+                });
+            }
+            await self.Pause();
+        });
+        k.Run(Ms.Of(2000));
+        k.CheckInvariants().Should().BeEmpty();
+        return k;
+    }
+
+    private static HashSet<(int Pid, long Addr)> Owners(LinuxKernel k, int pfn) =>
+        k.RmapQuery(pfn).Ptes.Select(p => (p.Task!.Pid, p.Addr)).ToHashSet();
+
+    [Test]
+    public void EveryModeFindsExactlyTheSamePtesForEveryPage()
+    {
+        var kernels = new[] { RmapMode.ObjRmap, RmapMode.PteChain, RmapMode.None }.Select(m => SharedFileScenario(m, 150)).ToArray();
+        var file = kernels[0].Mm.Shmem.Names["/shared"].Mapping;
+        file.NrPages.Should().Be(FilePages);
+        foreach (var (index, pfn) in file.PageTree)
+        {
+            var expected = Owners(kernels[0], pfn);
+            expected.Should().HaveCount(150, $"page {index} is mapped once by every child");
+            Owners(kernels[1], kernels[1].Mm.Shmem.Names["/shared"].Mapping.PageTree[index]).Should().BeEquivalentTo(expected);
+            Owners(kernels[2], kernels[2].Mm.Shmem.Names["/shared"].Mapping.PageTree[index]).Should().BeEquivalentTo(expected);
+        }
+        // The parent's first private page was never written after fork: parent and 150 children map it.
+        var parent = kernels[0].Tasks.First(t => t.Comm == "parent");
+        foreach (var k in kernels)
+        {
+            var mm = k.MmOf(k.Tasks.First(t => t.Comm == "parent"))!;
+            var anon = mm.Vmas.InOrder().First(v => v.File is null && v.Kind == VmaKind.Anonymous);
+            int pfn = mm.Translate(anon.VmStart, write: false);
+            Owners(k, pfn).Should().HaveCount(151, $"{k.Mm.Rmap.Mode}: a COW page is shared by the whole family");
+        }
+        parent.Pid.Should().BeGreaterThan(0);
+    }
+
+    [Test]
+    public void PteChainSlabGrowsWithMappingsWhileObjrmapDoesNot()
+    {
+        long ChainBlocks(RmapMode mode, int procs) => SharedFileScenario(mode, procs).Mm.Rmap.PteChainCachep.InUseObjs;
+        long small = ChainBlocks(RmapMode.PteChain, 40);
+        long big = ChainBlocks(RmapMode.PteChain, 160);
+        TestContext.Out.WriteLine($"pte_chain blocks (32 bytes each): 40 processes {small}, 160 processes {big}");
+        // 16 file pages x ceil(n/3) blocks, plus the family's shared COW page: 16*14+14 and 16*54+54.
+        small.Should().Be(16 * 14 + 14);
+        big.Should().Be(16 * 54 + 54, "chains grow with the number of mappings");
+        ChainBlocks(RmapMode.ObjRmap, 160).Should().Be(0, "objrmap keeps no per-mapping structure");
+        var obj = SharedFileScenario(RmapMode.ObjRmap, 160);
+        obj.Mm.Rmap.AnonVmaCachep.InUseObjs.Should().BeLessThan(200, "one anon_vma per family of anonymous areas, not per mapping");
+    }
+
+    [Test]
+    public void FindingMappingsCostsMostWithoutRmap()
+    {
+        var results = new Dictionary<RmapMode, long>();
+        foreach (var mode in new[] { RmapMode.ObjRmap, RmapMode.PteChain, RmapMode.None })
+        {
+            var k = SharedFileScenario(mode, 50);
+            int pfn = k.Mm.Shmem.Names["/shared"].Mapping.PageTree[0];
+            var (ptes, visited, cost) = k.RmapQuery(pfn);
+            ptes.Should().HaveCount(50);
+            cost.Should().Be(visited * k.Machine.Costs.RmapPteNs);
+            results[mode] = visited;
+        }
+        TestContext.Out.WriteLine($"PTEs visited to find 50 mappings: objrmap {results[RmapMode.ObjRmap]}, pte_chain {results[RmapMode.PteChain]}, none {results[RmapMode.None]}");
+        results[RmapMode.ObjRmap].Should().Be(50, "one probe per VMA in i_mmap");
+        results[RmapMode.PteChain].Should().Be(50, "one entry per mapping");
+        results[RmapMode.None].Should().BeGreaterThan(50 * FilePages, "2.4 scans every mapped PTE of every process");
+    }
+
+    [TestCase(RmapMode.ObjRmap)]
+    [TestCase(RmapMode.PteChain)]
+    [TestCase(RmapMode.None)]
+    public void MixedWorkloadKeepsTheReverseMapConsistent(RmapMode mode)
+    {
+        var k = KernelBuilder.New().Cpus(2).With(o => o with { Memory = new MemoryOptions { Rmap = mode } }).Boot();
+        for (int n = 0; n < 3; n++)
+        {
+            k.Spawn("mixer", async self =>
+            {
+                long a = await self.Mmap(0, 32 * Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
+                await self.Touch(a, 32 * Page, write: true);
+                for (int i = 0; i < 4; i++)
+                {
+                    long child = await self.Fork(async c =>
+                    {
+                        await c.Touch(a, 8 * Page, write: true);
+                        await c.Mprotect(a + 8 * Page, 4 * Page, Prot.PROT_READ);
+                        long moved = await c.Mremap(a + 16 * Page, 8 * Page, 16 * Page, MremapFlags.MREMAP_MAYMOVE);
+                        await c.Touch(moved, 16 * Page, write: true);
+                        await c.Munmap(a, 4 * Page);
+                        await c.Nanosleep(Ms.Of(3));
+                    });
+                    await self.Madvise(a + 28 * Page, 4 * Page, Madv.MADV_DONTNEED);
+                    await self.Wait4((int)child);
+                }
+                await self.Munmap(a, 32 * Page);
+            });
+        }
+        k.RunUntilIdle().Should().BeTrue();
+        k.AssertInvariants();
+        k.Mm.Rmap.ChainedPages.Should().Be(0, "every chain went away with its mappings");
+    }
+}
