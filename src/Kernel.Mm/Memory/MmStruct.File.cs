@@ -92,4 +92,53 @@ public sealed partial class MmStruct
             DropMapping(pfn, addr);
         }
     }
+
+    /// <summary>ptep_test_and_clear_young.</summary>
+    internal bool TestAndClearYoung(long addr)
+    {
+        int t = WalkToPte(addr, alloc: false, out int i);
+        if (t < 0)
+        {
+            return false;
+        }
+        ref ulong pte = ref PteRef(t, i);
+        bool young = (pte & Paging._PAGE_ACCESSED) != 0;
+        pte &= ~Paging._PAGE_ACCESSED;
+        return young;
+    }
+
+    /// <summary>try_to_unmap_one: the dirty bit moves to the page, the PTE goes.</summary>
+    internal void UnmapOne(long addr, int pfn)
+    {
+        int t = WalkToPte(addr, alloc: false, out int i);
+        if (t < 0)
+        {
+            return;
+        }
+        ref ulong pte = ref PteRef(t, i);
+        if (!PteMapped(pte) || Paging.PfnOf(pte) != pfn)
+        {
+            return;
+        }
+        if ((pte & Paging._PAGE_DIRTY) != 0)
+        {
+            _node.PageAt(pfn).Set(PageFlag.PG_dirty);
+        }
+        pte = 0;
+        DropMapping(pfn, addr);
+    }
+
+    /// <summary>page_mkclean_one: clear dirty and write permission; true if the PTE was dirty or writable.</summary>
+    internal bool CleanAndProtect(long addr)
+    {
+        int t = WalkToPte(addr, alloc: false, out int i);
+        if (t < 0)
+        {
+            return false;
+        }
+        ref ulong pte = ref PteRef(t, i);
+        bool was = (pte & (Paging._PAGE_DIRTY | Paging._PAGE_RW)) != 0;
+        pte &= ~(Paging._PAGE_DIRTY | Paging._PAGE_RW);
+        return was;
+    }
 }

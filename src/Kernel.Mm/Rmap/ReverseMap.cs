@@ -14,7 +14,7 @@ namespace Kernel.Mm.Rmap;
 /// <summary>The PTEs found for a frame and the work it took.</summary>
 public readonly record struct RmapResult(IReadOnlyList<(MmStruct Mm, long Addr)> Ptes, long PtesVisited, long CostNs);
 
-public sealed class ReverseMap
+public sealed partial class ReverseMap
 {
     /// <summary>sizeof(struct pte_chain) = L1_CACHE_BYTES on i386; NRPTE 64-bit PTE addresses after the next/idx word.</summary>
     public const int SizeofPteChain = 32;

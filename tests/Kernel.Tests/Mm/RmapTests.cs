@@ -143,4 +143,73 @@ public class RmapTests
         k.AssertInvariants();
         k.Mm.Rmap.ChainedPages.Should().Be(0, "every chain went away with its mappings");
     }
+
+    [TestCase(RmapMode.ObjRmap)]
+    [TestCase(RmapMode.PteChain)]
+    [TestCase(RmapMode.None)]
+    public void PageReferencedTryToUnmapAndPageMkcleanWorkInEveryMode(RmapMode mode)
+    {
+        var k = KernelBuilder.New().With(o => o with { Memory = new MemoryOptions { Rmap = mode } }).Boot();
+        long addr = 0;
+        int writes = 0;
+        k.Spawn("parent", async self =>
+        {
+            int fd = (int)await self.Open("/f", OpenFlags.O_CREAT | OpenFlags.O_RDWR);
+            await self.Ftruncate(fd, Page);
+            addr = await self.Mmap(0, Page, RW, MapFlags.MAP_SHARED, fd);
+            self.Signal(Signals.SIGUSR1, _ => { });
+            await self.Store(addr, 1);
+            for (int i = 0; i < 2; i++)
+            {
+                await self.Fork(async c =>
+                {
+                    await c.Load<int>(addr);
+                    await c.Pause();
+                });
+            }
+            await self.Nanosleep(Ms.Of(10));
+            await self.Pause();
+            await self.Store(addr, 2); // unmapped and cleaned: this write faults the page back in, dirty
+            writes++;
+            await self.Pause();
+        });
+        k.Run(Ms.Of(20));
+        var mm = k.Mm;
+        var rmap = mm.Rmap;
+        int pfn = mm.Shmem.Names["/f"].Mapping.PageTree[0];
+        rmap.PageReferenced(pfn).Should().Be(3, "three processes touched it");
+        rmap.PageReferenced(pfn).Should().Be(0, "the accessed bits were cleared");
+        rmap.PageMkclean(pfn).Should().BeTrue("the parent's shared PTE was dirty");
+        rmap.PageMkclean(pfn).Should().BeFalse();
+        var parent = k.Tasks.First(t => t.Comm == "parent");
+        k.MmOf(parent)!.Translate(addr, write: true).Should().Be(-1, "clean shared PTEs are write-protected");
+        rmap.TryToUnmap(pfn).Should().Be(UnmapResult.SWAP_SUCCESS);
+        mm.PageAt(pfn).MapCount.Should().Be(-1);
+        mm.Shmem.Names["/f"].Mapping.FindPage(0).Should().Be(pfn, "unmapping leaves the page in the page cache");
+        k.CheckInvariants().Should().BeEmpty();
+        mm.PageAt(pfn).Clear(PageFlag.PG_dirty); // as writeback would after page_mkclean
+        k.SendSignal(parent, Signals.SIGUSR1);
+        k.Run(Ms.Of(5));
+        writes.Should().Be(1);
+        mm.PageAt(pfn).Test(PageFlag.PG_dirty).Should().BeTrue("the shared write fault dirtied the page again");
+        rmap.FindPtes(pfn).Ptes.Should().HaveCount(1, "only the parent has mapped it again");
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void AnonymousPagesCannotBeUnmappedWithoutSwap()
+    {
+        var k = KernelBuilder.New().Boot();
+        int pfn = -1;
+        k.Spawn("t", async self =>
+        {
+            long a = await self.Mmap(0, Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
+            await self.Store(a, 1);
+            pfn = self.Mm!.Translate(a, false);
+            await self.Pause();
+        });
+        k.Run(Ms.Of(5));
+        k.Mm.Rmap.TryToUnmap(pfn).Should().Be(UnmapResult.SWAP_FAIL);
+        k.Mm.PageAt(pfn).PageMapcount.Should().Be(1);
+    }
 }

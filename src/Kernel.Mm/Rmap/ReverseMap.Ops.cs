@@ -1,0 +1,79 @@
+// The operations reclaim and writeback build on the reverse map (Linux 2.6.20 mm/rmap.c):
+// page_referenced tests and clears the accessed bit of every PTE mapping a page;
+// try_to_unmap removes every such PTE (anonymous pages need swap, so until swap exists they
+// cannot be unmapped); page_mkclean write-protects and cleans the shared PTEs of a dirty file
+// page before writeback. Each works in any rmap mode; only the cost of finding the PTEs differs.
+using Kernel.Mm.Memory;
+
+namespace Kernel.Mm.Rmap;
+
+/// <summary>try_to_unmap's answer.</summary>
+public enum UnmapResult
+{
+    SWAP_SUCCESS,
+    SWAP_AGAIN,
+    SWAP_FAIL,
+}
+
+public sealed partial class ReverseMap
+{
+    /// <summary>page_referenced: how many PTEs (plus PG_referenced) saw an access since the last check; clears them.</summary>
+    public int PageReferenced(int pfn)
+    {
+        ref var page = ref _node.PageAt(pfn);
+        int referenced = 0;
+        if (page.Test(PageFlag.PG_referenced))
+        {
+            page.Clear(PageFlag.PG_referenced);
+            referenced++;
+        }
+        foreach (var (mm, addr) in FindPtes(pfn).Ptes)
+        {
+            if (mm.TestAndClearYoung(addr))
+            {
+                referenced++;
+            }
+        }
+        return referenced;
+    }
+
+    /// <summary>try_to_unmap: drop every PTE of a file page; anonymous and mlocked pages fail (no swap yet).</summary>
+    public UnmapResult TryToUnmap(int pfn)
+    {
+        ref var page = ref _node.PageAt(pfn);
+        if (page.IsAnon)
+        {
+            return UnmapResult.SWAP_FAIL;
+        }
+        foreach (var (mm, addr) in FindPtes(pfn).Ptes)
+        {
+            var vma = mm.Vmas.FindVma(addr);
+            if (vma is not null && vma.Has(VmFlags.VM_LOCKED))
+            {
+                return UnmapResult.SWAP_FAIL;
+            }
+            mm.UnmapOne(addr, pfn);
+        }
+        return _node.PageAt(pfn).MapCount < 0 ? UnmapResult.SWAP_SUCCESS : UnmapResult.SWAP_AGAIN;
+    }
+
+    /// <summary>page_mkclean: write-protect and clean the shared mappings of a file page; true if any PTE was dirty.</summary>
+    public bool PageMkclean(int pfn)
+    {
+        ref var page = ref _node.PageAt(pfn);
+        if (page.IsAnon)
+        {
+            return false;
+        }
+        bool dirty = false;
+        foreach (var (mm, addr) in FindPtes(pfn).Ptes)
+        {
+            var vma = mm.Vmas.FindVma(addr);
+            if (vma is not null && vma.Has(VmFlags.VM_SHARED))
+            {
+                dirty |= mm.CleanAndProtect(addr);
+            }
+        }
+        return dirty;
+    }
+}
