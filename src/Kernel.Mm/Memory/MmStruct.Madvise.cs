@@ -198,7 +198,11 @@ public sealed partial class MmStruct
                     v.VmFlagsValue = (v.VmFlagsValue & ~VmFlags.VM_RAND_READ) | VmFlags.VM_SEQ_READ;
                     break;
                 case Madv.MADV_WILLNEED:
-                    return Errno.EBADF.Ret(); // 2.6.20 madvise_willneed: anonymous memory has no file to read ahead
+                    if (v.File is null)
+                    {
+                        return Errno.EBADF.Ret(); // 2.6.20 madvise_willneed: no file to read ahead
+                    }
+                    break; // tmpfs pages are already in memory: readahead has nothing to do
                 case Madv.MADV_DONTNEED:
                     if (v.Has(VmFlags.VM_LOCKED))
                     {

@@ -107,6 +107,7 @@ public class TmpfsTests
             long shared = await self.Mmap(0, Page, RW, MapFlags.MAP_SHARED, fd);
             await self.Store(shared, 5);
             long priv = await self.Mmap(0, Page, RW, MapFlags.MAP_PRIVATE, fd);
+            (await self.Madvise(priv, Page, Madv.MADV_WILLNEED)).Should().Be(0, "WILLNEED is accepted on a file mapping");
             (await self.Load<int>(priv)).Should().Be(5, "a private mapping starts with the file's data");
             await self.Store(priv, 6);
             mine = await self.Load<int>(priv);
