@@ -46,7 +46,7 @@ public static class SharedFileReport
             var t = Stopwatch.StartNew();
             var r = mm.Rmap.FindPtes(pfn);
             t.Stop();
-            output.WriteLine($"{mode,-9} file {fileMiB} MiB x {procs} processes = {mappings:N0} mappings | rmap memory {rmapBytes / 1048576.0:N1} MiB ({(double)rmapBytes / mappings:0.00} B/mapping) | page tables {mm.PageTablePages * 4 / 1024.0:N1} MiB | unmap one page: {r.Ptes.Count} PTEs found, {r.PtesVisited:N0} visited, {r.CostNs / 1000.0:N1} us simulated, {t.Elapsed.TotalMilliseconds:N1} ms host | setup {sw.Elapsed.TotalSeconds:N0} s");
+            output.WriteLine($"{mode,-9} file {fileMiB} MiB x {procs} processes = {mappings:N0} mappings | rmap memory {rmapBytes / 1048576.0:N1} MiB ({(double)rmapBytes / mappings:0.00} B/mapping) | page tables {mm.PageTablePages * 4 / 1024.0:N1} MiB | unmap one page: {r.Ptes.Count} PTEs found, {r.PtesVisited:N0} visited, {r.PtesVisited * CostTable.Default.RmapPteNs / 1000.0:N1} us simulated at the default cost, {t.Elapsed.TotalMilliseconds:N1} ms host | setup {sw.Elapsed.TotalSeconds:N0} s");
             k.Dispose();
             GC.Collect();
         }
