@@ -30,8 +30,6 @@ public sealed partial class TaskStruct
     internal Exception? BodyException;
     /// <summary>Set when a user program awaited something that is not the kernel's.</summary>
     internal bool ForeignAwait;
-    /// <summary>When the task last started waiting for a CPU (for wake-up latency).</summary>
-    internal long WokenAtNs = -1;
     /// <summary>Emulator-visible mode: true while executing kernel code on behalf of the task.</summary>
     public bool InKernel { get; internal set; }
 

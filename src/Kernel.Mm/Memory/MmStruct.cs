@@ -3,7 +3,6 @@
 // counters. Page-table frames are lowmem GFP_KERNEL pages (no CONFIG_HIGHPTE), counted in
 // NrPtes and /proc/meminfo PageTables.
 using System.Runtime.InteropServices;
-using Kernel.Core.Tasks;
 using Kernel.Mm.Slab;
 
 namespace Kernel.Mm.Memory;
@@ -151,41 +150,6 @@ public sealed partial class MmStruct
 
     internal ref ulong PteRef(int table, int index) => ref Entries(table)[index];
 
-    /// <summary>Every present user PTE: (address, pte). For rmap-by-scanning and the invariant checker.</summary>
-    public IEnumerable<(long Addr, ulong Pte)> PresentPtes()
-    {
-        var result = new List<(long, ulong)>();
-        Scan(Pgd, 0, 0L, result);
-        return result;
-    }
-
-    private void Scan(int table, int level, long baseAddr, List<(long, ulong)> result)
-    {
-        int n = level == 0 ? Paging.TopEntries : 512;
-        var entries = Entries(table).ToArray();
-        for (int i = 0; i < n; i++)
-        {
-            ulong e = entries[i];
-            if ((e & Paging._PAGE_PRESENT) == 0)
-            {
-                continue;
-            }
-            long addr = baseAddr + i * Paging.Span(level);
-            if (addr >= Paging.TaskSize)
-            {
-                break;
-            }
-            if (level == Paging.Levels - 1)
-            {
-                result.Add((addr, e));
-            }
-            else
-            {
-                Scan(Paging.PfnOf(e), level + 1, addr, result);
-            }
-        }
-    }
-
     /// <summary>free_pgtables for the whole space and the top table: used by exit_mmap.</summary>
     private void FreeAllTables(int table, int level)
     {
@@ -211,6 +175,4 @@ public sealed partial class MmStruct
         long data = Vmas.InOrder().Where(v => !v.Has(VmFlags.VM_SHARED) && v.Has(VmFlags.VM_WRITE)).Sum(v => v.Pages);
         return (TotalVm, AnonRss + FileRss, FileRss, text, 0, data, 0);
     }
-
-    internal TaskStruct? OwnerForFaults { get; set; }
 }
