@@ -19,6 +19,14 @@ public enum FaultResult
     Sigbus,
 }
 
+public static class FaultResultNames
+{
+    private static readonly string[] Names = Enum.GetValues<FaultResult>().OrderBy(v => (int)v).Select(v => v.ToString()).ToArray();
+
+    /// <summary>The result's name without allocating (for tracepoints on the fault path).</summary>
+    public static string Name(this FaultResult r) => Names[(int)r];
+}
+
 public sealed partial class MmStruct
 {
     /// <summary>_PAGE_PROTNONE: a mapped page made inaccessible by PROT_NONE (present bit clear).</summary>
@@ -80,7 +88,6 @@ public sealed partial class MmStruct
         var r = HandleMmFault(vma, addr, write);
         if (r == FaultResult.Minor)
         {
-            MinFlt++;
             UpdateHiwater();
         }
         return r;

@@ -72,10 +72,6 @@ public sealed partial class MmStruct
     public long StartStack { get; internal set; }
     public long MmapBase { get; internal set; }
 
-    /// <summary>Major and minor faults taken in this address space.</summary>
-    public long MinFlt { get; internal set; }
-    public long MajFlt { get; internal set; }
-
     public bool Released { get; private set; }
 
     // ------------------------------------------------------------------ page tables

@@ -119,21 +119,25 @@ public sealed partial class UserTask
 
     // ------------------------------------------------------------------ loads and stores
 
-    /// <summary>Load a value; completes synchronously when the page is present.</summary>
+    /// <summary>Load a value; completes synchronously unless the access raises a signal.</summary>
     public ValueTask<T> Load<T>(long addr) where T : unmanaged
     {
         _m.RequireExecuting(Task);
-        int size = Unsafe.SizeOf<T>();
         int off = (int)(addr & (MemoryLayout.PAGE_SIZE - 1));
-        if (off + size <= MemoryLayout.PAGE_SIZE)
+        if (off + Unsafe.SizeOf<T>() > MemoryLayout.PAGE_SIZE)
         {
-            int pfn = MmOrThrow().Translate(addr, write: false);
-            if (pfn >= 0)
-            {
-                return new ValueTask<T>(MemoryMarshal.Read<T>(_k.Mm.ReadPage(pfn)[off..]));
-            }
+            return LoadSlow<T>(addr);
         }
-        return LoadSlow<T>(addr);
+        int pfn = FaultIn(addr, write: false, out var r);
+        return pfn >= 0 ? new ValueTask<T>(ReadAt<T>(pfn, off)) : LoadAfterSignal<T>(addr, r);
+    }
+
+    private T ReadAt<T>(int pfn, int off) where T : unmanaged => MemoryMarshal.Read<T>(_k.Mm.ReadPage(pfn)[off..]);
+
+    private async ValueTask<T> LoadAfterSignal<T>(long addr, FaultResult failed) where T : unmanaged
+    {
+        int pfn = await RaiseAndRetry(addr, write: false, failed);
+        return ReadAt<T>(pfn, (int)(addr & (MemoryLayout.PAGE_SIZE - 1)));
     }
 
     private async ValueTask<T> LoadSlow<T>(long addr) where T : unmanaged
@@ -143,24 +147,31 @@ public sealed partial class UserTask
         return MemoryMarshal.Read<T>(buf);
     }
 
-    /// <summary>Store a value; completes synchronously when the page is present and writable.</summary>
+    /// <summary>Store a value; completes synchronously unless the access raises a signal.</summary>
     public ValueTask Store<T>(long addr, T value) where T : unmanaged
     {
         _m.RequireExecuting(Task);
         int size = Unsafe.SizeOf<T>();
         int off = (int)(addr & (MemoryLayout.PAGE_SIZE - 1));
-        if (off + size <= MemoryLayout.PAGE_SIZE)
+        if (off + size > MemoryLayout.PAGE_SIZE)
         {
-            int pfn = MmOrThrow().Translate(addr, write: true);
-            if (pfn >= 0)
-            {
-                MemoryMarshal.Write(_k.Mm.WritePage(pfn)[off..], in value);
-                return default;
-            }
+            var buf = new byte[size];
+            MemoryMarshal.Write(buf, in value);
+            return StoreBytes(addr, buf);
         }
-        var buf = new byte[size];
-        MemoryMarshal.Write(buf, in value);
-        return StoreBytes(addr, buf);
+        int pfn = FaultIn(addr, write: true, out var r);
+        if (pfn < 0)
+        {
+            return StoreAfterSignal(addr, value, r);
+        }
+        MemoryMarshal.Write(_k.Mm.WritePage(pfn)[off..], in value);
+        return default;
+    }
+
+    private async ValueTask StoreAfterSignal<T>(long addr, T value, FaultResult failed) where T : unmanaged
+    {
+        int pfn = await RaiseAndRetry(addr, write: true, failed);
+        MemoryMarshal.Write(_k.Mm.WritePage(pfn)[(int)(addr & (MemoryLayout.PAGE_SIZE - 1))..], in value);
     }
 
     /// <summary>Copy bytes out of the task's memory (a load per page touched).</summary>
@@ -204,62 +215,90 @@ public sealed partial class UserTask
         _m.RequireExecuting(Task);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stride);
-        var mm = MmOrThrow();
         long n = 0;
         for (long a = addr; a < addr + length; a += stride, n++)
         {
-            if (mm.Translate(a, write) < 0)
+            if (FaultIn(a, write, out var r) < 0)
             {
-                await Access(a, write);
+                await RaiseAndRetry(a, write, r);
             }
         }
         return n;
     }
 
-    /// <summary>An access that may fault: returns the pfn once the PTE allows it.</summary>
-    private async ValueTask<int> Access(long addr, bool write)
+    /// <summary>
+    /// The synchronous half of an access: translate, and service minor faults in place. Returns the
+    /// pfn, or -1 with the fault that needs a signal (whose delivery must await the return to user
+    /// mode). Kept out of the async methods so the common fault allocates no state machine.
+    /// </summary>
+    private int FaultIn(long addr, bool write, out FaultResult failed)
     {
         var mm = MmOrThrow();
-        bool retried = false;
         while (true)
         {
             int pfn = mm.Translate(addr, write);
             if (pfn >= 0)
             {
+                failed = FaultResult.Minor;
                 return pfn;
             }
             var p = Task;
             p.InKernel = true;
             p.DebtNs += _m.Costs.PageFaultNs;
             var r = mm.HandleFault(addr, write);
-            _m.Trace.OnPageFault(_m.Now, _m.ThisCpu.Id, p.Pid, addr, write, r.ToString());
-            if (r == FaultResult.Minor)
+            _m.Trace.OnPageFault(_m.Now, _m.ThisCpu.Id, p.Pid, addr, write, r.Name());
+            if (r != FaultResult.Minor)
             {
-                p.MinFlt++;
-                p.InKernel = false;
-                continue;
+                failed = r;
+                return -1;
             }
-            if (r == FaultResult.Sigbus)
+            p.MinFlt++;
+            p.InKernel = false;
+        }
+    }
+
+    /// <summary>An access that may fault: returns the pfn once the PTE allows it.</summary>
+    private ValueTask<int> Access(long addr, bool write)
+    {
+        int pfn = FaultIn(addr, write, out var r);
+        return pfn >= 0 ? new ValueTask<int>(pfn) : RaiseAndRetry(addr, write, r);
+    }
+
+    /// <summary>
+    /// A fault the kernel could not resolve: raise its signal, return to user mode (where the
+    /// signal is handled or kills the task), and retry the access as the hardware would.
+    /// </summary>
+    private async ValueTask<int> RaiseAndRetry(long addr, bool write, FaultResult failed)
+    {
+        var p = Task;
+        bool retried = false;
+        while (true)
+        {
+            if (failed == FaultResult.Sigbus)
             {
                 _k.ForceSignal(p, Signals.SIGBUS);
-                await Return(0);
-                continue;
             }
-            if (r == FaultResult.Oom)
+            else if (failed == FaultResult.Oom)
             {
                 _m.RecordWarning(_m.ThisCpu, $"VM: killing process {p.Comm}");
-                _k.ForceSignal(p, Signals.SIGKILL);
-                await Return(0); // never returns: the task dies on its way back to user mode
-                continue;
+                _k.ForceSignal(p, Signals.SIGKILL); // the task dies on its way back to user mode
             }
-            // SIGSEGV: a handler gets one chance; a second fault dies with the default action.
-            if (retried)
+            else
             {
-                p.SigActions[Signals.SIGSEGV] = SignalDisposition.Default;
+                // SIGSEGV: a handler gets one chance; a second fault dies with the default action.
+                if (retried)
+                {
+                    p.SigActions[Signals.SIGSEGV] = SignalDisposition.Default;
+                }
+                _k.ForceSignal(p, Signals.SIGSEGV);
+                retried = true;
             }
-            _k.ForceSignal(p, Signals.SIGSEGV);
             await Return(0);
-            retried = true;
+            int pfn = FaultIn(addr, write, out failed);
+            if (pfn >= 0)
+            {
+                return pfn;
+            }
         }
     }
 }
