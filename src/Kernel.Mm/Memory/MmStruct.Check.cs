@@ -1,6 +1,7 @@
 // Address-space invariants: VMAs sorted and non-overlapping; every mapped PTE inside a VMA;
 // RSS counters equal to the PTEs; and, across every mm, each page's mapcount equal to the
 // number of PTEs mapping it.
+using System.Runtime.CompilerServices;
 namespace Kernel.Mm.Memory;
 
 public sealed partial class MmStruct
@@ -48,17 +49,8 @@ public sealed partial class MmStruct
         }
     }
 
-    /// <summary>page_check_address: does the PTE at addr map pfn?</summary>
-    public bool PteMaps(long addr, int pfn)
-    {
-        int t = WalkToPte(addr, alloc: false, out int i);
-        if (t < 0)
-        {
-            return false;
-        }
-        ulong pte = PteRef(t, i);
-        return PteMapped(pte) && Paging.PfnOf(pte) == pfn;
-    }
+    /// <summary>Does the PTE at addr map pfn (page_check_address as a question)?</summary>
+    public bool PteMaps(long addr, int pfn) => !Unsafe.IsNullRef(ref PageCheckAddress(addr, pfn));
 
     /// <summary>Every PTE that maps a page, including PROT_NONE ones.</summary>
     public IEnumerable<(long Addr, ulong Pte)> MappedPtes()

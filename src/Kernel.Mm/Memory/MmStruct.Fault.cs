@@ -2,6 +2,7 @@
 // memory: a read of an untouched page maps the shared zero page read-only; a write maps a fresh
 // zeroed page; a write to a read-only private page copies it (do_wp_page), or reuses it when this
 // is its only mapping. The "hardware" (Translate) sets ACCESSED and DIRTY on every access.
+using System.Runtime.CompilerServices;
 namespace Kernel.Mm.Memory;
 
 /// <summary>How a fault ended (VM_FAULT_* and the SIGSEGV codes).</summary>
@@ -47,12 +48,11 @@ public sealed partial class MmStruct
         {
             return -1;
         }
-        int t = WalkToPte(addr, alloc: false, out int i);
-        if (t < 0)
+        ref ulong pte = ref FindPte(addr);
+        if (Unsafe.IsNullRef(ref pte))
         {
             return -1;
         }
-        ref ulong pte = ref PteRef(t, i);
         if ((pte & Paging._PAGE_PRESENT) == 0 || (write && (pte & Paging._PAGE_RW) == 0))
         {
             return -1;
@@ -96,31 +96,29 @@ public sealed partial class MmStruct
     /// <summary>handle_mm_fault + do_anonymous_page / do_wp_page.</summary>
     private FaultResult HandleMmFault(Vma vma, long addr, bool write)
     {
-        int t = WalkToPte(addr, alloc: true, out int i);
-        if (t < 0)
+        ref ulong pte = ref PteAlloc(addr);
+        if (Unsafe.IsNullRef(ref pte))
         {
             return FaultResult.Oom;
         }
-        ulong pte = PteRef(t, i);
         if (!PteMapped(pte))
         {
-            return vma.File is null ? DoAnonymousPage(vma, addr, write, t, i) : DoNoPage(vma, addr, write, t, i);
+            return vma.File is null ? DoAnonymousPage(vma, addr, write, ref pte) : DoNoPage(vma, addr, write, ref pte);
         }
         if ((pte & Paging._PAGE_PRESENT) == 0)
         {
             // PROT_NONE page whose VMA allows the access again (mprotect restored it lazily).
-            PteRef(t, i) = (pte & ~_PAGE_PROTNONE) | Paging._PAGE_PRESENT;
-            pte = PteRef(t, i);
+            pte = (pte & ~_PAGE_PROTNONE) | Paging._PAGE_PRESENT;
         }
         if (write && (pte & Paging._PAGE_RW) == 0)
         {
-            return DoWpPage(vma, addr, t, i);
+            return DoWpPage(vma, addr, ref pte);
         }
-        PteRef(t, i) = pte | Paging._PAGE_ACCESSED | (write ? Paging._PAGE_DIRTY : 0);
+        pte |= Paging._PAGE_ACCESSED | (write ? Paging._PAGE_DIRTY : 0);
         return FaultResult.Minor;
     }
 
-    private FaultResult DoAnonymousPage(Vma vma, long addr, bool write, int t, int i)
+    private FaultResult DoAnonymousPage(Vma vma, long addr, bool write, ref ulong pte)
     {
         if (!write)
         {
@@ -130,7 +128,7 @@ public sealed partial class MmStruct
             zp.Count++;
             zp.MapCount++;
             FileRss++;
-            PteRef(t, i) = Paging.MkPte(zero, Paging._PAGE_PRESENT | Paging._PAGE_USER | Paging._PAGE_ACCESSED);
+            pte = Paging.MkPte(zero, Paging._PAGE_PRESENT | Paging._PAGE_USER | Paging._PAGE_ACCESSED);
             return FaultResult.Minor;
         }
         int pfn = NewAnonPage(vma, addr);
@@ -138,15 +136,19 @@ public sealed partial class MmStruct
         {
             return FaultResult.Oom;
         }
-        PteRef(t, i) = Paging.MkPte(pfn, Paging._PAGE_PRESENT | Paging._PAGE_RW | Paging._PAGE_USER | Paging._PAGE_ACCESSED | Paging._PAGE_DIRTY);
+        pte = AnonPte(pfn);
         return FaultResult.Minor;
     }
 
+    private static ulong AnonPte(int pfn) =>
+        Paging.MkPte(pfn, Paging._PAGE_PRESENT | Paging._PAGE_RW | Paging._PAGE_USER | Paging._PAGE_ACCESSED | Paging._PAGE_DIRTY);
+
     /// <summary>
-    /// do_no_page for a tmpfs mapping: find or create the file page (shmem_getpage) and map it;
-    /// writable at once only for a write to a shared mapping; a private write then copies it.
+    /// do_no_page for a tmpfs mapping: find or create the file page (shmem_getpage) and map it,
+    /// writable at once for a write to a shared mapping. A write to a private mapping installs a
+    /// private anonymous copy straight away, as do_no_page does, without mapping the cache page.
     /// </summary>
-    private FaultResult DoNoPage(Vma vma, long addr, bool write, int t, int i)
+    private FaultResult DoNoPage(Vma vma, long addr, bool write, ref ulong pte)
     {
         var inode = vma.File!.Inode;
         long index = ((addr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT) + vma.VmPgoff;
@@ -159,6 +161,18 @@ public sealed partial class MmStruct
         {
             return FaultResult.Oom;
         }
+        bool shared = vma.Has(VmFlags.VM_SHARED);
+        if (write && !shared)
+        {
+            int copy = NewAnonPage(vma, addr);
+            if (copy < 0)
+            {
+                return FaultResult.Oom;
+            }
+            _node.CopyPage(pfn, copy);
+            pte = AnonPte(copy);
+            return FaultResult.Minor;
+        }
         if (!_node.Rmap.AddPte(pfn, this, addr))
         {
             return FaultResult.Oom;
@@ -167,18 +181,13 @@ public sealed partial class MmStruct
         page.Count++;
         page.MapCount++;
         FileRss++;
-        bool shared = vma.Has(VmFlags.VM_SHARED);
         ulong prot = Paging._PAGE_PRESENT | Paging._PAGE_USER | Paging._PAGE_ACCESSED;
-        if (write && shared)
+        if (write)
         {
             prot |= Paging._PAGE_RW | Paging._PAGE_DIRTY;
             page.Set(PageFlag.PG_dirty);
         }
-        PteRef(t, i) = Paging.MkPte(pfn, prot);
-        if (write && !shared)
-        {
-            return DoWpPage(vma, addr, t, i);
-        }
+        pte = Paging.MkPte(pfn, prot);
         return FaultResult.Minor;
     }
 
@@ -210,21 +219,20 @@ public sealed partial class MmStruct
     }
 
     /// <summary>do_wp_page: reuse an anonymous page mapped once, else copy (break COW).</summary>
-    private FaultResult DoWpPage(Vma vma, long addr, int t, int i)
+    private FaultResult DoWpPage(Vma vma, long addr, ref ulong pte)
     {
-        ulong pte = PteRef(t, i);
         int old = Paging.PfnOf(pte);
         ref var oldPage = ref _node.PageAt(old);
         if (vma.Has(VmFlags.VM_SHARED))
         {
             // A shared mapping writes to the file's own page: no copy, the page becomes dirty.
             oldPage.Set(PageFlag.PG_dirty);
-            PteRef(t, i) = pte | Paging._PAGE_RW | Paging._PAGE_DIRTY | Paging._PAGE_ACCESSED;
+            pte |= Paging._PAGE_RW | Paging._PAGE_DIRTY | Paging._PAGE_ACCESSED;
             return FaultResult.Minor;
         }
         if (old != _node.ZeroPagePfn && oldPage.IsAnon && oldPage.PageMapcount == 1)
         {
-            PteRef(t, i) = pte | Paging._PAGE_RW | Paging._PAGE_DIRTY | Paging._PAGE_ACCESSED;
+            pte |= Paging._PAGE_RW | Paging._PAGE_DIRTY | Paging._PAGE_ACCESSED;
             return FaultResult.Minor;
         }
         int pfn = NewAnonPage(vma, addr);
@@ -232,11 +240,8 @@ public sealed partial class MmStruct
         {
             return FaultResult.Oom;
         }
-        if (old != _node.ZeroPagePfn)
-        {
-            _node.ReadPage(old).CopyTo(_node.WritePage(pfn));
-        }
-        PteRef(t, i) = Paging.MkPte(pfn, Paging._PAGE_PRESENT | Paging._PAGE_RW | Paging._PAGE_USER | Paging._PAGE_ACCESSED | Paging._PAGE_DIRTY);
+        _node.CopyPage(old, pfn);
+        pte = AnonPte(pfn);
         DropMapping(old, addr);
         return FaultResult.Minor;
     }

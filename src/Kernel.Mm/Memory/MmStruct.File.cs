@@ -2,6 +2,7 @@
 // unmap_mapping_range): a shared mapping maps the file's own pages; a private one maps them
 // read-only and copies on write. Each file VMA holds a reference on its struct file and sits in
 // the file's i_mmap list.
+using System.Runtime.CompilerServices;
 using Kernel.Core;
 using Kernel.Mm.Shmem;
 
@@ -80,28 +81,21 @@ public sealed partial class MmStruct
             return;
         }
         long addr = vma.VmStart + ((index - vma.VmPgoff) << MemoryLayout.PAGE_SHIFT);
-        int t = WalkToPte(addr, alloc: false, out int i);
-        if (t < 0)
+        ref ulong pte = ref PageCheckAddress(addr, pfn);
+        if (!Unsafe.IsNullRef(ref pte))
         {
-            return;
-        }
-        ref ulong pte = ref PteRef(t, i);
-        if (PteMapped(pte) && Paging.PfnOf(pte) == pfn)
-        {
-            pte = 0;
-            DropMapping(pfn, addr);
+            ZapPte(ref pte, addr);
         }
     }
 
     /// <summary>ptep_test_and_clear_young.</summary>
     internal bool TestAndClearYoung(long addr)
     {
-        int t = WalkToPte(addr, alloc: false, out int i);
-        if (t < 0)
+        ref ulong pte = ref FindPte(addr);
+        if (Unsafe.IsNullRef(ref pte))
         {
             return false;
         }
-        ref ulong pte = ref PteRef(t, i);
         bool young = (pte & Paging._PAGE_ACCESSED) != 0;
         pte &= ~Paging._PAGE_ACCESSED;
         return young;
@@ -110,13 +104,8 @@ public sealed partial class MmStruct
     /// <summary>try_to_unmap_one: the dirty bit moves to the page, the PTE goes.</summary>
     internal void UnmapOne(long addr, int pfn)
     {
-        int t = WalkToPte(addr, alloc: false, out int i);
-        if (t < 0)
-        {
-            return;
-        }
-        ref ulong pte = ref PteRef(t, i);
-        if (!PteMapped(pte) || Paging.PfnOf(pte) != pfn)
+        ref ulong pte = ref PageCheckAddress(addr, pfn);
+        if (Unsafe.IsNullRef(ref pte))
         {
             return;
         }
@@ -124,19 +113,17 @@ public sealed partial class MmStruct
         {
             _node.PageAt(pfn).Set(PageFlag.PG_dirty);
         }
-        pte = 0;
-        DropMapping(pfn, addr);
+        ZapPte(ref pte, addr);
     }
 
     /// <summary>page_mkclean_one: clear dirty and write permission; true if the PTE was dirty or writable.</summary>
     internal bool CleanAndProtect(long addr)
     {
-        int t = WalkToPte(addr, alloc: false, out int i);
-        if (t < 0)
+        ref ulong pte = ref FindPte(addr);
+        if (Unsafe.IsNullRef(ref pte))
         {
             return false;
         }
-        ref ulong pte = ref PteRef(t, i);
         bool was = (pte & (Paging._PAGE_DIRTY | Paging._PAGE_RW)) != 0;
         pte &= ~(Paging._PAGE_DIRTY | Paging._PAGE_RW);
         return was;

@@ -1,6 +1,7 @@
 // Linux 2.6.20 kernel/fork.c dup_mmap and mm/memory.c copy_page_range: the child gets a copy of
 // every VMA and of every mapped PTE; private writable pages become read-only in both parent
 // and child (copy-on-write), and each mapped page gains a reference and a mapcount.
+using System.Runtime.CompilerServices;
 namespace Kernel.Mm.Memory;
 
 public sealed partial class MmStruct
@@ -79,35 +80,32 @@ public sealed partial class MmStruct
         bool cow = !v.Has(VmFlags.VM_SHARED) && v.Has(VmFlags.VM_MAYWRITE);
         for (long a = v.VmStart; a < v.VmEnd; a += MemoryLayout.PAGE_SIZE)
         {
-            int t = WalkToPte(a, alloc: false, out int i);
-            if (t < 0)
+            ref ulong pte = ref FindPte(a);
+            if (Unsafe.IsNullRef(ref pte))
             {
                 a = (a | (Paging.Span(Paging.Levels - 2) - 1)) + 1 - MemoryLayout.PAGE_SIZE;
                 continue;
             }
-            ulong pte = PteRef(t, i);
             if (!PteMapped(pte))
             {
                 continue;
             }
-            if (cow && (pte & Paging._PAGE_RW) != 0)
+            if (cow)
             {
-                pte &= ~Paging._PAGE_RW;
-                PteRef(t, i) = pte;
+                pte &= ~Paging._PAGE_RW; // both sides now fault on write (do_wp_page)
             }
-            int ct = child.WalkToPte(a, alloc: true, out int ci);
-            if (ct < 0)
+            ref ulong childPte = ref child.PteAlloc(a);
+            if (Unsafe.IsNullRef(ref childPte))
+            {
+                return false;
+            }
+            int pfn = Paging.PfnOf(pte);
+            if (!_node.Rmap.AddPte(pfn, child, a))
             {
                 return false;
             }
             // copy_one_pte: the child's copy starts old (not accessed) but keeps dirty.
-            child.PteRef(ct, ci) = pte & ~Paging._PAGE_ACCESSED;
-            int pfn = Paging.PfnOf(pte);
-            if (!_node.Rmap.AddPte(pfn, child, a))
-            {
-                child.PteRef(ct, ci) = 0;
-                return false;
-            }
+            childPte = pte & ~Paging._PAGE_ACCESSED;
             ref var page = ref _node.PageAt(pfn);
             page.Count++;
             page.MapCount++;

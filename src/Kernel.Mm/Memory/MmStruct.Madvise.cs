@@ -1,6 +1,7 @@
 // Linux 2.6.20 mm/mremap.c, mm/madvise.c, mm/mincore.c, mm/msync.c and mm/mlock.c for anonymous
 // memory. mremap grows in place when it can and otherwise moves the page-table entries (the
 // pages themselves stay where they are, so contents move with no copy).
+using System.Runtime.CompilerServices;
 using Kernel.Core;
 
 namespace Kernel.Mm.Memory;
@@ -129,18 +130,17 @@ public sealed partial class MmStruct
         long n = Math.Min(oldLen, newLen);
         for (long off = 0; off < n; off += MemoryLayout.PAGE_SIZE)
         {
-            int st = WalkToPte(oldAddr + off, alloc: false, out int si);
-            if (st < 0)
+            ref ulong pte = ref FindPte(oldAddr + off);
+            if (Unsafe.IsNullRef(ref pte))
             {
                 continue;
             }
-            ulong pte = PteRef(st, si);
             if (!PteMapped(pte))
             {
                 continue;
             }
-            int dt = WalkToPte(dest + off, alloc: true, out int di);
-            if (dt < 0)
+            ref ulong destPte = ref PteAlloc(dest + off);
+            if (Unsafe.IsNullRef(ref destPte))
             {
                 return Errno.ENOMEM.Ret();
             }
@@ -150,8 +150,8 @@ public sealed partial class MmStruct
                 return Errno.ENOMEM.Ret();
             }
             _node.Rmap.RemovePte(pfn, this, oldAddr + off);
-            PteRef(dt, di) = pte;
-            PteRef(WalkToPte(oldAddr + off, alloc: false, out si), si) = 0;
+            destPte = pte;
+            pte = 0;
         }
         if (vma.Has(VmFlags.VM_LOCKED))
         {

@@ -2,6 +2,7 @@
 // get_unmapped_area (top-down below mmap_base, as i386 lays out since 2.6.9), vma_merge,
 // split_vma, do_munmap with zap and free_pgtables, mprotect, and do_brk / sys_brk.
 // Results follow the syscall ABI: an address or -errno.
+using System.Runtime.CompilerServices;
 using Kernel.Core;
 
 namespace Kernel.Mm.Memory;
@@ -308,21 +309,31 @@ public sealed partial class MmStruct
     {
         for (long a = start; a < end;)
         {
-            int t = WalkToPte(a, alloc: false, out int i);
-            if (t < 0)
+            ref ulong pte = ref FindPte(a);
+            if (Unsafe.IsNullRef(ref pte))
             {
                 a = (a | (Paging.Span(Paging.Levels - 2) - 1)) + 1; // no PTE table: skip its span
                 continue;
             }
-            ref ulong pte = ref PteRef(t, i);
             if (PteMapped(pte))
             {
-                int pfn = Paging.PfnOf(pte);
-                pte = 0;
-                DropMapping(pfn, a);
+                ZapPte(ref pte, a);
             }
             a += MemoryLayout.PAGE_SIZE;
         }
+    }
+
+    /// <summary>zap_pte_range for one entry: a file page takes the PTE's dirty bit, then the PTE goes.</summary>
+    private void ZapPte(ref ulong pte, long addr)
+    {
+        int pfn = Paging.PfnOf(pte);
+        ref var page = ref _node.PageAt(pfn);
+        if ((pte & Paging._PAGE_DIRTY) != 0 && !page.IsAnon)
+        {
+            page.Set(PageFlag.PG_dirty);
+        }
+        pte = 0;
+        DropMapping(pfn, addr);
     }
 
     /// <summary>free_pgtables: release PTE tables whose whole span no longer has a VMA.</summary>
@@ -444,12 +455,11 @@ public sealed partial class MmStruct
     {
         for (long a = v.VmStart; a < v.VmEnd; a += MemoryLayout.PAGE_SIZE)
         {
-            int t = WalkToPte(a, alloc: false, out int i);
-            if (t < 0)
+            ref ulong pte = ref FindPte(a);
+            if (Unsafe.IsNullRef(ref pte))
             {
                 continue;
             }
-            ref ulong pte = ref PteRef(t, i);
             if (!PteMapped(pte))
             {
                 continue;

@@ -2,6 +2,7 @@
 // tables (real frames from the page allocator, entries stored in the frames' bytes), and its
 // counters. Page-table frames are lowmem GFP_KERNEL pages (no CONFIG_HIGHPTE), counted in
 // NrPtes and /proc/meminfo PageTables.
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Kernel.Mm.Slab;
 
@@ -99,10 +100,38 @@ public sealed partial class MmStruct
     private Span<ulong> Entries(int tablePfn) => MemoryMarshal.Cast<byte, ulong>(_node.WritePage(tablePfn));
 
     /// <summary>
+    /// The PTE slot of `addr` for reading or updating in place, or a null ref when no PTE table
+    /// covers it (test with Unsafe.IsNullRef): pte_offset_map without allocation.
+    /// </summary>
+    internal ref ulong FindPte(long addr)
+    {
+        int t = WalkToPte(addr, alloc: false, out int i);
+        return ref t < 0 ? ref Unsafe.NullRef<ulong>() : ref Entries(t)[i];
+    }
+
+    /// <summary>page_check_address: the PTE slot of `addr` if it maps `pfn`, else a null ref.</summary>
+    internal ref ulong PageCheckAddress(long addr, int pfn)
+    {
+        ref ulong pte = ref FindPte(addr);
+        if (Unsafe.IsNullRef(ref pte) || !PteMapped(pte) || Paging.PfnOf(pte) != pfn)
+        {
+            return ref Unsafe.NullRef<ulong>();
+        }
+        return ref pte;
+    }
+
+    /// <summary>pte_alloc_map: the PTE slot of `addr`, allocating missing tables; a null ref when out of memory.</summary>
+    internal ref ulong PteAlloc(long addr)
+    {
+        int t = WalkToPte(addr, alloc: true, out int i);
+        return ref t < 0 ? ref Unsafe.NullRef<ulong>() : ref Entries(t)[i];
+    }
+
+    /// <summary>
     /// Walk to the PTE of `addr`. With `alloc`, missing tables are allocated (pmd_alloc/pte_alloc);
     /// returns the PTE table's pfn and the entry index, or -1 (no table, or no memory).
     /// </summary>
-    internal int WalkToPte(long addr, bool alloc, out int index)
+    private int WalkToPte(long addr, bool alloc, out int index)
     {
         int table = Pgd;
         int last = Paging.Levels - 1;
@@ -124,8 +153,7 @@ public sealed partial class MmStruct
                     index = -1;
                     return -1;
                 }
-                // The walk re-reads the entry: AllocTable may have grown the contents store.
-                Entries(table)[i] = Paging.MkPte(t, Paging._PAGE_TABLE);
+                entries[i] = Paging.MkPte(t, Paging._PAGE_TABLE);
                 table = t;
             }
             else
@@ -140,11 +168,9 @@ public sealed partial class MmStruct
     /// <summary>The PTE of `addr`, or 0 when there is none.</summary>
     public ulong GetPte(long addr)
     {
-        int t = WalkToPte(addr, alloc: false, out int i);
-        return t < 0 ? 0 : Entries(t)[i];
+        ref ulong pte = ref FindPte(addr);
+        return Unsafe.IsNullRef(ref pte) ? 0 : pte;
     }
-
-    internal ref ulong PteRef(int table, int index) => ref Entries(table)[index];
 
     /// <summary>free_pgtables for the whole space and the top table: used by exit_mmap.</summary>
     private void FreeAllTables(int table, int level)

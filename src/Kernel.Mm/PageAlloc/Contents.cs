@@ -37,6 +37,20 @@ public sealed partial class PglistData
         return _contents[page.Contents];
     }
 
+    /// <summary>
+    /// copy_user_highpage: `to` takes `from`'s bytes. A never-written source leaves `to` without
+    /// contents (it reads as zeros), so copying the zero page or an untouched page costs nothing.
+    /// </summary>
+    public void CopyPage(int from, int to)
+    {
+        if (MemMap[from].Contents == 0)
+        {
+            ReleaseContents(ref MemMap[to]);
+            return;
+        }
+        ReadPage(from).CopyTo(WritePage(to));
+    }
+
     private void ReleaseContents(ref Page page)
     {
         if (page.Contents != 0)
