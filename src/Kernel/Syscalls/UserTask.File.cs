@@ -110,23 +110,25 @@ public sealed partial class UserTask
             return await Return(Errno.EINVAL.Ret());
         }
         long n = Math.Max(0, Math.Min(count, f.Inode.Size - f.Pos));
-        var chunk = new byte[MemoryLayout.PAGE_SIZE];
         long done = 0;
         while (done < n)
         {
+            // Page to page: each step stays inside one cache page and one user page.
             long pos = f.Pos + done;
-            int off = (int)(pos & (MemoryLayout.PAGE_SIZE - 1));
-            int len = (int)Math.Min(n - done, MemoryLayout.PAGE_SIZE - off);
+            int fileOff = (int)(pos & (MemoryLayout.PAGE_SIZE - 1));
+            int userOff = (int)((buf + done) & (MemoryLayout.PAGE_SIZE - 1));
+            int len = (int)Math.Min(n - done, MemoryLayout.PAGE_SIZE - Math.Max(fileOff, userOff));
+            int userPfn = await Access(buf + done, write: true);
             int pfn = _k.Mm.Shmem.GetPage(f.Inode, pos >> MemoryLayout.PAGE_SHIFT, allocate: false);
+            var dest = _k.Mm.WritePage(userPfn).Slice(userOff, len);
             if (pfn < 0)
             {
-                Array.Clear(chunk, 0, len); // a hole reads as zeros
+                dest.Clear(); // a hole reads as zeros
             }
             else
             {
-                _k.Mm.ReadPage(pfn).Slice(off, len).CopyTo(chunk);
+                _k.Mm.ReadPage(pfn).Slice(fileOff, len).CopyTo(dest);
             }
-            await StoreBytes(buf + done, chunk.AsMemory(0, len));
             done += len;
         }
         f.Pos += done;
@@ -150,20 +152,21 @@ public sealed partial class UserTask
         {
             f.Pos = f.Inode.Size;
         }
-        var chunk = new byte[MemoryLayout.PAGE_SIZE];
         long done = 0;
         while (done < count)
         {
             long pos = f.Pos + done;
-            int off = (int)(pos & (MemoryLayout.PAGE_SIZE - 1));
-            int len = (int)Math.Min(count - done, MemoryLayout.PAGE_SIZE - off);
-            await LoadBytes(buf + done, chunk.AsMemory(0, len));
+            int fileOff = (int)(pos & (MemoryLayout.PAGE_SIZE - 1));
+            int userOff = (int)((buf + done) & (MemoryLayout.PAGE_SIZE - 1));
+            int len = (int)Math.Min(count - done, MemoryLayout.PAGE_SIZE - Math.Max(fileOff, userOff));
+            int userPfn = await Access(buf + done, write: false);
             int pfn = _k.Mm.Shmem.GetPage(f.Inode, pos >> MemoryLayout.PAGE_SHIFT, allocate: true);
             if (pfn < 0)
             {
                 break;
             }
-            chunk.AsSpan(0, len).CopyTo(_k.Mm.WritePage(pfn).Slice(off, len));
+            // Span.CopyTo is overlap-safe, so a buffer mapped from this very page copies correctly.
+            _k.Mm.ReadPage(userPfn).Slice(userOff, len).CopyTo(_k.Mm.WritePage(pfn).Slice(fileOff, len));
             _k.Mm.PageAt(pfn).Set(PageFlag.PG_dirty);
             done += len;
             f.Inode.Size = Math.Max(f.Inode.Size, pos + len);

@@ -119,6 +119,58 @@ public class TmpfsTests
     }
 
     [Test]
+    public void AFirstWriteToAPrivateFileMappingCopiesTheFilesBytes()
+    {
+        int neighbour = 0, fileValue = 0;
+        Run(async self =>
+        {
+            int fd = (int)await self.Open("/w", OpenFlags.O_CREAT | OpenFlags.O_RDWR);
+            await self.Ftruncate(fd, Page);
+            long shared = await self.Mmap(0, Page, RW, MapFlags.MAP_SHARED, fd);
+            await self.Store(shared + 64, 11);
+            long priv = await self.Mmap(0, Page, RW, MapFlags.MAP_PRIVATE, fd);
+            await self.Store(priv, 12); // write fault on a not-present PTE: do_no_page copies at once
+            neighbour = await self.Load<int>(priv + 64);
+            fileValue = await self.Load<int>(shared);
+            int cachePfn = self.Kernel.Mm.Shmem.GetPage(self.Kernel.Mm.Shmem.Names["/w"], 0, allocate: false);
+            self.Kernel.Mm.PageAt(cachePfn).PageMapcount.Should().Be(1, "only the shared mapping maps the cache page");
+            self.Mm!.AnonRss.Should().Be(1);
+            self.Mm.FileRss.Should().Be(1);
+        });
+        neighbour.Should().Be(11, "the private copy starts with the file's bytes");
+        fileValue.Should().Be(0, "the file is untouched by the private write");
+    }
+
+    [Test]
+    public void ReadAndWriteCopyAcrossPageBoundariesWhereFileAndBufferOffsetsDiffer()
+    {
+        var pattern = Enumerable.Range(0, 10_000).Select(i => (byte)(i * 7 + 3)).ToArray();
+        byte[] back = [], hole = [];
+        Run(async self =>
+        {
+            long src = await self.Mmap(0, 4 * Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
+            long dst = await self.Mmap(0, 4 * Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
+            await self.StoreBytes(src + 100, pattern);
+            int fd = (int)await self.Open("/x", OpenFlags.O_CREAT | OpenFlags.O_RDWR);
+            await self.Lseek(fd, 2 * Page + 3000, UserTask.SEEK_SET);
+            (await self.Write(fd, src + 100, pattern.Length)).Should().Be(pattern.Length);
+            await self.Lseek(fd, 2 * Page + 3000, UserTask.SEEK_SET);
+            (await self.Read(fd, dst + 4000, pattern.Length)).Should().Be(pattern.Length);
+            back = new byte[pattern.Length];
+            await self.LoadBytes(dst + 4000, back);
+            // The file's first two pages were never written: holes, with no cache page, read as zeros.
+            self.Kernel.Mm.Shmem.Names["/x"].Mapping.NrPages.Should().Be(4, "pages 2 to 5 hold bytes 11,192 to 21,191");
+            await self.StoreBytes(dst, Enumerable.Repeat((byte)0xff, 2 * (int)Page).ToArray());
+            await self.Lseek(fd, 0, UserTask.SEEK_SET);
+            (await self.Read(fd, dst + 10, 2 * Page)).Should().Be(2 * Page);
+            hole = new byte[2 * Page];
+            await self.LoadBytes(dst + 10, hole);
+        });
+        back.Should().Equal(pattern);
+        hole.Should().OnlyContain(b => b == 0);
+    }
+
+    [Test]
     public void SharedAnonymousMemoryIsSharedAcrossFork()
     {
         int parentSaw = 0;
