@@ -282,8 +282,21 @@ public sealed partial class Machine
     }
 
     /// <summary>Charge kernel time to the executing context's task without suspending (paid before it next runs).</summary>
-    public void Charge(long ns)
+    public void Charge(long ns) => ChargeTo(ThisCpu, ns);
+
+    /// <summary>
+    /// Kernel time spent on `cpu`: owed by its current task, or, when the CPU is idle (an interrupt
+    /// woke someone), carried to the task the idle loop's schedule() switches to, so no cost is lost.
+    /// </summary>
+    internal void ChargeTo(Cpu cpu, long ns)
     {
-        ThisCpu.Curr.DebtNs += ns;
+        if (cpu.Curr.IsIdleTask)
+        {
+            cpu.CarriedDebtNs += ns;
+        }
+        else
+        {
+            cpu.Curr.DebtNs += ns;
+        }
     }
 }

@@ -110,14 +110,7 @@ public sealed partial class Machine
     {
         long spin = l.Charge(Now, holdNs);
         long total = spin + holdNs;
-        if (!cpu.Curr.IsIdleTask)
-        {
-            cpu.Curr.DebtNs += total;
-        }
-        else
-        {
-            cpu.CarriedDebtNs += total; // the idle loop's schedule(): paid by the task it switches to
-        }
+        ChargeTo(cpu, total);
         return total;
     }
 }

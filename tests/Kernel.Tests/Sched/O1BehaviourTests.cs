@@ -1,5 +1,6 @@
 using FluentAssertions;
 using Kernel.Core.Tasks;
+using Kernel.Sched;
 using Kernel.Sched.O1;
 using Kernel.Tests.Support;
 using NUnit.Framework;
@@ -164,5 +165,30 @@ public class O1BehaviourTests
         var firstHogRun = log.Intervals.Where(i => i.Pid == hog.Pid).OrderBy(i => i.Start).First();
         (firstHogRun.End - firstHogRun.Start).Should().BeGreaterThan(Ms.Of(90));
         k.AssertInvariants();
+    }
+
+    [TestCase(SchedulerKind.O1)]
+    [TestCase(SchedulerKind.Goodness24)]
+    public void AWakeupOnAnIdleCpuIsPaidByTheTaskItWakes(SchedulerKind kind)
+    {
+        // The timer softirq wakes the sleeper while the CPU idles: the wakeup's cost (and the
+        // runqueue lock's) must land on the woken task, not vanish into the idle task.
+        long RuntimeAfterWake(long wakeupNs)
+        {
+            var k = KernelBuilder.New().Cpus(1).Hz(1000).Scheduler(kind).FreeCosts()
+                .With(o => o with { Costs = o.Costs with { WakeupNs = wakeupNs } }).Boot();
+            long before = 0, after = 0;
+            k.Spawn("sleeper", async self =>
+            {
+                await self.Compute(10_000); // the spawn's own wakeup is paid by now
+                before = self.Task.SumExecRuntimeNs;
+                await self.Nanosleep(Ms.Of(1));
+                after = self.Task.SumExecRuntimeNs;
+            });
+            k.RunUntilIdle().Should().BeTrue();
+            k.AssertInvariants();
+            return after - before;
+        }
+        (RuntimeAfterWake(7_000) - RuntimeAfterWake(0)).Should().Be(7_000);
     }
 }
