@@ -161,7 +161,7 @@ public sealed partial class MmStruct
     }
 
     private static bool CanMerge(Vma v, VmFlags flags, VmaKind kind) =>
-        v.File is null && v.VmFlagsValue == flags && (v.Kind == kind || (v.Kind == VmaKind.Anonymous && kind == VmaKind.Anonymous)) && !v.Has(VmFlags.VM_GROWSDOWN);
+        v.File is null && v.VmFlagsValue == flags && v.Kind == kind && !v.Has(VmFlags.VM_GROWSDOWN);
 
     private Vma? NewVma(long start, long end, VmFlags flags, long pgoff, VmaKind kind, Shmem.KFile? file = null, Rmap.AnonVma? anonVma = null)
     {

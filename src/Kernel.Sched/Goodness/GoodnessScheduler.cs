@@ -454,16 +454,8 @@ public sealed class GoodnessScheduler : IScheduler
                 unint++;
             }
         }
-        // 2.4 counted running tasks on the list, including the ones on a CPU.
-        long running = 0;
-        for (var p = _head; p is not null; p = p.RunNext)
-        {
-            if (!p.IsKernelThread || p.Pid != 0)
-            {
-                running++;
-            }
-        }
-        return (running, unint);
+        // 2.4 counted the tasks on runqueue_head, the ones on a CPU included (idle tasks are never on it).
+        return (NrRunnable, unint);
     }
 
     public long NrSwitches(int cpu) => _switches[cpu];
