@@ -61,10 +61,18 @@ public class AddressSpaceTests
         RunProgram(async self =>
         {
             long a = await self.Mmap(0, Page, RW, Anon | MapFlags.MAP_POPULATE);
-            ulong pte = self.Mm!.GetPte(a);
-            (pte & Paging._PAGE_PRESENT).Should().NotBe(0UL, "MAP_POPULATE prefaults");
+            var mm = self.Mm!;
+            (mm.GetPte(a) & Paging._PAGE_PRESENT).Should().NotBe(0UL, "MAP_POPULATE prefaults");
+            mm.TestAndClearYoung(a).Should().BeTrue("the prefault left the PTE young");
+            mm.FindPte(a) &= ~Paging._PAGE_DIRTY; // as if written back
+            (mm.GetPte(a) & (Paging._PAGE_ACCESSED | Paging._PAGE_DIRTY)).Should().Be(0UL);
+            long faults = self.Kernel.Mm.PgFault;
             await self.Load<long>(a);
-            (self.Mm.GetPte(a) & Paging._PAGE_ACCESSED).Should().NotBe(0UL);
+            (mm.GetPte(a) & (Paging._PAGE_ACCESSED | Paging._PAGE_DIRTY)).Should().Be(Paging._PAGE_ACCESSED, "a load sets only ACCESSED");
+            mm.TestAndClearYoung(a).Should().BeTrue();
+            await self.Store(a, 1L);
+            (mm.GetPte(a) & (Paging._PAGE_ACCESSED | Paging._PAGE_DIRTY)).Should().Be(Paging._PAGE_ACCESSED | Paging._PAGE_DIRTY);
+            self.Kernel.Mm.PgFault.Should().Be(faults, "the MMU, not the fault handler, set the bits");
         });
     }
 

@@ -26,7 +26,7 @@ public class GoodnessTests
     }
 
     [Test]
-    public void TwoFourSchedulerRunsForksWaitsAndSignals()
+    public void TwoFourSchedulerRunsForksAndWaits()
     {
         var k = KernelBuilder.New().Cpus(2).Scheduler(SchedulerKind.Goodness24).Boot();
         int reaped = 0;
