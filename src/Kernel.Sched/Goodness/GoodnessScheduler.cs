@@ -172,7 +172,7 @@ public sealed class GoodnessScheduler : IScheduler
         }
         if (p == prev || p.IsKernelThread)
         {
-            weight += 1; // same mm (no mm model yet: only the previous task shares it)
+            weight += 1; // same mm: without threads only the previous task (or a kernel thread, mm NULL) shares it
         }
         return weight + 20 - p.Nice;
     }
