@@ -90,7 +90,7 @@ public sealed partial class MmStruct
             {
                 continue;
             }
-            if (cow)
+            if (cow && (pte & Paging._PAGE_RW) != 0)
             {
                 pte &= ~Paging._PAGE_RW; // both sides now fault on write (do_wp_page)
             }

@@ -103,11 +103,10 @@ public sealed partial class MmStruct
     /// The PTE slot of `addr` for reading or updating in place, or a null ref when no PTE table
     /// covers it (test with Unsafe.IsNullRef): pte_offset_map without allocation.
     /// </summary>
-    internal ref ulong FindPte(long addr)
-    {
-        int t = WalkToPte(addr, alloc: false, out int i);
-        return ref t < 0 ? ref Unsafe.NullRef<ulong>() : ref Entries(t)[i];
-    }
+    internal ref ulong FindPte(long addr) => ref WalkToPte(addr, alloc: false);
+
+    /// <summary>pte_alloc_map: the PTE slot of `addr`, allocating missing tables; a null ref when out of memory.</summary>
+    internal ref ulong PteAlloc(long addr) => ref WalkToPte(addr, alloc: true);
 
     /// <summary>page_check_address: the PTE slot of `addr` if it maps `pfn`, else a null ref.</summary>
     internal ref ulong PageCheckAddress(long addr, int pfn)
@@ -120,18 +119,11 @@ public sealed partial class MmStruct
         return ref pte;
     }
 
-    /// <summary>pte_alloc_map: the PTE slot of `addr`, allocating missing tables; a null ref when out of memory.</summary>
-    internal ref ulong PteAlloc(long addr)
-    {
-        int t = WalkToPte(addr, alloc: true, out int i);
-        return ref t < 0 ? ref Unsafe.NullRef<ulong>() : ref Entries(t)[i];
-    }
-
     /// <summary>
-    /// Walk to the PTE of `addr`. With `alloc`, missing tables are allocated (pmd_alloc/pte_alloc);
-    /// returns the PTE table's pfn and the entry index, or -1 (no table, or no memory).
+    /// Walk the page tables to the PTE slot of `addr`. With `alloc`, missing tables are allocated
+    /// (pmd_alloc/pte_alloc); a null ref means no table, or no memory for one.
     /// </summary>
-    private int WalkToPte(long addr, bool alloc, out int index)
+    private ref ulong WalkToPte(long addr, bool alloc)
     {
         int table = Pgd;
         int last = Paging.Levels - 1;
@@ -144,14 +136,12 @@ public sealed partial class MmStruct
             {
                 if (!alloc)
                 {
-                    index = -1;
-                    return -1;
+                    return ref Unsafe.NullRef<ulong>();
                 }
                 int t = AllocTable();
                 if (t < 0)
                 {
-                    index = -1;
-                    return -1;
+                    return ref Unsafe.NullRef<ulong>();
                 }
                 entries[i] = Paging.MkPte(t, Paging._PAGE_TABLE);
                 table = t;
@@ -161,8 +151,7 @@ public sealed partial class MmStruct
                 table = Paging.PfnOf(e);
             }
         }
-        index = Paging.Index(addr, last);
-        return table;
+        return ref Entries(table)[Paging.Index(addr, last)];
     }
 
     /// <summary>The PTE of `addr`, or 0 when there is none.</summary>
