@@ -1,6 +1,8 @@
 // The execution engine: segments of simulated CPU time and the trampoline that resumes parked
 // task code. Invariant: a CPU is in at most one of {segment active, spinning}, and a task's host
 // code only runs from RunDispatchQueue, never nested inside another task's code.
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using Kernel.Core.Events;
 using Kernel.Core.Smp;
 using Kernel.Core.Tasks;
@@ -88,7 +90,15 @@ public sealed partial class Machine
     {
         cpu.SegActive = true;
         cpu.SegStart = Now;
-        cpu.SegEnd = Now + p.DebtNs + p.WorkNs;
+        long length = p.DebtNs + p.WorkNs;
+        if (p.ReturnToUserPending && p.DebtNs > 0
+            && (p.NeedResched || (p.ThreadFlags & ThreadInfoFlags.TIF_SIGPENDING) != 0))
+        {
+            // The kernel path ends at the debt's end, where the return-to-user work loop must run
+            // (schedule, signals) before the user-mode work that follows.
+            length = p.DebtNs;
+        }
+        cpu.SegEnd = Now + length;
         cpu.SegGen++;
         _events.Push(cpu.SegEnd, EventPriority.Segment, cpu, (cpu.SegGen << 2) | Cpu.KindSegment);
     }
@@ -105,6 +115,7 @@ public sealed partial class Machine
         long fromDebt = Math.Min(elapsed, p.DebtNs);
         p.DebtNs -= fromDebt;
         p.WorkNs -= elapsed - fromDebt;
+        p.DebtPaid();
         p.SumExecRuntimeNs += elapsed;
         cpu.BusyNs += elapsed;
         cpu.SegActive = false;
@@ -137,6 +148,7 @@ public sealed partial class Machine
     {
         var body = p.Body ?? throw new KernelBug($"task {p} has no body to run");
         p.Body = null;
+        ScheduleTail(p);
         p.Exec = ExecState.Running;
         _executing = p;
         _ = RunBody(p, body);
@@ -239,16 +251,74 @@ public sealed partial class Machine
     }
 
     /// <summary>The executing task, or an exception telling the host it called from the wrong place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TaskStruct RequireExecuting(TaskStruct? expected = null)
     {
         var p = _executing;
         if (p is null || (expected is not null && p != expected))
         {
-            throw new InvalidOperationException(expected is null
-                ? "No emulated task is executing: kernel primitives may only be called from emulated code."
-                : $"Task {expected} is not the one executing: a task handle may only be used by its own program while it runs.");
+            ThrowNotExecuting(expected);
         }
         return p;
+    }
+
+    // Kept out of line so the checks above stay small enough to inline on every syscall.
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowNotExecuting(TaskStruct? expected) =>
+        throw new InvalidOperationException(expected is null
+            ? "No emulated task is executing: kernel primitives may only be called from emulated code."
+            : $"Task {expected} is not the one executing: a task handle may only be used by its own program while it runs.");
+
+    // ------------------------------------------------------------------ kernel entry and exit
+
+    /// <summary>
+    /// system_call or a fault: the executing task enters kernel mode owing `costNs` of kernel time.
+    /// That time is system time when the tick samples it, and it runs as a kernel-mode section:
+    /// preemptible only under CONFIG_PREEMPT, otherwise it ends at the return to user mode.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TaskStruct EnterKernel(TaskStruct expected, long costNs)
+    {
+        var p = RequireExecuting(expected);
+        p.SetKernelMode();
+        p.DebtNs += costNs;
+        return p;
+    }
+
+    /// <summary>
+    /// The kernel path of `p` is done (a fault fixed, a synchronous syscall answered): it drops to
+    /// user mode once the kernel time it owes is paid, and the return-to-user work loop runs there.
+    /// </summary>
+    public void LeaveKernel(TaskStruct p)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        p.BeginReturnToUser();
+    }
+
+    /// <summary>
+    /// sched_fork under CONFIG_PREEMPT: the child starts with preempt_count 1, standing for the
+    /// runqueue lock that its first schedule() holds; schedule_tail drops it when the child first
+    /// runs (finish_lock_switch's spin_unlock_irq). Every scheduler's SchedFork calls this.
+    /// </summary>
+    public void SchedForkPreemptCount(TaskStruct child)
+    {
+        ArgumentNullException.ThrowIfNull(child);
+        if (Preempt == PreemptModel.Full)
+        {
+            child.PreemptCount = PreemptCount.PREEMPT_OFFSET;
+            child.ScheduleTailPending = true;
+        }
+    }
+
+    /// <summary>schedule_tail: a new task's first run finishes the switch that started it.</summary>
+    private static void ScheduleTail(TaskStruct p)
+    {
+        if (p.ScheduleTailPending)
+        {
+            p.ScheduleTailPending = false;
+            p.PreemptCount -= PreemptCount.PREEMPT_OFFSET;
+        }
     }
 
     // ------------------------------------------------------------------ time consumption
@@ -258,7 +328,7 @@ public sealed partial class Machine
     {
         RequireExecuting(p);
         ArgumentOutOfRangeException.ThrowIfNegative(ns);
-        p.InKernel = false;
+        p.BeginReturnToUser();
         if (ns == 0 && p.DebtNs == 0)
         {
             return default;
@@ -272,7 +342,7 @@ public sealed partial class Machine
     {
         var p = RequireExecuting();
         ArgumentOutOfRangeException.ThrowIfNegative(ns);
-        p.InKernel = true;
+        p.SetKernelMode();
         if (ns == 0)
         {
             return default;

@@ -18,7 +18,7 @@ public sealed partial class Machine
         ArgumentNullException.ThrowIfNull(l);
         var p = RequireExecuting();
         var cpu = ThisCpu;
-        p.InKernel = true;
+        p.SetKernelMode();
         if (irqsOff)
         {
             p.IrqsDisabled = true;
@@ -53,7 +53,7 @@ public sealed partial class Machine
         {
             return false;
         }
-        p.InKernel = true;
+        p.SetKernelMode();
         if (Preempt == PreemptModel.Full)
         {
             p.PreemptCount += PreemptCount.PREEMPT_OFFSET;

@@ -16,7 +16,7 @@ public sealed partial class Machine
         ArgumentNullException.ThrowIfNull(l);
         var p = RequireExecuting();
         var cpu = ThisCpu;
-        p.InKernel = true;
+        p.SetKernelMode();
         if (Preempt == PreemptModel.Full)
         {
             p.PreemptCount += PreemptCount.PREEMPT_OFFSET;

@@ -63,7 +63,7 @@ public sealed partial class Machine
         {
             throw new KernelBug($"schedule() called by {p}, which is not current on {cpu}", DumpState(p));
         }
-        p.InKernel = true;
+        p.SetKernelMode();
         CheckSchedulingWhileAtomic(cpu, p);
         var next = ScheduleCore(cpu, p);
         if (next == p)
@@ -188,7 +188,7 @@ public sealed partial class Machine
     public ValueTask CondResched()
     {
         var p = RequireExecuting();
-        p.InKernel = true;
+        p.SetKernelMode();
         if (!p.NeedResched || PreemptCount.InAtomic(p.PreemptCount) || p.SpinlocksHeld > 0)
         {
             return default;
@@ -203,7 +203,7 @@ public sealed partial class Machine
     public ValueTask MightSleep()
     {
         var p = RequireExecuting();
-        p.InKernel = true;
+        p.SetKernelMode();
         if (PreemptCount.InAtomic(p.PreemptCount) || p.IrqsDisabled || p.SpinlocksHeld > 0)
         {
             ReportBug(ThisCpu, p, "BUG: sleeping function called from invalid context" + Environment.NewLine +
@@ -249,12 +249,12 @@ public sealed partial class Machine
     {
         if (!p.NeedResched && (p.ThreadFlags & ThreadInfoFlags.TIF_SIGPENDING) == 0)
         {
-            p.InKernel = false;
+            p.BeginReturnToUser();
             return new ValueTask<long>(ret);
         }
         // Park the task with its return value; the dispatch loop runs the user-mode work loop
         // (schedule, do_notify_resume) before resuming it.
-        p.InKernel = false;
+        p.BeginReturnToUser();
         p.ResumeValue = ret;
         QueueDispatch(ThisCpu);
         return SuspendExecutingForValue(p);

@@ -63,7 +63,7 @@ public sealed partial class Machine
                 State = TaskState.TASK_RUNNING,
             };
             idle.Exec = ExecState.Suspended;
-            idle.InKernel = true;
+            idle.SetKernelMode();
             Cpus[i].Idle = idle;
             Cpus[i].Curr = idle;
             Scheduler.InitIdle(idle, Cpus[i]);
@@ -141,10 +141,19 @@ public sealed partial class Machine
 
     internal ITaskHooks Hooks => _hooks ?? throw new InvalidOperationException("No process layer is attached to this machine.");
 
-    /// <summary>Create a task object (copy_process's allocation); the caller fills in identity and queues it.</summary>
-    public TaskStruct AllocTask(int pid, string comm)
+    /// <summary>
+    /// Create a task object (copy_process's allocation); the caller fills in identity and queues it.
+    /// A kernel thread is PF_KTHREAD and lives in kernel mode.
+    /// </summary>
+    public TaskStruct AllocTask(int pid, string comm, bool kernelThread = false)
     {
-        return new TaskStruct(this, pid, comm) { StartTimeNs = Now };
+        var p = new TaskStruct(this, pid, comm) { StartTimeNs = Now };
+        if (kernelThread)
+        {
+            p.Flags |= TaskFlags.PF_KTHREAD;
+            p.SetKernelMode();
+        }
+        return p;
     }
 
     /// <summary>Give a not-yet-started task the code it will run.</summary>

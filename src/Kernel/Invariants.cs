@@ -53,7 +53,7 @@ public sealed partial class LinuxKernel
                 {
                     problems.Add($"{t} sleeps ({t.State}) but is still queued");
                 }
-                if (t.State != TaskState.TASK_RUNNING && !onCpu && (t.SpinlocksHeld != 0 || (t.PreemptCount & ~PreemptCount.PREEMPT_ACTIVE) > (Machine.Preempt == PreemptModel.Full ? 1 : 0)))
+                if (t.State != TaskState.TASK_RUNNING && !onCpu && (t.SpinlocksHeld != 0 || (t.PreemptCount & ~PreemptCount.PREEMPT_ACTIVE) != 0))
                 {
                     problems.Add($"{t} sleeps holding {t.SpinlocksHeld} spinlock(s), preempt_count 0x{t.PreemptCount:x}");
                 }

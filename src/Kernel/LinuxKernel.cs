@@ -216,17 +216,12 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
             error = Errno.EAGAIN;
             return null;
         }
-        var p = Machine.AllocTask(pid, comm);
+        var p = Machine.AllocTask(pid, comm, isKernelThread);
         p.Parent = parent;
         p.RealParent = parent;
         p.GroupLeader = p;
         p.ExitSignal = Signals.SIGCHLD;
         p.ProcessData = new ProcessState(p) { TaskStructObj = obj, KernelStackPfn = stack };
-        if (isKernelThread)
-        {
-            p.Flags |= TaskFlags.PF_KTHREAD;
-            p.InKernel = true;
-        }
         parent?.Children.Add(p);
         _pidHash.Add(pid, p);
         error = 0;

@@ -30,8 +30,46 @@ public sealed partial class TaskStruct
     internal Exception? BodyException;
     /// <summary>Set when a user program awaited something that is not the kernel's.</summary>
     internal bool ForeignAwait;
+    /// <summary>
+    /// The task's kernel path has finished its host code but still owes DebtNs of kernel time:
+    /// it stays in kernel mode until that is paid, then drops to user mode (Machine.LeaveKernel).
+    /// </summary>
+    internal bool ReturnToUserPending;
+    /// <summary>A forked child that has not yet run schedule_tail (it holds the rq lock's preempt count).</summary>
+    internal bool ScheduleTailPending;
     /// <summary>Emulator-visible mode: true while executing kernel code on behalf of the task.</summary>
-    public bool InKernel { get; internal set; }
+    public bool InKernel { get; private set; }
+
+    /// <summary>Enter kernel mode (a syscall, fault or kernel primitive): nothing owed is user time now.</summary>
+    internal void SetKernelMode()
+    {
+        InKernel = true;
+        ReturnToUserPending = false;
+    }
+
+    /// <summary>Return towards user mode: at once if nothing is owed, else once the kernel time is paid.</summary>
+    internal void BeginReturnToUser()
+    {
+        if (DebtNs == 0)
+        {
+            InKernel = false;
+            ReturnToUserPending = false;
+        }
+        else
+        {
+            ReturnToUserPending = InKernel;
+        }
+    }
+
+    /// <summary>The kernel time owed has been paid: a pending return to user mode completes.</summary>
+    internal void DebtPaid()
+    {
+        if (ReturnToUserPending && DebtNs == 0)
+        {
+            InKernel = false;
+            ReturnToUserPending = false;
+        }
+    }
 
     public ExecState ExecutionState => Exec;
 }

@@ -347,6 +347,7 @@ public sealed class GoodnessScheduler : IScheduler
         child.CpusAllowed = parent.CpusAllowed;
         child.Cpu = parent.Cpu;
         child.State = TaskState.TASK_RUNNING;
+        _m.SchedForkPreemptCount(child); // the preempt patch's do_fork; schedule_tail drops it
         child.Counter = (parent.Counter + 1) >> 1;
         parent.Counter >>= 1;
         if (parent.Counter == 0)

@@ -154,10 +154,7 @@ public sealed partial class O1Scheduler
         child.CpusAllowed = parent.CpusAllowed;
         child.Array = null;
         SetLoadWeight(child);
-        if (_m.Preempt == PreemptModel.Full)
-        {
-            child.PreemptCount = 1; // schedule_tail drops it
-        }
+        _m.SchedForkPreemptCount(child); // 1 under CONFIG_PREEMPT; schedule_tail drops it
         // Share the timeslice so forking cannot mint CPU time.
         child.TimeSlice = (parent.TimeSlice + 1) >> 1;
         child.FirstTimeSlice = true;

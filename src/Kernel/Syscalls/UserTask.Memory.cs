@@ -242,9 +242,7 @@ public sealed partial class UserTask
                 failed = FaultResult.Minor;
                 return pfn;
             }
-            var p = Task;
-            p.InKernel = true;
-            p.DebtNs += _m.Costs.PageFaultNs;
+            var p = _m.EnterKernel(Task, _m.Costs.PageFaultNs);
             var r = mm.HandleFault(addr, write);
             _m.Trace.OnPageFault(_m.Now, _m.ThisCpu.Id, p.Pid, addr, write, r.Name());
             if (r != FaultResult.Minor)
@@ -253,7 +251,7 @@ public sealed partial class UserTask
                 return -1;
             }
             p.MinFlt++;
-            p.InKernel = false;
+            _m.LeaveKernel(p);
         }
     }
 

@@ -20,7 +20,6 @@ public sealed partial class UserTask
     public async ValueTask<long> SchedYield()
     {
         var p = Enter();
-        p.InKernel = true;
         _k.Scheduler.Yield(p);
         await _m.Schedule();
         return await Return(0);
@@ -230,7 +229,6 @@ public sealed partial class UserTask
         {
             return await Return(Errno.EPERM.Ret());
         }
-        p.InKernel = true;
         long r = await _k.Scheduler.SetCpusAllowed(t, mask);
         return await Return(r);
     }

@@ -43,9 +43,7 @@ public sealed partial class UserTask
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private TaskStruct Enter()
     {
-        var p = _m.RequireExecuting(Task);
-        p.DebtNs += _m.Costs.SyscallNs;
-        return p;
+        return _m.EnterKernel(Task, _m.Costs.SyscallNs);
     }
 
     /// <summary>Consume `ns` nanoseconds of CPU time in user mode. Preemptible.</summary>
@@ -140,8 +138,7 @@ public sealed partial class UserTask
     public async ValueTask<long> KernelCall(Func<Machine, ValueTask<long>> body)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var p = Enter();
-        p.InKernel = true;
+        Enter();
         long r = await body(_m);
         return await Return(r);
     }

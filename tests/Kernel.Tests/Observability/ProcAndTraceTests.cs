@@ -3,6 +3,8 @@ using System.Text.RegularExpressions;
 using FluentAssertions;
 using Kernel.Core.Tasks;
 using Kernel.Core.Trace;
+using Kernel.Mm;
+using Kernel.Mm.Memory;
 using Kernel.Tests.Support;
 using NUnit.Framework;
 
@@ -30,6 +32,31 @@ public class ProcAndTraceTests
         fields[18].Should().Be("5");
         fields[38].Should().Be("0", "processor");
         fields[40].Should().Be("0", "policy SCHED_NORMAL");
+    }
+
+    [Test]
+    public void FaultAndSyscallTimeIsSystemTimeInProcStat()
+    {
+        // 8,192 write faults (each with its page allocation and zeroing), then 8 ms of user
+        // compute. Ticks landing in the fault path's kernel time are system time
+        // (account_system_time), not user time.
+        var k = KernelBuilder.New().Hz(1000).Boot();
+        var t = k.Spawn("faulter", async self =>
+        {
+            long a = await self.Mmap(0, 32L << 20, Prot.PROT_READ | Prot.PROT_WRITE, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
+            await self.Touch(a, 32L << 20, write: true);
+            await self.Compute(Ms.Of(8));
+            await self.Pause();
+        });
+        k.Run(Ms.Of(200));
+        t.MinFlt.Should().Be(8192);
+        long kernelMs = (t.SumExecRuntimeNs - Ms.Of(8)) / Ms.NS;
+        kernelMs.Should().BeGreaterThan(8);
+        t.Stime.Should().BeInRange(kernelMs - 2, kernelMs + 2, "the fault path's kernel time is sampled as system time");
+        t.Utime.Should().BeInRange(6, 10, "only the compute is user time");
+        var fields = k.Proc.Read($"/proc/{t.Pid}/stat")!.TrimEnd('\n').Split(' ');
+        long.Parse(fields[14]).Should().BeGreaterThan(long.Parse(fields[13]), "stime > utime in USER_HZ too");
+        k.AssertInvariants();
     }
 
     [Test]

@@ -3,6 +3,7 @@ using Kernel.Core;
 using Kernel.Core.Locking;
 using Kernel.Core.Tasks;
 using Kernel.Core.Time;
+using Kernel.Sched;
 using Kernel.Tests.Support;
 using NUnit.Framework;
 
@@ -199,5 +200,69 @@ public class PreemptionModelTests
         });
         k.RunUntilIdle();
         k.Machine.Oopses.Should().ContainSingle().Which.Message.Should().StartWith("BUG: sleeping function called from invalid context");
+    }
+    [TestCase(SchedulerKind.O1)]
+    [TestCase(SchedulerKind.Goodness24)]
+    public void AForkedTaskIsKernelPreemptibleUnderConfigPreempt(SchedulerKind sched)
+    {
+        // sched_fork leaves the child preempt_count 1; schedule_tail must drop it at its first run,
+        // or the child is never kernel-preempted and every might_sleep reports a false BUG.
+        var k = KernelBuilder.New().Hz(1000).Preempt(PreemptModel.Full).Scheduler(sched).Boot();
+        int countInChild = -1;
+        k.Spawn("parent", async self =>
+        {
+            await self.Fork(async c =>
+            {
+                await c.KernelCall(async m =>
+                {
+                    countInChild = m.Current.PreemptCount;
+                    await m.MightSleep();
+                    await m.Work(Ms.Of(20));
+                    return 0;
+                });
+            });
+        }, new LinuxKernel.SpawnOptions { CpusAllowed = CpuMask.Of(0) });
+        var rt = k.Spawn("rt", Programs.Sleeper(5, 0.01, 1), new LinuxKernel.SpawnOptions { Policy = SchedPolicy.SCHED_FIFO, RtPriority = 50 });
+        var log = new RunLog();
+        k.Trace.AddSink(log);
+        k.RunUntilExit(rt, Ms.Of(100)).Should().BeTrue();
+        countInChild.Should().Be(0, "schedule_tail dropped the count sched_fork set");
+        log.WakeupLatencies(rt.Pid).Max().Should().BeLessThan(Ms.Of(0.1), "the forked child in a kernel path is preempted at once");
+        k.Machine.Oopses.Should().BeEmpty();
+        k.RunUntilIdle();
+        k.AssertInvariants();
+    }
+
+    [TestCase(PreemptModel.None, false)]
+    [TestCase(PreemptModel.Voluntary, false)]
+    [TestCase(PreemptModel.Full, true)]
+    public void KernelTimeOwedByASyscallIsAKernelSectionTheModelGoverns(PreemptModel model, bool preempted)
+    {
+        // The syscall's kernel time (here a costly syscall entry) is paid before the task's user
+        // work; a wake-up landing in it preempts only under CONFIG_PREEMPT, else at the return to user.
+        var k = KernelBuilder.New().Hz(1000).Preempt(model)
+            .With(o => o with { Costs = CostTable.Default with { SyscallNs = Ms.Of(3) } }).Boot();
+        var log = new RunLog();
+        k.Trace.AddSink(log);
+        k.Spawn("caller", async self =>
+        {
+            await self.Compute(Ms.Of(0.5));
+            self.Getpid();                       // 3 ms in the kernel, paid from here on
+            await self.Compute(Ms.Of(10));
+        }, new LinuxKernel.SpawnOptions { CpusAllowed = CpuMask.Of(0) });
+        var rt = k.Spawn("rt", Programs.Sleeper(1, 0.01, 1), new LinuxKernel.SpawnOptions { Policy = SchedPolicy.SCHED_FIFO, RtPriority = 50, CpusAllowed = CpuMask.Of(0) });
+        k.RunUntilExit(rt, Ms.Of(100)).Should().BeTrue();
+        long latency = log.WakeupLatencies(rt.Pid).Max();
+        if (preempted)
+        {
+            latency.Should().BeLessThan(Ms.Of(0.1));
+        }
+        else
+        {
+            latency.Should().BeGreaterThan(Ms.Of(1.5), "the kernel section runs to its end");
+            latency.Should().BeLessThan(Ms.Of(3.5), "the return to user mode reschedules at once, not at the next tick");
+        }
+        k.RunUntilIdle();
+        k.AssertInvariants();
     }
 }
