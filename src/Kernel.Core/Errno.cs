@@ -38,6 +38,16 @@ public enum Errno
     ENOSYS = 38,
     ENOTEMPTY = 39,
     ETIMEDOUT = 110,
+
+    // include/linux/errno.h: kernel-internal codes, never seen by a program. A syscall that a
+    // signal interrupted returns one of them; the signal-delivery path turns it into a restart
+    // or -EINTR.
+    /// <summary>Restart if the signal has no handler or SA_RESTART, else -EINTR.</summary>
+    ERESTARTSYS = 512,
+    /// <summary>Restart after a signal without a handler; -EINTR after a handler.</summary>
+    ERESTARTNOHAND = 514,
+    /// <summary>Restart through restart_syscall (nanosleep's remaining time).</summary>
+    ERESTART_RESTARTBLOCK = 516,
 }
 
 /// <summary>Helpers for the negative-errno return convention.</summary>

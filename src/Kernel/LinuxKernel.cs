@@ -265,11 +265,11 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
     }
 
     /// <summary>The address space of a task (null for kernel threads and exited tasks).</summary>
-    public Kernel.Mm.Memory.MmStruct? MmOf(TaskStruct p) => p.ProcessData is ProcessState ps ? ps.Mm : null;
+    public Kernel.Mm.Memory.MmStruct? MmOf(TaskStruct p) => Kernel.Mm.Memory.MmStruct.Of(p);
 
     private void GiveExecMm(TaskStruct p)
     {
-        ProcessState.Of(p).Mm = Kernel.Mm.Memory.MmStruct.CreateForExec(Mm)
+        p.Mm = Kernel.Mm.Memory.MmStruct.CreateForExec(Mm)
             ?? throw new InvalidOperationException($"Cannot create the address space of {p}: out of memory.");
     }
 

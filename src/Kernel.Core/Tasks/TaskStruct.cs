@@ -118,7 +118,10 @@ public sealed partial class TaskStruct
     /// <summary>Handlers for SignalDisposition.Handler; run on return to user mode.</summary>
     public Action<int>?[] SigHandlers { get; } = new Action<int>?[65];
 
-    /// <summary>Payload for subsystems layered above Core (the process's mm, files, signal_struct...).</summary>
+    /// <summary>p->mm: the address space, null for kernel threads and after exit_mm.</summary>
+    public MmContext? Mm { get; set; }
+
+    /// <summary>Payload for the process layer above Core (files, signal_struct, the user handle).</summary>
     public object? ProcessData { get; set; }
 
     public bool IsRtPolicy => Policy is SchedPolicy.SCHED_FIFO or SchedPolicy.SCHED_RR;

@@ -6,8 +6,6 @@ namespace Kernel.Mm.Memory;
 
 public sealed partial class MmStruct
 {
-    /// <summary>mm_users: tasks sharing this address space (CLONE_VM).</summary>
-    public int Users { get; internal set; } = 1;
 
     /// <summary>High-water marks for /proc/PID/status (VmPeak, VmHWM).</summary>
     public long HiwaterVm => Math.Max(_hiwaterVm, TotalVm);

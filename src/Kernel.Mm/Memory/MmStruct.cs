@@ -4,11 +4,12 @@
 // NrPtes and /proc/meminfo PageTables.
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Kernel.Core.Tasks;
 using Kernel.Mm.Slab;
 
 namespace Kernel.Mm.Memory;
 
-public sealed partial class MmStruct
+public sealed partial class MmStruct : MmContext
 {
     private readonly PglistData _node;
     private SlabObject _slabObj = SlabObject.None;
@@ -17,6 +18,13 @@ public sealed partial class MmStruct
     {
         _node = node;
         Paging = paging;
+    }
+
+    /// <summary>The mm_struct of a task (p->mm), or null for a kernel thread or an exited task.</summary>
+    public static MmStruct? Of(TaskStruct p)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        return p.Mm as MmStruct;
     }
 
     /// <summary>mm_alloc + pgd_alloc: null when memory runs out.</summary>

@@ -170,9 +170,9 @@ public sealed class GoodnessScheduler : IScheduler
         {
             weight += PROC_CHANGE_PENALTY;
         }
-        if (p == prev || p.IsKernelThread)
+        if (p.Mm == prev.Mm || p.Mm is null)
         {
-            weight += 1; // same mm: without threads only the previous task (or a kernel thread, mm NULL) shares it
+            weight += 1; // same mm (no TLB flush), or a kernel thread that borrows any mm
         }
         return weight + 20 - p.Nice;
     }

@@ -133,7 +133,7 @@ public sealed partial class O1Scheduler : IScheduler
         if (sleepTime > 0)
         {
             long ceiling = _p.InteractiveSleep(p);
-            bool hasMm = !p.IsKernelThread;
+            bool hasMm = p.Mm is not null; // kernel threads have no mm
             if (hasMm && sleepTime > ceiling && p.SleepAvg < ceiling)
             {
                 // One long sleep may not buy the best priority.

@@ -34,8 +34,8 @@ public sealed partial class LinuxKernel
         p.ExitCode = status;
         // exit_mm: drop the address space (the last user frees it).
         var exitPs = ProcessState.Of(p);
-        exitPs.Mm?.Put();
-        exitPs.Mm = null;
+        Kernel.Mm.Memory.MmStruct.Of(p)?.Put();
+        p.Mm = null;
         // exit_files: the last user of the table closes every descriptor.
         if (exitPs.Files is { } files && --files.Users == 0)
         {
@@ -182,7 +182,7 @@ public sealed partial class LinuxKernel
             if (Machine.SignalPending(self))
             {
                 Machine.FinishWait(wq);
-                return new WaitResult(ERESTARTSYS, 0);
+                return new WaitResult(Errno.ERESTARTSYS.Ret(), 0);
             }
             await Machine.Schedule();
             Machine.FinishWait(wq);
@@ -216,9 +216,4 @@ public sealed partial class LinuxKernel
         }
         return true;
     }
-
-    /// <summary>-ERESTARTSYS: restart after a signal without a handler, else -EINTR.</summary>
-    internal const long ERESTARTSYS = -512;
-    internal const long ERESTARTNOHAND = -514;
-    internal const long ERESTART_RESTARTBLOCK = -516;
 }

@@ -4,6 +4,7 @@
 using Kernel.Core;
 using Kernel.Core.Locking;
 using Kernel.Core.Tasks;
+using Kernel.Mm.Memory;
 using Kernel.Process;
 using Kernel.Syscalls;
 
@@ -47,7 +48,7 @@ public sealed partial class LinuxKernel
         Machine.Charge(Options.Costs.ForkNs);
         var realParent = (flags & CloneFlags.CLONE_PARENT) != 0 && parent.Parent is not null ? parent.Parent : parent;
         // copy_mm: share the address space for CLONE_VM, else duplicate it copy-on-write.
-        var parentMm = ProcessState.Of(parent).Mm;
+        var parentMm = MmStruct.Of(parent);
         Kernel.Mm.Memory.MmStruct? mm = null;
         if (parentMm is not null)
         {
@@ -71,7 +72,7 @@ public sealed partial class LinuxKernel
             mm?.Put();
             return error.Ret();
         }
-        ProcessState.Of(child).Mm = mm;
+        child.Mm = mm;
         // copy_files: share the table for CLONE_FILES, else copy it.
         var parentFiles = ProcessState.Of(parent).Files;
         if (parentFiles is not null)

@@ -31,9 +31,6 @@ internal sealed class ProcessState
     /// <summary>The file descriptor table (null after exit_files).</summary>
     public FilesStruct? Files { get; set; } = new();
 
-    /// <summary>The address space (null for kernel threads and after exit_mm).</summary>
-    public Kernel.Mm.Memory.MmStruct? Mm { get; set; }
-
     /// <summary>Signal that stopped the task, not yet reported to wait4 (group_exit_code).</summary>
     public int StopSignalToReport { get; set; }
 

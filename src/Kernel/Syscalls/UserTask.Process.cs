@@ -40,12 +40,12 @@ public sealed partial class UserTask
         {
             ProcessState.Of(p).HandlerRan = false;
             var r = await _k.DoWait(p, pid, options);
-            if (r.Pid != LinuxKernel.ERESTARTSYS)
+            if (r.Pid != Errno.ERESTARTSYS.Ret())
             {
                 long ret = await Return(r.Pid);
                 return r with { Pid = ret };
             }
-            await Return(LinuxKernel.ERESTARTSYS);
+            await Return(Errno.ERESTARTSYS.Ret());
             if (ProcessState.Of(p).HandlerRan)
             {
                 return new WaitResult(Errno.EINTR.Ret(), 0);
@@ -124,7 +124,7 @@ public sealed partial class UserTask
             }
             // Interrupted: a handler makes it -EINTR with rem; a stop/continue restarts it.
             var rem = TimeSpec.FromNs(Math.Max(0, expires - _m.Now));
-            await Return(LinuxKernel.ERESTART_RESTARTBLOCK);
+            await Return(Errno.ERESTART_RESTARTBLOCK.Ret());
             if (ProcessState.Of(p).HandlerRan)
             {
                 return new SleepResult(Errno.EINTR.Ret(), rem);
@@ -144,7 +144,7 @@ public sealed partial class UserTask
         {
             ProcessState.Of(p).HandlerRan = false;
             await _k.DoPause(p);
-            await Return(LinuxKernel.ERESTARTNOHAND);
+            await Return(Errno.ERESTARTNOHAND.Ret());
             if (ProcessState.Of(p).HandlerRan)
             {
                 return Errno.EINTR.Ret();

@@ -1,4 +1,6 @@
 using FluentAssertions;
+using Kernel.Core.Tasks;
+using Kernel.Process;
 using Kernel.Sched;
 using Kernel.Sched.Goodness;
 using Kernel.Tests.Support;
@@ -22,6 +24,31 @@ public class GoodnessTests
         double share = (double)a.SumExecRuntimeNs / (a.SumExecRuntimeNs + b.SumExecRuntimeNs);
         share.Should().BeApproximately(6.0 / 9, 0.03, "each epoch gives counters of 6 and 3 ticks");
         g.Recalculations.Should().BeGreaterThan(100);
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void GoodnessGivesTheSameMmBonusToAThreadOfThePreviousTask()
+    {
+        // 2.4 goodness(): +1 when p->mm == this_mm (no TLB flush) or p->mm is NULL (kernel thread).
+        var k = KernelBuilder.New().Scheduler(SchedulerKind.Goodness24).Boot();
+        TaskStruct? thread = null;
+        var parent = k.Spawn("parent", async self =>
+        {
+            long tid = await self.Clone(CloneFlags.CLONE_VM | (CloneFlags)Signals.SIGCHLD, async c => await c.Pause(), "thread");
+            thread = k.FindTask((int)tid);
+            await self.Pause();
+        });
+        var other = k.Spawn("other", async self => await self.Pause());
+        k.Run(Ms.Of(50));
+        var g = (GoodnessScheduler)k.Scheduler;
+        thread.Should().NotBeNull();
+        thread!.Mm.Should().BeSameAs(parent.Mm);
+        // Same counter, nice and CPU: only the mm bonus differs.
+        thread.Counter = other.Counter = 5;
+        thread.Cpu = other.Cpu = 0;
+        int gOther = g.Goodness(other, 0, parent);
+        g.Goodness(thread, 0, parent).Should().Be(gOther + 1);
         k.AssertInvariants();
     }
 
