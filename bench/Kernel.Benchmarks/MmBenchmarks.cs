@@ -180,7 +180,7 @@ public class SharedFileRmapBenchmarks
         });
         _k.Spawn("parent", async self =>
         {
-            int fd = (int)await self.Open("/shared", Kernel.Mm.Shmem.OpenFlags.O_CREAT | Kernel.Mm.Shmem.OpenFlags.O_RDWR);
+            int fd = (int)await self.Open("/shared", Kernel.Mm.Filemap.OpenFlags.O_CREAT | Kernel.Mm.Filemap.OpenFlags.O_RDWR);
             await self.Ftruncate(fd, FilePages * 4096L);
             for (int i = 0; i < Procs; i++)
             {

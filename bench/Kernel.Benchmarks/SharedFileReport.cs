@@ -25,7 +25,7 @@ public static class SharedFileReport
             });
             k.Spawn("parent", async self =>
             {
-                int fd = (int)await self.Open("/shared", Kernel.Mm.Shmem.OpenFlags.O_CREAT | Kernel.Mm.Shmem.OpenFlags.O_RDWR);
+                int fd = (int)await self.Open("/shared", Kernel.Mm.Filemap.OpenFlags.O_CREAT | Kernel.Mm.Filemap.OpenFlags.O_RDWR);
                 await self.Ftruncate(fd, filePages * 4096);
                 for (int i = 0; i < procs; i++)
                 {
@@ -46,7 +46,7 @@ public static class SharedFileReport
             var t = Stopwatch.StartNew();
             var r = mm.Rmap.FindPtes(pfn);
             t.Stop();
-            output.WriteLine($"{mode,-9} file {fileMiB} MiB x {procs} processes = {mappings:N0} mappings | rmap memory {rmapBytes / 1048576.0:N1} MiB ({(double)rmapBytes / mappings:0.00} B/mapping) | page tables {mm.PageTablePages * 4 / 1024.0:N1} MiB | unmap one page: {r.Ptes.Count} PTEs found, {r.PtesVisited:N0} visited, {r.PtesVisited * CostTable.Default.RmapPteNs / 1000.0:N1} us simulated at the default cost, {t.Elapsed.TotalMilliseconds:N1} ms host | setup {sw.Elapsed.TotalSeconds:N0} s");
+            output.WriteLine($"{mode,-9} file {fileMiB} MiB x {procs} processes = {mappings:N0} mappings | rmap memory {rmapBytes / 1048576.0:N1} MiB ({(double)rmapBytes / mappings:0.00} B/mapping) | page tables {mm.PageTablePages * 4 / 1024.0:N1} MiB | unmap one page: {r.Ptes.Count} PTEs found, {r.PtesVisited:N0} visited, {r.PtesVisited * Kernel.Mm.MmCosts.Default.RmapPteNs / 1000.0:N1} us simulated at the default cost, {t.Elapsed.TotalMilliseconds:N1} ms host | setup {sw.Elapsed.TotalSeconds:N0} s");
             k.Dispose();
             GC.Collect();
         }

@@ -1,6 +1,8 @@
-// What kernel work costs in simulated time. Every kernel operation charges from this table, so a
-// user can ask "what if context switches cost twice as much" and rerun. The defaults are
-// ballpark figures for a ~2 GHz x86 of 2006 (lmbench-era numbers), not measurements of any one box.
+// What Core's kernel work costs in simulated time: syscall entry, context switches, the tick,
+// runqueue and spinlock holds, wake-ups, IPIs and the fixed part of fork and exit. Subsystems
+// above Core declare their own cost records (Kernel.Mm's MmCosts); docs/costs.md tables every
+// default with its source. The defaults are ballpark figures for a ~2 GHz x86 of 2006
+// (lmbench-era numbers), not measurements of any one box.
 namespace Kernel.Core;
 
 public sealed record CostTable
@@ -26,10 +28,10 @@ public sealed record CostTable
     /// <summary>Latency of a reschedule inter-processor interrupt.</summary>
     public long IpiNs { get; init; } = 1_000;
 
-    /// <summary>copy_process without the memory image.</summary>
+    /// <summary>copy_process without the memory image (the mm's copy is charged per VMA and PTE by MmCosts).</summary>
     public long ForkNs { get; init; } = 25_000;
 
-    /// <summary>do_exit and release_task.</summary>
+    /// <summary>do_exit and release_task without the memory image (unmapping is charged per PTE by MmCosts).</summary>
     public long ExitNs { get; init; } = 10_000;
 
     /// <summary>Acquiring an uncontended spinlock.</summary>
@@ -38,44 +40,14 @@ public sealed record CostTable
     /// <summary>Each task examined by the 2.4 goodness() loop.</summary>
     public long GoodnessPerTaskNs { get; init; } = 40;
 
-    /// <summary>An order-0 page from or to a per-CPU list (no zone lock).</summary>
-    public long PageAllocNs { get; init; } = 100;
-
-    /// <summary>How long buddy-list work holds zone->lock (per call, per block moved).</summary>
-    public long ZoneLockHoldNs { get; init; } = 150;
-
-    /// <summary>A minor page fault: trap, walk, allocate and clear or copy a page, return.</summary>
-    public long PageFaultNs { get; init; } = 1_000;
-
-    /// <summary>Each PTE a reverse-map walk (or a 2.4 page-table scan) examines.</summary>
-    public long RmapPteNs { get; init; } = 25;
-
     public static CostTable Default { get; } = new();
 
-    /// <summary>A table where kernel work is free: useful to isolate policy from overhead.</summary>
+    /// <summary>A table where Core's kernel work is free: useful to isolate policy from overhead.</summary>
     public static CostTable Free { get; } = new()
     {
         SyscallNs = 0, ContextSwitchNs = 0, TimerTickNs = 0, RunqueueLockHoldNs = 0, WakeupNs = 0,
         MigrationNs = 0, IpiNs = 0, ForkNs = 0, ExitNs = 0, SpinLockNs = 0, GoodnessPerTaskNs = 0,
-        PageAllocNs = 0, ZoneLockHoldNs = 0, PageFaultNs = 0, RmapPteNs = 0,
     };
 
-    internal void Validate()
-    {
-        foreach (var (name, v) in new (string, long)[]
-        {
-            (nameof(SyscallNs), SyscallNs), (nameof(ContextSwitchNs), ContextSwitchNs),
-            (nameof(TimerTickNs), TimerTickNs), (nameof(RunqueueLockHoldNs), RunqueueLockHoldNs),
-            (nameof(WakeupNs), WakeupNs), (nameof(MigrationNs), MigrationNs), (nameof(IpiNs), IpiNs),
-            (nameof(ForkNs), ForkNs), (nameof(ExitNs), ExitNs), (nameof(SpinLockNs), SpinLockNs),
-            (nameof(GoodnessPerTaskNs), GoodnessPerTaskNs), (nameof(PageAllocNs), PageAllocNs),
-            (nameof(ZoneLockHoldNs), ZoneLockHoldNs), (nameof(PageFaultNs), PageFaultNs), (nameof(RmapPteNs), RmapPteNs),
-        })
-        {
-            if (v < 0)
-            {
-                throw new ArgumentException($"Cost {name} must not be negative (was {v}).");
-            }
-        }
-    }
+    internal void Validate() => CostRecords.Validate(this);
 }

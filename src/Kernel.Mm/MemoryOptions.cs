@@ -20,6 +20,9 @@ public sealed record MemoryOptions
     /// <summary>Override the boot-time min_free_kbytes (default: int_sqrt(lowmem_kbytes * 16)).</summary>
     public int? MinFreeKbytes { get; init; }
 
+    /// <summary>What memory-management work costs in simulated time.</summary>
+    public MmCosts Costs { get; init; } = MmCosts.Default;
+
     internal void Validate()
     {
         if (MemoryBytes % MemoryLayout.PAGE_SIZE != 0 || MemoryBytes < 4 * MemoryLayout.MiB || MemoryBytes > 64 * MemoryLayout.GiB)
@@ -38,5 +41,7 @@ public sealed record MemoryOptions
         {
             throw new ArgumentException("MinFreeKbytes must be positive.");
         }
+        ArgumentNullException.ThrowIfNull(Costs);
+        Costs.Validate();
     }
 }

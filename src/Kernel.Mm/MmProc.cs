@@ -91,7 +91,7 @@ public sealed partial class PglistData
         L("MemTotal", K(TotalRamPages));
         L("MemFree", K(free));
         L("Buffers", 0);
-        L("Cached", K(Shmem.CachedPages));
+        L("Cached", K(NrFilePages));
         L("SwapCached", 0);
         L("Active", 0);
         L("Inactive", 0);

@@ -56,20 +56,24 @@ public sealed partial class PglistData
     public Shmem.Tmpfs Shmem { get; }
 
     // page->mapping handles: address_space handles are even (h << 1), anon_vma handles odd.
-    private readonly List<Shmem.AddressSpace?> _spaces = new() { null };
+    private readonly List<Filemap.AddressSpace?> _spaces = new() { null };
 
-    internal Shmem.AddressSpace NewAddressSpace(Shmem.ShmemInode inode)
+    /// <summary>A new address_space for `inode` whose pages move through `aops`.</summary>
+    public Filemap.AddressSpace NewAddressSpace(Filemap.Inode inode, Filemap.AddressSpaceOperations aops)
     {
         int h = _spaces.Count;
-        var space = new Shmem.AddressSpace(h << 1, inode);
+        var space = new Filemap.AddressSpace(h << 1, inode, aops);
         _spaces.Add(space);
         return space;
     }
 
-    internal void ReleaseAddressSpace(Shmem.AddressSpace space) => _spaces[space.Handle >> 1] = null;
+    internal void ReleaseAddressSpace(Filemap.AddressSpace space) => _spaces[space.Handle >> 1] = null;
+
+    /// <summary>NR_FILE_PAGES: pages in any page cache ("Cached" in /proc/meminfo).</summary>
+    public long NrFilePages { get; internal set; }
 
     /// <summary>page_mapping(): the address_space of a file page, null for anonymous or free pages.</summary>
-    public Shmem.AddressSpace? AddressSpaceOf(int mapping) =>
+    public Filemap.AddressSpace? AddressSpaceOf(int mapping) =>
         mapping == 0 || (mapping & Page.PAGE_MAPPING_ANON) != 0 ? null : _spaces[mapping >> 1];
 
     /// <summary>sizeof(struct mm_struct) and sizeof(struct vm_area_struct) on 2.6.20 i386.</summary>

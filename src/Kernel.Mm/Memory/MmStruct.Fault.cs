@@ -3,6 +3,7 @@
 // zeroed page; a write to a read-only private page copies it (do_wp_page), or reuses it when this
 // is its only mapping. The "hardware" (Translate) sets ACCESSED and DIRTY on every access.
 using System.Runtime.CompilerServices;
+using Kernel.Core;
 namespace Kernel.Mm.Memory;
 
 /// <summary>How a fault ended (VM_FAULT_* and the SIGSEGV codes).</summary>
@@ -103,7 +104,7 @@ public sealed partial class MmStruct
         }
         if (!PteMapped(pte))
         {
-            return vma.File is null ? DoAnonymousPage(vma, addr, write, ref pte) : DoNoPage(vma, addr, write, ref pte);
+            return vma.VmOps is null ? DoAnonymousPage(vma, addr, write, ref pte) : DoNoPage(vma, addr, write, ref pte);
         }
         if ((pte & Paging._PAGE_PRESENT) == 0)
         {
@@ -144,51 +145,89 @@ public sealed partial class MmStruct
         Paging.MkPte(pfn, Paging._PAGE_PRESENT | Paging._PAGE_RW | Paging._PAGE_USER | Paging._PAGE_ACCESSED | Paging._PAGE_DIRTY);
 
     /// <summary>
-    /// do_no_page for a tmpfs mapping: find or create the file page (shmem_getpage) and map it,
-    /// writable at once for a write to a shared mapping. A write to a private mapping installs a
-    /// private anonymous copy straight away, as do_no_page does, without mapping the cache page.
+    /// do_no_page: ask the mapping's vm_ops->nopage for the page (it returns it referenced) and
+    /// map it. A write to a private mapping installs a private anonymous copy straight away and
+    /// drops the file page. A shared writable mapping whose file needs no dirty accounting
+    /// (tmpfs) is mapped writable at once, as vm_page_prot = PAGE_SHARED gives.
     /// </summary>
     private FaultResult DoNoPage(Vma vma, long addr, bool write, ref ulong pte)
     {
-        var inode = vma.File!.Inode;
-        long index = ((addr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT) + vma.VmPgoff;
-        if (index << MemoryLayout.PAGE_SHIFT >= inode.Size)
+        int pfn = vma.VmOps!.Nopage(vma, addr & ~(MemoryLayout.PAGE_SIZE - 1L), out bool major);
+        if (pfn == Filemap.VmOperations.NOPAGE_SIGBUS)
         {
             return FaultResult.Sigbus;
         }
-        int pfn = _node.Shmem.GetPage(inode, index, allocate: true);
         if (pfn < 0)
         {
             return FaultResult.Oom;
         }
-        bool shared = vma.Has(VmFlags.VM_SHARED);
-        if (write && !shared)
+        if (major)
+        {
+            _node.PgMajFault++;
+        }
+        if (write && !vma.Has(VmFlags.VM_SHARED))
         {
             int copy = NewAnonPage(vma, addr);
             if (copy < 0)
             {
+                _node.FreePages(pfn, 0);
                 return FaultResult.Oom;
             }
             _node.CopyPage(pfn, copy);
+            _node.FreePages(pfn, 0); // page_cache_release of nopage's reference
             pte = AnonPte(copy);
             return FaultResult.Minor;
         }
+        return MapFilePage(vma, addr, pfn, write, ref pte);
+    }
+
+    /// <summary>The file half of do_no_page and install_page: map `pfn` (whose reference the PTE takes over).</summary>
+    private FaultResult MapFilePage(Vma vma, long addr, int pfn, bool write, ref ulong pte)
+    {
         if (!_node.Rmap.AddPte(pfn, this, addr))
         {
+            _node.FreePages(pfn, 0);
             return FaultResult.Oom;
         }
         ref var page = ref _node.PageAt(pfn);
-        page.Count++;
         page.MapCount++;
         FileRss++;
         ulong prot = Paging._PAGE_PRESENT | Paging._PAGE_USER | Paging._PAGE_ACCESSED;
+        var mapping = vma.File!.Inode.Mapping;
+        if (vma.Has(VmFlags.VM_SHARED) && vma.Has(VmFlags.VM_WRITE) && !mapping.AOps.CapAccountDirty)
+        {
+            prot |= Paging._PAGE_RW;
+        }
         if (write)
         {
             prot |= Paging._PAGE_RW | Paging._PAGE_DIRTY;
-            page.Set(PageFlag.PG_dirty);
+            mapping.AOps.SetPageDirty(_node, mapping, pfn);
         }
         pte = Paging.MkPte(pfn, prot);
         return FaultResult.Minor;
+    }
+
+    /// <summary>
+    /// install_page (mm/fremap.c), for vm_ops->populate: map the referenced file page `pfn` at
+    /// `addr` unless a page is already mapped there. 0 or -ENOMEM.
+    /// </summary>
+    public int InstallPage(Vma vma, long addr, int pfn)
+    {
+        ArgumentNullException.ThrowIfNull(vma);
+        ref ulong pte = ref PteAlloc(addr);
+        if (Unsafe.IsNullRef(ref pte))
+        {
+            _node.FreePages(pfn, 0);
+            return (int)Errno.ENOMEM.Ret();
+        }
+        if (PteMapped(pte))
+        {
+            _node.FreePages(pfn, 0);
+            return 0;
+        }
+        var r = MapFilePage(vma, addr, pfn, write: false, ref pte);
+        UpdateHiwater();
+        return r == FaultResult.Minor ? 0 : (int)Errno.ENOMEM.Ret();
     }
 
     /// <summary>alloc_zeroed_user_highpage + page_add_new_anon_rmap.</summary>

@@ -4,7 +4,7 @@
 // the file's i_mmap list.
 using System.Runtime.CompilerServices;
 using Kernel.Core;
-using Kernel.Mm.Shmem;
+using Kernel.Mm.Filemap;
 
 namespace Kernel.Mm.Memory;
 
@@ -64,8 +64,20 @@ public sealed partial class MmStruct
             return Errno.ENOMEM.Ret();
         }
         Vmas.Insert(vma);
+        int err = file.FOps.Mmap(file, vma);
+        if (err < 0)
+        {
+            RemoveVma(vma);
+            return err;
+        }
         TotalVm += alen >> MemoryLayout.PAGE_SHIFT;
-        if ((flags & MapFlags.MAP_POPULATE) != 0)
+        if ((flags & MapFlags.MAP_POPULATE) != 0 && vma.Has(VmFlags.VM_SHARED) && vma.VmOps is { } ops)
+        {
+            // mmap_region -> sys_remap_file_pages -> vm_ops->populate: 2.6.20 populates only
+            // shared mappings (private ones were fixed in 2.6.23).
+            ops.Populate(vma, start, alen, nonblock: (flags & MapFlags.MAP_NONBLOCK) != 0);
+        }
+        else if ((vmFlags & VmFlags.VM_LOCKED) != 0)
         {
             MakePagesPresent(start, start + alen, shared && (vmFlags & VmFlags.VM_WRITE) != 0);
         }

@@ -55,7 +55,7 @@ public sealed partial class MmStruct
             {
                 continue;
             }
-            var copy = child.NewVma(v.VmStart, v.VmEnd, v.VmFlagsValue & ~VmFlags.VM_LOCKED, v.VmPgoff, v.Kind, v.File, v.AnonVma);
+            var copy = child.NewVma(v.VmStart, v.VmEnd, v.VmFlagsValue & ~VmFlags.VM_LOCKED, v.VmPgoff, v.Kind, v.File, v.AnonVma, v.VmOps);
             if (copy is null)
             {
                 child.ExitMmap();

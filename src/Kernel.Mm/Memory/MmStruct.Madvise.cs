@@ -120,7 +120,7 @@ public sealed partial class MmStruct
     /// <summary>move_vma: a new area at dest, the PTEs moved over, the old range unmapped.</summary>
     private long MoveVma(Vma vma, long oldAddr, long oldLen, long dest, long newLen)
     {
-        var moved = NewVma(dest, dest + newLen, vma.VmFlagsValue, vma.VmPgoff + ((oldAddr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT), vma.Kind == VmaKind.Stack ? VmaKind.Anonymous : vma.Kind, vma.File, vma.AnonVma);
+        var moved = NewVma(dest, dest + newLen, vma.VmFlagsValue, vma.VmPgoff + ((oldAddr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT), vma.Kind == VmaKind.Stack ? VmaKind.Anonymous : vma.Kind, vma.File, vma.AnonVma, vma.VmOps);
         if (moved is null)
         {
             return Errno.ENOMEM.Ret();

@@ -98,8 +98,10 @@ public sealed partial class MmStruct
         {
             return Errno.ENOMEM.Ret();
         }
-        if ((flags & MapFlags.MAP_POPULATE) != 0 || (vmFlags & VmFlags.VM_LOCKED) != 0)
+        if ((vmFlags & VmFlags.VM_LOCKED) != 0)
         {
+            // make_pages_present. MAP_POPULATE alone does nothing for a private mapping in 2.6.20:
+            // remap_file_pages acts only on VM_SHARED areas.
             MakePagesPresent(start, start + alen, (vmFlags & VmFlags.VM_WRITE) != 0);
         }
         return start;
@@ -163,18 +165,18 @@ public sealed partial class MmStruct
     private static bool CanMerge(Vma v, VmFlags flags, VmaKind kind) =>
         v.File is null && v.VmFlagsValue == flags && v.Kind == kind && !v.Has(VmFlags.VM_GROWSDOWN);
 
-    private Vma? NewVma(long start, long end, VmFlags flags, long pgoff, VmaKind kind, Shmem.KFile? file = null, Rmap.AnonVma? anonVma = null)
+    private Vma? NewVma(long start, long end, VmFlags flags, long pgoff, VmaKind kind, Filemap.KFile? file = null, Rmap.AnonVma? anonVma = null, Filemap.VmOperations? vmOps = null)
     {
         var obj = _node.VmAreaCachep.Alloc(Gfp.GFP_KERNEL);
         if (obj.IsNone)
         {
             return null;
         }
-        var v = new Vma(this, start, end, flags, pgoff, kind) { SlabObj = obj };
+        var v = new Vma(this, start, end, flags, pgoff, kind) { SlabObj = obj, VmOps = vmOps };
         if (file is not null)
         {
             // get_file + __vma_link_file
-            file.Count++;
+            file.Get();
             v.File = file;
             file.Inode.Mapping.IMmap.Add(v);
         }
@@ -192,7 +194,7 @@ public sealed partial class MmStruct
         {
             f.Inode.Mapping.IMmap.Remove(v);
             v.File = null;
-            _node.Shmem.Release(f);
+            f.Fput();
         }
     }
 
@@ -253,7 +255,7 @@ public sealed partial class MmStruct
         {
             return null;
         }
-        var upper = NewVma(addr, vma.VmEnd, vma.VmFlagsValue, vma.VmPgoff + ((addr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT), vma.Kind, vma.File, vma.AnonVma);
+        var upper = NewVma(addr, vma.VmEnd, vma.VmFlagsValue, vma.VmPgoff + ((addr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT), vma.Kind, vma.File, vma.AnonVma, vma.VmOps);
         if (upper is null)
         {
             return null;

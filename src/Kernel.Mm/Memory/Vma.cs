@@ -67,7 +67,10 @@ public sealed class Vma
     public VmaKind Kind { get; internal set; }
 
     /// <summary>vm_file: the mapped tmpfs file (null for anonymous memory).</summary>
-    public Shmem.KFile? File { get; internal set; }
+    public Filemap.KFile? File { get; internal set; }
+
+    /// <summary>vm_ops: set by the file's mmap; null for anonymous memory (do_anonymous_page).</summary>
+    public Filemap.VmOperations? VmOps { get; set; }
 
     /// <summary>vma->anon_vma: set at the first anonymous page (objrmap), shared with forked copies.</summary>
     public Rmap.AnonVma? AnonVma { get; internal set; }

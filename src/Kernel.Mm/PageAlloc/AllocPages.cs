@@ -154,7 +154,7 @@ public sealed partial class PglistData
             var pcp = zone.Pageset[cpu.Id][(gfp & Gfp.__GFP_COLD) != 0];
             if (pcp.Count == 0)
             {
-                Machine.ChargeLock(zone.Lock, cpu, Machine.Costs.ZoneLockHoldNs);
+                Machine.ChargeLock(zone.Lock, cpu, Options.Costs.ZoneLockHoldNs);
                 RmqueueBulk(zone, pcp);
                 if (pcp.Count == 0)
                 {
@@ -163,11 +163,11 @@ public sealed partial class PglistData
             }
             pfn = pcp.Head;
             PcpDel(pcp, pfn);
-            Machine.Charge(Machine.Costs.PageAllocNs);
+            Machine.Charge(Options.Costs.PageAllocNs);
         }
         else
         {
-            Machine.ChargeLock(zone.Lock, cpu, Machine.Costs.ZoneLockHoldNs);
+            Machine.ChargeLock(zone.Lock, cpu, Options.Costs.ZoneLockHoldNs);
             pfn = Rmqueue(zone, order);
             if (pfn < 0)
             {
@@ -290,10 +290,10 @@ public sealed partial class PglistData
         var pcp = zone.Pageset[cpu.Id][cold];
         zone.PgFree++;
         PcpAddHead(pcp, pfn);
-        Machine.Charge(Machine.Costs.PageAllocNs);
+        Machine.Charge(Options.Costs.PageAllocNs);
         if (pcp.Count >= pcp.High)
         {
-            Machine.ChargeLock(zone.Lock, cpu, Machine.Costs.ZoneLockHoldNs);
+            Machine.ChargeLock(zone.Lock, cpu, Options.Costs.ZoneLockHoldNs);
             for (int i = 0; i < pcp.Batch && pcp.Tail >= 0; i++)
             {
                 int victim = pcp.Tail;
@@ -311,7 +311,7 @@ public sealed partial class PglistData
             FreePagesCheck(pfn + i, ref MemMap[pfn + i]);
         }
         zone.PgFree += 1L << order;
-        Machine.ChargeLock(zone.Lock, Machine.ThisCpu, Machine.Costs.ZoneLockHoldNs);
+        Machine.ChargeLock(zone.Lock, Machine.ThisCpu, Options.Costs.ZoneLockHoldNs);
         FreeOneBlock(zone, pfn, order);
     }
 

@@ -205,7 +205,7 @@ public sealed partial class ReverseMap
                 }
                 break;
         }
-        return new RmapResult(found, visited, visited * _node.Machine.Costs.RmapPteNs);
+        return new RmapResult(found, visited, visited * _node.Options.Costs.RmapPteNs);
     }
 
     /// <summary>vma_address + page_check_address: does this VMA map the page where its index says?</summary>

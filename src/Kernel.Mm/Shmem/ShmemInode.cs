@@ -1,31 +1,18 @@
-// A tmpfs inode (struct inode with shmem_inode_info folded in): the size, the page cache and the
-// link and open counts that decide when an unlinked file's pages may go.
+// A tmpfs inode: struct inode with shmem_inode_info folded in. Its file operations, a_ops and
+// vm_ops are tmpfs's (ShmemOperations.cs); its pages live only in the page cache (no swap yet).
+using Kernel.Mm.Filemap;
+
 namespace Kernel.Mm.Shmem;
 
 /// <summary>A tmpfs inode: its size, its page cache and the references that keep it alive.</summary>
-public sealed class ShmemInode
+public sealed class ShmemInode : Inode
 {
-    internal ShmemInode(long ino, string name)
+    internal ShmemInode(long ino, string name, Tmpfs fs)
+        : base(ino, name, fs.FileOps)
     {
-        Ino = ino;
-        Name = name;
+        Fs = fs;
     }
 
-    public long Ino { get; }
-
-    /// <summary>The name it was created under ("/dev/zero (deleted)" for shared anonymous memory).</summary>
-    public string Name { get; internal set; }
-
-    public AddressSpace Mapping { get; internal set; } = null!;
-
-    /// <summary>i_size in bytes.</summary>
-    public long Size { get; internal set; }
-
-    /// <summary>Directory entries naming it (0 once unlinked).</summary>
-    public int NLink { get; internal set; }
-
-    /// <summary>Open files (struct file) referring to it, including those held by mappings.</summary>
-    public int OpenFiles { get; internal set; }
-
-    public bool Unlinked => NLink == 0;
+    /// <summary>The tmpfs instance the inode belongs to.</summary>
+    public Tmpfs Fs { get; }
 }

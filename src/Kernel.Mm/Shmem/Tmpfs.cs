@@ -3,6 +3,7 @@
 // allocates a file page in the page cache. A file's pages are freed when it has no name, no
 // open file and no mapping left. There is no swap for them yet (shmem swapping comes with swap).
 using Kernel.Core;
+using Kernel.Mm.Filemap;
 
 namespace Kernel.Mm.Shmem;
 
@@ -15,20 +16,28 @@ public sealed class Tmpfs
     internal Tmpfs(PglistData mm)
     {
         _mm = mm;
+        FileOps = new ShmemFileOperations(this);
+        VmOps = new ShmemVmOperations(this);
     }
+
+    /// <summary>shmem_file_operations.</summary>
+    public ShmemFileOperations FileOps { get; }
+
+    /// <summary>shmem_aops.</summary>
+    public ShmemAddressSpaceOperations AOps { get; } = new();
+
+    /// <summary>shmem_vm_ops.</summary>
+    public ShmemVmOperations VmOps { get; }
 
     public IReadOnlyDictionary<string, ShmemInode> Names => _names;
 
     /// <summary>Every inode alive (named, open or mapped).</summary>
     public HashSet<ShmemInode> Inodes { get; } = new();
 
-    /// <summary>Pages held by tmpfs page caches (Shmem/Cached in meminfo).</summary>
-    public long CachedPages { get; internal set; }
-
     private ShmemInode NewInode(string name)
     {
-        var inode = new ShmemInode(_nextIno++, name);
-        inode.Mapping = _mm.NewAddressSpace(inode);
+        var inode = new ShmemInode(_nextIno++, name, this);
+        inode.Mapping = _mm.NewAddressSpace(inode, AOps);
         Inodes.Add(inode);
         return inode;
     }
@@ -83,23 +92,13 @@ public sealed class Tmpfs
         return 0;
     }
 
-    /// <summary>fput: the last reference to an open file goes.</summary>
-    public void Release(KFile f)
-    {
-        if (--f.Count > 0)
-        {
-            return;
-        }
-        f.Inode.OpenFiles--;
-        MaybeEvict(f.Inode);
-    }
-
-    private void MaybeEvict(ShmemInode inode)
+    /// <summary>An unlinked inode with no open file and no mapping gives its pages back.</summary>
+    internal void MaybeEvict(Inode inode)
     {
         if (inode.NLink == 0 && inode.OpenFiles == 0 && inode.Mapping.IMmap.Count == 0)
         {
             Truncate(inode, 0);
-            Inodes.Remove(inode);
+            Inodes.Remove((ShmemInode)inode);
             _mm.ReleaseAddressSpace(inode.Mapping);
         }
     }
@@ -113,17 +112,11 @@ public sealed class Tmpfs
         {
             return pfn;
         }
-        pfn = _mm.AllocPages(Gfp.GFP_HIGHUSER | Gfp.__GFP_ZERO, 0);
-        if (pfn < 0)
+        pfn = GenericFile.AddToPageCache(_mm, mapping, index, Gfp.GFP_HIGHUSER | Gfp.__GFP_ZERO);
+        if (pfn >= 0)
         {
-            return -1;
+            _mm.PageAt(pfn).Set(PageFlag.PG_uptodate);
         }
-        ref var page = ref _mm.PageAt(pfn);
-        page.Mapping = mapping.Handle;
-        page.Index = (uint)index;
-        page.Set(PageFlag.PG_uptodate);
-        mapping.PageTree.Add(index, pfn); // the cache's reference is the allocation's
-        CachedPages++;
         return pfn;
     }
 
@@ -131,8 +124,9 @@ public sealed class Tmpfs
     /// truncate_inode_pages + unmap_mapping_range: drop every page at or beyond `size`. Mapped
     /// pages are unmapped from every VMA first.
     /// </summary>
-    public void Truncate(ShmemInode inode, long size)
+    public void Truncate(Inode inode, long size)
     {
+        ArgumentNullException.ThrowIfNull(inode);
         inode.Size = size;
         long first = (size + MemoryLayout.PAGE_SIZE - 1) >> MemoryLayout.PAGE_SHIFT;
         var mapping = inode.Mapping;
@@ -142,13 +136,7 @@ public sealed class Tmpfs
             {
                 vma.Mm.UnmapFilePage(vma, index, pfn);
             }
-            mapping.PageTree.Remove(index);
-            CachedPages--;
-            ref var page = ref _mm.PageAt(pfn);
-            page.Mapping = 0;
-            page.Clear(PageFlag.PG_uptodate);
-            page.Clear(PageFlag.PG_dirty);
-            _mm.FreePages(pfn, 0);
+            GenericFile.RemoveFromPageCache(_mm, mapping, index, pfn);
         }
     }
 }

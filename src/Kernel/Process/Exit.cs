@@ -43,7 +43,7 @@ public sealed partial class LinuxKernel
             {
                 if (f is not null)
                 {
-                    Mm.Shmem.Release(f);
+                    f.Fput();
                 }
             }
             files.Fds.Clear();

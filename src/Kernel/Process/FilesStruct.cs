@@ -1,6 +1,6 @@
 // Linux 2.6.20 include/linux/file.h struct files_struct: a process's file descriptor table.
 // fork copies it (each open file gains a reference); CLONE_FILES shares it; exit closes it.
-using Kernel.Mm.Shmem;
+using Kernel.Mm.Filemap;
 
 namespace Kernel.Process;
 
@@ -41,7 +41,7 @@ internal sealed class FilesStruct
         {
             if (f is not null)
             {
-                f.Count++;
+                f.Get();
             }
             copy.Fds.Add(f);
         }

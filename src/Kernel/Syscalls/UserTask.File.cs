@@ -1,9 +1,10 @@
 // File syscalls on the tmpfs namespace (think /dev/shm): open, close, read, write, lseek,
-// ftruncate, unlink. read and write copy between the page cache and the task's own memory,
-// through its page tables (so they fault like any access; EFAULT for a bad buffer).
+// ftruncate, unlink. As in fs/read_write.c, sys_read and sys_write check their arguments and call
+// the file's f_op; the copies go through copy_to_user/copy_from_user (Kernel.Mm.Arch.Uaccess), so a
+// bad buffer gives -EFAULT, not a signal.
 using Kernel.Core;
 using Kernel.Mm;
-using Kernel.Mm.Shmem;
+using Kernel.Mm.Filemap;
 using Kernel.Process;
 
 namespace Kernel.Syscalls;
@@ -31,7 +32,7 @@ public sealed partial class UserTask
         int fd = Files.Install(file);
         if (fd < 0)
         {
-            _k.Mm.Shmem.Release(file);
+            file.Fput();
             return Return(Errno.EMFILE.Ret());
         }
         return Return(fd);
@@ -46,7 +47,7 @@ public sealed partial class UserTask
             return Return(Errno.EBADF.Ret());
         }
         Files.Fds[fd] = null;
-        _k.Mm.Shmem.Release(f);
+        f.Fput();
         return Return(0);
     }
 
@@ -96,82 +97,35 @@ public sealed partial class UserTask
         return Return(pos);
     }
 
-    /// <summary>read(fd, buf, count): from the page cache into the task's memory at `buf`.</summary>
-    public async ValueTask<long> Read(int fd, long buf, long count)
+    /// <summary>read(fd, buf, count): f_op->read into the task's memory at `buf`; -EFAULT for a bad buffer.</summary>
+    public ValueTask<long> Read(int fd, long buf, long count)
     {
         Enter();
         var f = Fd(fd);
         if (f is null || !f.CanRead)
         {
-            return await Return(Errno.EBADF.Ret());
+            return Return(Errno.EBADF.Ret());
         }
         if (count < 0)
         {
-            return await Return(Errno.EINVAL.Ret());
+            return Return(Errno.EINVAL.Ret());
         }
-        long n = Math.Max(0, Math.Min(count, f.Inode.Size - f.Pos));
-        long done = 0;
-        while (done < n)
-        {
-            // Page to page: each step stays inside one cache page and one user page.
-            long pos = f.Pos + done;
-            int fileOff = (int)(pos & (MemoryLayout.PAGE_SIZE - 1));
-            int userOff = (int)((buf + done) & (MemoryLayout.PAGE_SIZE - 1));
-            int len = (int)Math.Min(n - done, MemoryLayout.PAGE_SIZE - Math.Max(fileOff, userOff));
-            int userPfn = await Access(buf + done, write: true);
-            int pfn = _k.Mm.Shmem.GetPage(f.Inode, pos >> MemoryLayout.PAGE_SHIFT, allocate: false);
-            var dest = _k.Mm.WritePage(userPfn).Slice(userOff, len);
-            if (pfn < 0)
-            {
-                dest.Clear(); // a hole reads as zeros
-            }
-            else
-            {
-                _k.Mm.ReadPage(pfn).Slice(fileOff, len).CopyTo(dest);
-            }
-            done += len;
-        }
-        f.Pos += done;
-        return await Return(done);
+        return Return(f.FOps.Read(f, MmOrThrow(), buf, count));
     }
 
-    /// <summary>write(fd, buf, count): from the task's memory at `buf` into the page cache.</summary>
-    public async ValueTask<long> Write(int fd, long buf, long count)
+    /// <summary>write(fd, buf, count): f_op->write from the task's memory at `buf`; -EFAULT for a bad buffer.</summary>
+    public ValueTask<long> Write(int fd, long buf, long count)
     {
         Enter();
         var f = Fd(fd);
         if (f is null || !f.CanWrite)
         {
-            return await Return(Errno.EBADF.Ret());
+            return Return(Errno.EBADF.Ret());
         }
         if (count < 0)
         {
-            return await Return(Errno.EINVAL.Ret());
+            return Return(Errno.EINVAL.Ret());
         }
-        if ((f.Flags & OpenFlags.O_APPEND) != 0)
-        {
-            f.Pos = f.Inode.Size;
-        }
-        long done = 0;
-        while (done < count)
-        {
-            long pos = f.Pos + done;
-            int fileOff = (int)(pos & (MemoryLayout.PAGE_SIZE - 1));
-            int userOff = (int)((buf + done) & (MemoryLayout.PAGE_SIZE - 1));
-            int len = (int)Math.Min(count - done, MemoryLayout.PAGE_SIZE - Math.Max(fileOff, userOff));
-            int userPfn = await Access(buf + done, write: false);
-            int pfn = _k.Mm.Shmem.GetPage(f.Inode, pos >> MemoryLayout.PAGE_SHIFT, allocate: true);
-            if (pfn < 0)
-            {
-                break;
-            }
-            // Span.CopyTo is overlap-safe, so a buffer mapped from this very page copies correctly.
-            _k.Mm.ReadPage(userPfn).Slice(userOff, len).CopyTo(_k.Mm.WritePage(pfn).Slice(fileOff, len));
-            _k.Mm.PageAt(pfn).Set(PageFlag.PG_dirty);
-            done += len;
-            f.Inode.Size = Math.Max(f.Inode.Size, pos + len);
-        }
-        f.Pos += done;
-        return await Return(done > 0 || count == 0 ? done : Errno.ENOSPC.Ret());
+        return Return(f.FOps.Write(f, MmOrThrow(), buf, count));
     }
 }

@@ -10,6 +10,7 @@ using System.Runtime.InteropServices;
 using Kernel.Core;
 using Kernel.Core.Tasks;
 using Kernel.Mm;
+using Kernel.Mm.Arch;
 using Kernel.Mm.Memory;
 using Kernel.Process;
 
@@ -53,7 +54,7 @@ public sealed partial class UserTask
             // shmem_zero_setup: shared anonymous memory is an unlinked shmem file.
             var zero = _k.Mm.Shmem.ZeroSetup((length + MemoryLayout.PAGE_SIZE - 1) & ~(MemoryLayout.PAGE_SIZE - 1L));
             long r = mm.DoMmapFile(zero, addr, length, prot, flags & ~MapFlags.MAP_ANONYMOUS, 0);
-            _k.Mm.Shmem.Release(zero); // the mapping holds its own reference now
+            zero.Fput(); // the mapping holds its own reference now
             return Return(r);
         }
         return Return(mm.DoMmapAnon(addr, length, prot, flags, privileged: p.Euid == 0));
@@ -242,16 +243,12 @@ public sealed partial class UserTask
                 failed = FaultResult.Minor;
                 return pfn;
             }
-            var p = _m.EnterKernel(Task, _m.Costs.PageFaultNs);
-            var r = mm.HandleFault(addr, write);
-            _m.Trace.OnPageFault(_m.Now, _m.ThisCpu.Id, p.Pid, addr, write, r.Name());
+            var r = PageFault.DoPageFault(mm, Task, addr, write, userMode: true);
             if (r != FaultResult.Minor)
             {
                 failed = r;
                 return -1;
             }
-            p.MinFlt++;
-            _m.LeaveKernel(p);
         }
     }
 

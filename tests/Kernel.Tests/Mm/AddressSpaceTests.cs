@@ -60,10 +60,11 @@ public class AddressSpaceTests
     {
         RunProgram(async self =>
         {
-            long a = await self.Mmap(0, Page, RW, Anon | MapFlags.MAP_POPULATE);
+            long a = await self.Mmap(0, Page, RW, Anon);
+            await self.Touch(a, Page, write: true);
             var mm = self.Mm!;
-            (mm.GetPte(a) & Paging._PAGE_PRESENT).Should().NotBe(0UL, "MAP_POPULATE prefaults");
-            mm.TestAndClearYoung(a).Should().BeTrue("the prefault left the PTE young");
+            (mm.GetPte(a) & Paging._PAGE_PRESENT).Should().NotBe(0UL);
+            mm.TestAndClearYoung(a).Should().BeTrue("the fault left the PTE young");
             mm.FindPte(a) &= ~Paging._PAGE_DIRTY; // as if written back
             (mm.GetPte(a) & (Paging._PAGE_ACCESSED | Paging._PAGE_DIRTY)).Should().Be(0UL);
             long faults = self.Kernel.Mm.PgFault;
@@ -273,7 +274,8 @@ public class AddressSpaceTests
         long freeBefore = 0, freeAfter = 0;
         k.Spawn("parent", async self =>
         {
-            long a = await self.Mmap(0, 32 * Page, RW, Anon | MapFlags.MAP_POPULATE);
+            long a = await self.Mmap(0, 32 * Page, RW, Anon);
+            await self.Touch(a, 32 * Page, write: true);
             freeBefore = FreeAfterShrinking(self.Kernel.Mm);
             for (int i = 0; i < 10; i++)
             {
@@ -307,12 +309,37 @@ public class AddressSpaceTests
     }
 
     [Test]
+    public void MapPopulatePopulatesOnlySharedMappingsAsIn2620()
+    {
+        // mmap_region hands MAP_POPULATE to remap_file_pages, which acts only on VM_SHARED areas
+        // with vm_ops->populate; MAP_LOCKED (make_pages_present) populates any mapping.
+        long privateRss = -1, sharedRss = -1, lockedRss = -1;
+        RunProgram(async self =>
+        {
+            var mm = self.Mm!;
+            long before = mm.AnonRss + mm.FileRss;
+            await self.Mmap(0, 8 * Page, RW, Anon | MapFlags.MAP_POPULATE);
+            privateRss = mm.AnonRss + mm.FileRss - before;
+            before = mm.AnonRss + mm.FileRss;
+            await self.Mmap(0, 8 * Page, RW, MapFlags.MAP_SHARED | MapFlags.MAP_ANONYMOUS | MapFlags.MAP_POPULATE);
+            sharedRss = mm.AnonRss + mm.FileRss - before;
+            before = mm.AnonRss + mm.FileRss;
+            await self.Mmap(0, 8 * Page, RW, Anon | MapFlags.MAP_LOCKED);
+            lockedRss = mm.AnonRss + mm.FileRss - before;
+        });
+        privateRss.Should().Be(0, "2.6.20 does not populate private mappings");
+        sharedRss.Should().Be(8);
+        lockedRss.Should().Be(8);
+    }
+
+    [Test]
     public void ProcPidMapsStatmAndStatusShowTheAddressSpace()
     {
         var k = KernelBuilder.New().Boot();
         var t = k.Spawn("mapper", async self =>
         {
-            await self.Mmap(0, 8 * Page, RW, Anon | MapFlags.MAP_POPULATE);
+            long a = await self.Mmap(0, 8 * Page, RW, Anon);
+            await self.Touch(a, 8 * Page, write: true);
             await self.Pause();
         });
         k.Run(Ms.Of(10));
@@ -323,7 +350,7 @@ public class AddressSpaceTests
         maps[^1].Should().MatchRegex(@"^bffe0000-c0000000 rw-p [0-9a-f]{8} 00:00 0 +\[stack\]$");
         var statm = k.Proc.Read($"/proc/{t.Pid}/statm")!.Split(' ');
         long.Parse(statm[0]).Should().Be(1 + 1 + 32 + 8, "size: text, data, 128 KiB stack, the mapping");
-        long.Parse(statm[1]).Should().Be(8, "resident: the populated pages");
+        long.Parse(statm[1]).Should().Be(8, "resident: the touched pages");
         k.Proc.Read($"/proc/{t.Pid}/status")!.Should().Contain("VmRSS:\t      32 kB\n").And.Contain("VmStk:\t     128 kB\n");
         k.SendSignal(t, Signals.SIGKILL);
         k.RunUntilIdle();

@@ -3,6 +3,7 @@ using Kernel.Core.Tasks;
 using Kernel.Mm;
 using Kernel.Mm.Memory;
 using Kernel.Mm.Rmap;
+using Kernel.Mm.Filemap;
 using Kernel.Mm.Shmem;
 using Kernel.Process;
 using Kernel.Tests.Support;
@@ -99,7 +100,7 @@ public class RmapTests
             int pfn = k.Mm.Shmem.Names["/shared"].Mapping.PageTree[0];
             var (ptes, visited, cost) = k.RmapQuery(pfn);
             ptes.Should().HaveCount(50);
-            cost.Should().Be(visited * k.Machine.Costs.RmapPteNs);
+            cost.Should().Be(visited * k.Options.Memory.Costs.RmapPteNs);
             results[mode] = visited;
         }
         TestContext.Out.WriteLine($"PTEs visited to find 50 mappings: objrmap {results[RmapMode.ObjRmap]}, pte_chain {results[RmapMode.PteChain]}, none {results[RmapMode.None]}");

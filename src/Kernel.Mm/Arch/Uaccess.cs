@@ -1,0 +1,104 @@
+// Linux 2.6.20 include/asm-i386/uaccess.h and arch/i386/lib/usercopy.c: the kernel's accesses to
+// user memory (copy_to_user, copy_from_user, get_user, put_user). They go through the page tables
+// like the program's own accesses and fault pages in the same way, but a fault that cannot be
+// fixed (no mapping, no permission, no memory, a file page past EOF) is caught by the exception
+// table: the copy stops and the syscall returns -EFAULT. No signal is raised.
+using System.Runtime.InteropServices;
+using Kernel.Core;
+using Kernel.Mm.Memory;
+
+namespace Kernel.Mm.Arch;
+
+public static class Uaccess
+{
+    /// <summary>
+    /// The frame behind user address `addr` for a kernel access (faulting it in as needed), or
+    /// -EFAULT. The executing task pays the faults.
+    /// </summary>
+    public static int UserPage(MmStruct mm, long addr, bool write)
+    {
+        ArgumentNullException.ThrowIfNull(mm);
+        while (true)
+        {
+            int pfn = mm.Translate(addr, write);
+            if (pfn >= 0)
+            {
+                return pfn;
+            }
+            var p = mm.Node.Machine.RequireExecuting();
+            if (PageFault.DoPageFault(mm, p, addr, write, userMode: false) != FaultResult.Minor)
+            {
+                return (int)Errno.EFAULT.Ret();
+            }
+        }
+    }
+
+    /// <summary>copy_to_user: returns the number of bytes NOT copied (0 on success), as Linux does.</summary>
+    public static long CopyToUser(MmStruct mm, long dst, ReadOnlySpan<byte> src)
+    {
+        int done = 0;
+        while (done < src.Length)
+        {
+            long a = dst + done;
+            int off = (int)(a & (MemoryLayout.PAGE_SIZE - 1));
+            int n = Math.Min(src.Length - done, MemoryLayout.PAGE_SIZE - off);
+            int pfn = UserPage(mm, a, write: true);
+            if (pfn < 0)
+            {
+                break;
+            }
+            src.Slice(done, n).CopyTo(mm.Node.WritePage(pfn).Slice(off, n));
+            done += n;
+        }
+        Charge(mm, done);
+        return src.Length - done;
+    }
+
+    /// <summary>copy_from_user: returns the number of bytes NOT copied; the rest of `dst` is zeroed, as Linux does.</summary>
+    public static long CopyFromUser(MmStruct mm, Span<byte> dst, long src)
+    {
+        int done = 0;
+        while (done < dst.Length)
+        {
+            long a = src + done;
+            int off = (int)(a & (MemoryLayout.PAGE_SIZE - 1));
+            int n = Math.Min(dst.Length - done, MemoryLayout.PAGE_SIZE - off);
+            int pfn = UserPage(mm, a, write: false);
+            if (pfn < 0)
+            {
+                dst[done..].Clear();
+                break;
+            }
+            mm.Node.ReadPage(pfn).Slice(off, n).CopyTo(dst.Slice(done, n));
+            done += n;
+        }
+        Charge(mm, done);
+        return dst.Length - done;
+    }
+
+    /// <summary>get_user: 0 with the value, or -EFAULT.</summary>
+    public static long GetUser<T>(MmStruct mm, long addr, out T value) where T : unmanaged
+    {
+        value = default;
+        var bytes = MemoryMarshal.AsBytes(MemoryMarshal.CreateSpan(ref value, 1));
+        return CopyFromUser(mm, bytes, addr) == 0 ? 0 : Errno.EFAULT.Ret();
+    }
+
+    /// <summary>put_user: 0, or -EFAULT.</summary>
+    public static long PutUser<T>(MmStruct mm, long addr, T value) where T : unmanaged
+    {
+        var bytes = MemoryMarshal.AsBytes(MemoryMarshal.CreateReadOnlySpan(ref value, 1));
+        return CopyToUser(mm, addr, bytes) == 0 ? 0 : Errno.EFAULT.Ret();
+    }
+
+    /// <summary>Charge the copy's time to the executing task (rep movsl: per byte copied).</summary>
+    internal static void Charge(MmStruct mm, long bytes)
+    {
+        var m = mm.Node.Machine;
+        long ns = bytes * mm.Node.Options.Costs.CopyUserPerKbNs / 1024;
+        if (ns > 0)
+        {
+            m.Charge(ns);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+// Linux 2.6.20 include/linux/fs.h struct address_space: the page cache of one inode (a
+// dictionary index -> pfn stands in for the radix tree), i_mmap (the VMAs that map it; a list
+// stands in for the prio tree) and a_ops, how its pages are read and written back. Pages in the
+// cache carry mapping = this space's handle and index = their offset in pages, and the cache
+// holds one reference on each.
+using Kernel.Mm.Memory;
+
+namespace Kernel.Mm.Filemap;
+
+public sealed class AddressSpace
+{
+    internal AddressSpace(int handle, Inode host, AddressSpaceOperations aops)
+    {
+        Handle = handle;
+        Host = host;
+        AOps = aops;
+    }
+
+    /// <summary>The value page->mapping holds for this space's pages (even, non-zero).</summary>
+    public int Handle { get; }
+
+    /// <summary>The inode whose data this is.</summary>
+    public Inode Host { get; }
+
+    /// <summary>a_ops: the file system's page I/O.</summary>
+    public AddressSpaceOperations AOps { get; }
+
+    /// <summary>page_tree: offset (pages) -> pfn.</summary>
+    public Dictionary<long, int> PageTree { get; } = new();
+
+    public long NrPages => PageTree.Count;
+
+    /// <summary>i_mmap: every VMA mapping this file, shared or private.</summary>
+    public List<Vma> IMmap { get; } = new();
+
+    /// <summary>find_get_page without the reference: the cached pfn at `index`, or -1.</summary>
+    public int FindPage(long index) => PageTree.TryGetValue(index, out int pfn) ? pfn : -1;
+}

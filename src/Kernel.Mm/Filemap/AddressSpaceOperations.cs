@@ -1,0 +1,67 @@
+// Linux 2.6.20 include/linux/fs.h struct address_space_operations: how a file system moves the
+// pages of one address_space between the page cache and its backing store. The generic page
+// cache code (GenericFile, and reclaim and writeback later) calls only these, so a block-device
+// file, ext2 or swap plugs in without the memory code knowing it.
+namespace Kernel.Mm.Filemap;
+
+public abstract class AddressSpaceOperations
+{
+    /// <summary>writepage asked the caller to keep the page on the active list (AOP_WRITEPAGE_ACTIVATE).</summary>
+    public const int AOP_WRITEPAGE_ACTIVATE = 0x80000;
+
+    /// <summary>The a_ops' name, for diagnostics ("shmem_aops").</summary>
+    public abstract string Name { get; }
+
+    /// <summary>
+    /// mapping_cap_account_dirty (a property of the backing device in Linux): whether shared
+    /// writable mappings are write-protected so the first write is noticed (vma_wants_writenotify).
+    /// </summary>
+    public virtual bool CapAccountDirty => true;
+
+    /// <summary>
+    /// readpage: fill the new, not-uptodate cache page `pfn` (already in `mapping` at its index)
+    /// from the backing store and mark it PG_uptodate. 0 or -errno.
+    /// </summary>
+    public abstract int ReadPage(PglistData node, AddressSpace mapping, int pfn);
+
+    /// <summary>
+    /// writepage: start writing the dirty page `pfn` back (its PG_dirty already cleared). 0, -errno,
+    /// or AOP_WRITEPAGE_ACTIVATE when the page cannot be written now and must stay in memory.
+    /// </summary>
+    public abstract int WritePage(PglistData node, AddressSpace mapping, int pfn);
+
+    /// <summary>set_page_dirty (__set_page_dirty_nobuffers): mark the page dirty; true if it was clean.</summary>
+    public virtual bool SetPageDirty(PglistData node, AddressSpace mapping, int pfn)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ref var page = ref node.PageAt(pfn);
+        bool wasClean = !page.Test(PageFlag.PG_dirty);
+        page.Set(PageFlag.PG_dirty);
+        return wasClean;
+    }
+
+    /// <summary>
+    /// prepare_write: make bytes [from, to) of the cache page ready to be overwritten; a page that
+    /// is not uptodate must have the rest of its bytes read or zeroed. 0 or -errno.
+    /// </summary>
+    public abstract int PrepareWrite(PglistData node, KFile file, int pfn, int from, int to);
+
+    /// <summary>
+    /// commit_write (generic_commit_write): the bytes are in the page; dirty it and extend i_size
+    /// to `pos` if the write went past the end. 0 or -errno.
+    /// </summary>
+    public virtual int CommitWrite(PglistData node, KFile file, int pfn, long pos)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(file);
+        var inode = file.Inode;
+        ref var page = ref node.PageAt(pfn);
+        page.Set(PageFlag.PG_uptodate);
+        SetPageDirty(node, inode.Mapping, pfn);
+        if (pos > inode.Size)
+        {
+            inode.Size = pos;
+        }
+        return 0;
+    }
+}

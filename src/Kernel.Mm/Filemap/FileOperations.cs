@@ -1,0 +1,26 @@
+// Linux 2.6.20 include/linux/fs.h struct file_operations, the entries the syscalls use so far:
+// read, write, mmap and release. sys_read and sys_write call file->f_op->read/write; do_mmap_pgoff calls
+// file->f_op->mmap, which chooses the VMA's vm_ops. The generic implementations (mm/filemap.c)
+// are in GenericFile; tmpfs overrides read (holes read as zeros without allocating).
+using Kernel.Mm.Memory;
+
+namespace Kernel.Mm.Filemap;
+
+public abstract class FileOperations
+{
+    /// <summary>read: copy up to `count` bytes at f_pos into user memory at `buf`; bytes read or -errno.</summary>
+    public abstract long Read(KFile file, MmStruct mm, long buf, long count);
+
+    /// <summary>write: copy up to `count` bytes from user memory at `buf` to f_pos; bytes written or -errno.</summary>
+    public abstract long Write(KFile file, MmStruct mm, long buf, long count);
+
+    /// <summary>mmap: accept the mapping and set its vm_ops. 0 or -errno.</summary>
+    public abstract int Mmap(KFile file, Vma vma);
+
+    /// <summary>release: the last reference to an open file went (__fput).</summary>
+    public virtual void Release(KFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        file.Inode.OpenFiles--;
+    }
+}

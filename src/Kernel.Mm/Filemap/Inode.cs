@@ -1,0 +1,37 @@
+// Linux 2.6.20 include/linux/fs.h struct inode, the part the memory code needs: the size, the
+// page cache (i_mapping), the file operations, and the link and open counts that decide when an
+// unlinked file's pages may go. A file system derives its own inode (tmpfs: ShmemInode).
+namespace Kernel.Mm.Filemap;
+
+public abstract class Inode
+{
+    protected Inode(long ino, string name, FileOperations fops)
+    {
+        ArgumentNullException.ThrowIfNull(fops);
+        Ino = ino;
+        Name = name;
+        FOps = fops;
+    }
+
+    public long Ino { get; }
+
+    /// <summary>The name it was created under ("/dev/zero (deleted)" for shared anonymous memory).</summary>
+    public string Name { get; internal set; }
+
+    /// <summary>i_fop: what read, write and mmap do on this inode's open files.</summary>
+    public FileOperations FOps { get; }
+
+    /// <summary>i_mapping: the page cache.</summary>
+    public AddressSpace Mapping { get; internal set; } = null!;
+
+    /// <summary>i_size in bytes.</summary>
+    public long Size { get; internal set; }
+
+    /// <summary>Directory entries naming it (0 once unlinked).</summary>
+    public int NLink { get; internal set; }
+
+    /// <summary>Open files (struct file) referring to it, including those held by mappings.</summary>
+    public int OpenFiles { get; internal set; }
+
+    public bool Unlinked => NLink == 0;
+}

@@ -1,0 +1,70 @@
+// Linux 2.6.20 include/linux/fs.h struct file: an open file's access mode and position, shared by
+// descriptors and mappings through f_count; OpenFlags holds the open(2) flag values.
+namespace Kernel.Mm.Filemap;
+
+/// <summary>struct file: an open file with its mode and position.</summary>
+public sealed class KFile
+{
+    internal KFile(Inode inode, int flags)
+    {
+        Inode = inode;
+        Flags = flags;
+    }
+
+    /// <summary>
+    /// dentry_open for a file system's inode: a new open file (f_count 1) that counts as one of
+    /// the inode's open files until its last fput.
+    /// </summary>
+    public static KFile Open(Inode inode, int flags)
+    {
+        ArgumentNullException.ThrowIfNull(inode);
+        inode.OpenFiles++;
+        return new KFile(inode, flags);
+    }
+
+    public Inode Inode { get; }
+
+    /// <summary>f_op (the inode's).</summary>
+    public FileOperations FOps => Inode.FOps;
+
+    /// <summary>O_ACCMODE and friends.</summary>
+    public int Flags { get; }
+
+    /// <summary>f_pos.</summary>
+    public long Pos { get; set; }
+
+    /// <summary>f_count: file descriptors and mappings sharing this open file.</summary>
+    public int Count { get; private set; } = 1;
+
+    /// <summary>get_file: one more descriptor or mapping shares this file.</summary>
+    public void Get() => Count++;
+
+    /// <summary>fput: drop a reference; the last one releases the file through its f_op.</summary>
+    public void Fput()
+    {
+        if (Count <= 0)
+        {
+            throw new Kernel.Core.KernelBug($"fput of a released file ({Inode.Name})");
+        }
+        if (--Count == 0)
+        {
+            FOps.Release(this);
+        }
+    }
+
+    public bool CanRead => (Flags & OpenFlags.O_ACCMODE) != OpenFlags.O_WRONLY;
+
+    public bool CanWrite => (Flags & OpenFlags.O_ACCMODE) != OpenFlags.O_RDONLY;
+}
+
+public static class OpenFlags
+{
+    public const int O_RDONLY = 0;
+    public const int O_WRONLY = 1;
+    public const int O_RDWR = 2;
+    public const int O_ACCMODE = 3;
+    public const int O_CREAT = 0x40;
+    public const int O_EXCL = 0x80;
+    public const int O_TRUNC = 0x200;
+    public const int O_APPEND = 0x400;
+}

@@ -1,0 +1,158 @@
+// Linux 2.6.20 mm/shmem.c's operation tables: shmem_file_operations (read through
+// shmem_file_read, where a hole reads as zeros without allocating; write through the generic
+// buffered write; mmap setting shmem_vm_ops), shmem_aops (prepare_write is shmem_getpage, commit
+// is generic, writepage has no swap to go to yet) and shmem_vm_ops (nopage and populate over
+// shmem_getpage). tmpfs's backing_dev_info has no dirty accounting, so its shared writable
+// mappings are writable at once (no write-notify fault).
+using Kernel.Core;
+using Kernel.Mm.Filemap;
+using Kernel.Mm.Memory;
+
+namespace Kernel.Mm.Shmem;
+
+/// <summary>shmem_file_operations.</summary>
+public sealed class ShmemFileOperations : FileOperations
+{
+    private readonly Tmpfs _fs;
+
+    internal ShmemFileOperations(Tmpfs fs) => _fs = fs;
+
+    /// <summary>shmem_file_read: cache pages, or zeros for holes (shmem_getpage SGP_READ), up to i_size.</summary>
+    public override long Read(KFile file, MmStruct mm, long buf, long count)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(mm);
+        var inode = (ShmemInode)file.Inode;
+        long n = Math.Max(0, Math.Min(count, inode.Size - file.Pos));
+        long done = 0;
+        while (done < n)
+        {
+            long pos = file.Pos + done;
+            int pfn = _fs.GetPage(inode, pos >> MemoryLayout.PAGE_SHIFT, allocate: false);
+            long want = Math.Min(n - done, MemoryLayout.PAGE_SIZE - (pos & (MemoryLayout.PAGE_SIZE - 1)));
+            long copied = GenericFile.CopyPageToUser(mm, pfn, pos, buf + done, want);
+            done += copied;
+            if (copied < want)
+            {
+                if (done == 0)
+                {
+                    return Errno.EFAULT.Ret();
+                }
+                break;
+            }
+        }
+        file.Pos += done;
+        return done;
+    }
+
+    /// <summary>generic_file_write: the buffered write over shmem_aops.</summary>
+    public override long Write(KFile file, MmStruct mm, long buf, long count) => GenericFile.Write(file, mm, buf, count);
+
+    /// <summary>The last close: the inode's pages may go if it has no name and no mapping left.</summary>
+    public override void Release(KFile file)
+    {
+        base.Release(file);
+        _fs.MaybeEvict(file.Inode);
+    }
+
+    /// <summary>shmem_mmap: faults go through shmem_nopage.</summary>
+    public override int Mmap(KFile file, Vma vma)
+    {
+        ArgumentNullException.ThrowIfNull(vma);
+        vma.VmOps = _fs.VmOps;
+        return 0;
+    }
+}
+
+/// <summary>shmem_aops.</summary>
+public sealed class ShmemAddressSpaceOperations : AddressSpaceOperations
+{
+    public override string Name => "shmem_aops";
+
+    /// <summary>BDI_CAP_NO_ACCT_DIRTY: shared writable mappings need no write-notify fault.</summary>
+    public override bool CapAccountDirty => false;
+
+    /// <summary>A new tmpfs page is a hole: zeros, uptodate at once (what shmem_getpage does).</summary>
+    public override int ReadPage(PglistData node, AddressSpace mapping, int pfn)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        node.PageAt(pfn).Set(PageFlag.PG_uptodate);
+        return 0;
+    }
+
+    /// <summary>shmem_writepage without swap space: redirty and keep the page (AOP_WRITEPAGE_ACTIVATE).</summary>
+    public override int WritePage(PglistData node, AddressSpace mapping, int pfn)
+    {
+        SetPageDirty(node, mapping, pfn);
+        return AOP_WRITEPAGE_ACTIVATE;
+    }
+
+    /// <summary>shmem_prepare_write: shmem_getpage(SGP_WRITE) makes a new page uptodate (zeros).</summary>
+    public override int PrepareWrite(PglistData node, KFile file, int pfn, int from, int to)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        node.PageAt(pfn).Set(PageFlag.PG_uptodate);
+        return 0;
+    }
+}
+
+/// <summary>shmem_vm_ops.</summary>
+public sealed class ShmemVmOperations : VmOperations
+{
+    private readonly Tmpfs _fs;
+
+    internal ShmemVmOperations(Tmpfs fs) => _fs = fs;
+
+    public override string Name => "shmem_vm_ops";
+
+    /// <summary>shmem_nopage: SIGBUS past i_size, else shmem_getpage(SGP_CACHE), referenced.</summary>
+    public override int Nopage(Vma vma, long address, out bool major)
+    {
+        ArgumentNullException.ThrowIfNull(vma);
+        major = false;
+        var inode = (ShmemInode)vma.File!.Inode;
+        long index = ((address - vma.VmStart) >> MemoryLayout.PAGE_SHIFT) + vma.VmPgoff;
+        if (index << MemoryLayout.PAGE_SHIFT >= inode.Size)
+        {
+            return NOPAGE_SIGBUS;
+        }
+        int pfn = _fs.GetPage(inode, index, allocate: true);
+        if (pfn < 0)
+        {
+            return NOPAGE_OOM;
+        }
+        vma.Mm.Node.PageAt(pfn).Count++; // page_cache_get: the caller's reference
+        return pfn;
+    }
+
+    /// <summary>shmem_populate: map each page of the range that exists or can be allocated (install_page).</summary>
+    public override int Populate(Vma vma, long addr, long len, bool nonblock)
+    {
+        ArgumentNullException.ThrowIfNull(vma);
+        for (long a = addr; a < addr + len; a += MemoryLayout.PAGE_SIZE)
+        {
+            var inode = (ShmemInode)vma.File!.Inode;
+            long index = ((a - vma.VmStart) >> MemoryLayout.PAGE_SHIFT) + vma.VmPgoff;
+            if (index << MemoryLayout.PAGE_SHIFT >= inode.Size)
+            {
+                return (int)Errno.EINVAL.Ret();
+            }
+            int pfn = _fs.GetPage(inode, index, allocate: !nonblock);
+            if (pfn < 0)
+            {
+                if (nonblock)
+                {
+                    continue;
+                }
+                return (int)Errno.ENOMEM.Ret();
+            }
+            vma.Mm.Node.PageAt(pfn).Count++;
+            int err = vma.Mm.InstallPage(vma, a, pfn);
+            if (err < 0)
+            {
+                return err;
+            }
+        }
+        return 0;
+    }
+}

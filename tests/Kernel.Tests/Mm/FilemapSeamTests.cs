@@ -1,0 +1,96 @@
+using FluentAssertions;
+using Kernel.Core;
+using Kernel.Mm;
+using Kernel.Mm.Filemap;
+using Kernel.Mm.Memory;
+using Kernel.Tests.Support;
+using NUnit.Framework;
+
+namespace Kernel.Tests.Mm;
+
+/// <summary>
+/// A file system plugs into the page cache through its ops tables alone: this one's readpage
+/// fills each page with its index, as a block device's would read it from disk.
+/// </summary>
+[Parallelizable(ParallelScope.All)]
+public class FilemapSeamTests
+{
+    private const long Page = MemoryLayout.PAGE_SIZE;
+
+    private sealed class PatternAops : AddressSpaceOperations
+    {
+        public int Reads;
+
+        public override string Name => "pattern_aops";
+
+        public override int ReadPage(PglistData node, AddressSpace mapping, int pfn)
+        {
+            Reads++;
+            ref var page = ref node.PageAt(pfn);
+            BitConverter.TryWriteBytes(node.WritePage(pfn), (int)page.Index + 1000);
+            page.Set(PageFlag.PG_uptodate);
+            return 0;
+        }
+
+        public override int WritePage(PglistData node, AddressSpace mapping, int pfn) => 0;
+
+        public override int PrepareWrite(PglistData node, KFile file, int pfn, int from, int to) => 0;
+    }
+
+    private sealed class PatternFops : FileOperations
+    {
+        public override long Read(KFile file, MmStruct mm, long buf, long count) => GenericFile.Read(file, mm, buf, count);
+
+        public override long Write(KFile file, MmStruct mm, long buf, long count) => GenericFile.Write(file, mm, buf, count);
+
+        public override int Mmap(KFile file, Vma vma) => GenericFile.Mmap(file, vma);
+    }
+
+    private sealed class PatternInode : Inode
+    {
+        public PatternInode(PglistData node, PatternAops aops, long size) : base(77, "/pattern", new PatternFops())
+        {
+            Mapping = node.NewAddressSpace(this, aops);
+            Size = size;
+            NLink = 1;
+        }
+    }
+
+    [Test]
+    public void AFileSystemsReadpageFeedsReadsAndFaultsThroughTheGenericPageCache()
+    {
+        var k = KernelBuilder.New().Boot();
+        var aops = new PatternAops();
+        var inode = new PatternInode(k.Mm, aops, 4 * Page);
+        int viaRead = 0, viaFault = 0, again = 0;
+        long majBefore = k.Mm.PgMajFault;
+        var t = k.Spawn("reader", async self =>
+        {
+            var file = KFile.Open(inode, OpenFlags.O_RDONLY);
+            long buf = await self.Mmap(0, Page, Prot.PROT_READ | Prot.PROT_WRITE, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
+            file.Pos = 2 * Page;
+            long map = 0;
+            await self.KernelCall(m =>
+            {
+                GenericFile.Read(file, self.Mm!, buf, 16).Should().Be(16);
+                map = self.Mm!.DoMmapFile(file, 0, 4 * Page, Prot.PROT_READ, MapFlags.MAP_SHARED, 0);
+                return ValueTask.FromResult(0L);
+            });
+            viaRead = await self.Load<int>(buf);
+            viaFault = await self.Load<int>(map + 3 * Page);
+            again = await self.Load<int>(map + 2 * Page); // already cached by the read
+            file.Fput();
+            await self.Munmap(map, 4 * Page);
+        });
+        k.RunUntilIdle().Should().BeTrue();
+        t.ExitCode.Should().Be(0);
+        viaRead.Should().Be(1002);
+        viaFault.Should().Be(1003);
+        again.Should().Be(1002);
+        aops.Reads.Should().Be(2, "each page is read once, then served from the cache");
+        (k.Mm.PgMajFault - majBefore).Should().Be(1, "only the fault that needed readpage is major");
+        inode.Mapping.NrPages.Should().Be(2);
+        t.MajFlt.Should().Be(1);
+        k.AssertInvariants();
+    }
+}
