@@ -197,7 +197,7 @@ public class SharedFileRmapBenchmarks
         var mm = _k.Mm;
         _pfn = mm.Shmem.Names["/shared"].Mapping.PageTree[0];
         long mappings = (long)Procs * FilePages;
-        long rmapBytes = mm.Rmap.PteChainCachep.InUseObjs * Kernel.Mm.Rmap.ReverseMap.SizeofPteChain
+        long rmapBytes = mm.Rmap.PteChainCachep.InUseObjs * mm.Rmap.SizeofPteChain
             + mm.Rmap.AnonVmaCachep.InUseObjs * Kernel.Mm.Rmap.ReverseMap.SizeofAnonVma;
         var r = mm.Rmap.FindPtes(_pfn);
         Console.WriteLine($"// rmap {Mode}: {mappings} mappings, reverse-map memory {rmapBytes} bytes = {(double)rmapBytes / mappings:0.00} bytes per mapping; page tables {mm.PageTablePages * 4} KiB; finding one page's {r.Ptes.Count} PTEs visits {r.PtesVisited} PTEs");

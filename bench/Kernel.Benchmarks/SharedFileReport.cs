@@ -42,7 +42,7 @@ public static class SharedFileReport
             var mm = k.Mm;
             int pfn = mm.Shmem.Names["/shared"].Mapping.PageTree[0];
             long mappings = procs * filePages;
-            long rmapBytes = mm.Rmap.PteChainCachep.InUseObjs * ReverseMap.SizeofPteChain + mm.Rmap.AnonVmaCachep.InUseObjs * ReverseMap.SizeofAnonVma;
+            long rmapBytes = mm.Rmap.PteChainCachep.InUseObjs * mm.Rmap.SizeofPteChain + mm.Rmap.AnonVmaCachep.InUseObjs * ReverseMap.SizeofAnonVma;
             var t = Stopwatch.StartNew();
             var r = mm.Rmap.FindPtes(pfn);
             t.Stop();

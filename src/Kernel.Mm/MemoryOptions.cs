@@ -20,6 +20,15 @@ public sealed record MemoryOptions
     /// <summary>Override the boot-time min_free_kbytes (default: int_sqrt(lowmem_kbytes * 16)).</summary>
     public int? MinFreeKbytes { get; init; }
 
+    /// <summary>
+    /// L1_CACHE_BYTES, the size of a pte_chain block: 128 on i386 (the Pentium 4 / X86_GENERIC
+    /// builds PAE servers ran), 64 on x86_64 by default.
+    /// </summary>
+    public int? L1CacheBytesOverride { get; init; }
+
+    /// <summary>L1_CACHE_BYTES in effect.</summary>
+    public int L1CacheBytes => L1CacheBytesOverride ?? (Arch == Architecture.I386Pae ? 128 : 64);
+
     /// <summary>What memory-management work costs in simulated time.</summary>
     public MmCosts Costs { get; init; } = MmCosts.Default;
 
@@ -40,6 +49,10 @@ public sealed record MemoryOptions
         if (MinFreeKbytes is < 1)
         {
             throw new ArgumentException("MinFreeKbytes must be positive.");
+        }
+        if (L1CacheBytesOverride is not (null or 32 or 64 or 128))
+        {
+            throw new ArgumentException("L1CacheBytesOverride must be 32, 64 or 128.");
         }
         ArgumentNullException.ThrowIfNull(Costs);
         Costs.Validate();

@@ -2,9 +2,10 @@
 // none, as 2.4). Whatever the mode, FindPtes answers "which PTEs map this frame" and says what
 // it cost: objrmap walks the page's anon_vma or its file's i_mmap and computes one address per
 // VMA; pte_chain reads the page's own chain; none scans every page table in the machine.
-// pte_chains live in 32-byte slab objects (L1_CACHE_BYTES on i386) holding NRPTE addresses,
-// and a page mapped once keeps its single PTE inline (PG_direct), so the chains cost lowmem
-// in proportion to the number of mappings, as the seeds measured.
+// pte_chains live in L1_CACHE_BYTES slab objects holding NRPTE = (L1_CACHE_BYTES -
+// sizeof(long)) / sizeof(pte_addr_t) addresses; pte_addr_t is a pointer (4 bytes on i386), as
+// without CONFIG_HIGHPTE (page tables here are lowmem frames). A page mapped once keeps its single PTE inline
+// (PG_direct), so the chains cost lowmem in proportion to the number of mappings.
 using Kernel.Core;
 using Kernel.Mm.Memory;
 using Kernel.Mm.Slab;
@@ -16,9 +17,6 @@ public readonly record struct RmapResult(IReadOnlyList<(MmStruct Mm, long Addr)>
 
 public sealed partial class ReverseMap
 {
-    /// <summary>sizeof(struct pte_chain) = L1_CACHE_BYTES on i386; NRPTE 64-bit PTE addresses after the next/idx word.</summary>
-    public const int SizeofPteChain = 32;
-    public const int NRPTE = (SizeofPteChain - 4) / 8;
     /// <summary>sizeof(struct anon_vma) on i386: a spinlock and a list head.</summary>
     public const int SizeofAnonVma = 12;
 
@@ -36,11 +34,22 @@ public sealed partial class ReverseMap
     {
         _node = node;
         Mode = mode;
+        var o = node.Options;
+        SizeofPteChain = o.L1CacheBytes;
+        // Page tables are lowmem (no CONFIG_HIGHPTE), so pte_addr_t is a pointer: a word.
+        int word = node.Arch == Architecture.I386Pae ? 4 : 8;
+        Nrpte = (SizeofPteChain - word) / word;
         AnonVmaCachep = node.KmemCacheCreate("anon_vma", SizeofAnonVma, SlabFlags.SLAB_PANIC);
         PteChainCachep = node.KmemCacheCreate("pte_chain", SizeofPteChain, SlabFlags.SLAB_HWCACHE_ALIGN | SlabFlags.SLAB_PANIC);
     }
 
     public RmapMode Mode { get; }
+
+    /// <summary>sizeof(struct pte_chain): one L1 cache line (MemoryOptions.L1CacheBytes).</summary>
+    public int SizeofPteChain { get; }
+
+    /// <summary>NRPTE: PTE addresses per chain block after its next-and-index word.</summary>
+    public int Nrpte { get; }
 
     public KmemCache AnonVmaCachep { get; }
 
@@ -152,7 +161,7 @@ public sealed partial class ReverseMap
     }
 
     /// <summary>A single mapping stays inline in the page (PG_direct); more need ceil(n / NRPTE) blocks.</summary>
-    private static int BlocksFor(int entries) => entries <= 1 ? 0 : (entries + NRPTE - 1) / NRPTE;
+    private int BlocksFor(int entries) => entries <= 1 ? 0 : (entries + Nrpte - 1) / Nrpte;
 
     // ------------------------------------------------------------------ queries
 

@@ -22,9 +22,9 @@ public class RmapTests
     /// `procs` processes each map the same shared tmpfs file and read every page; each also
     /// writes one private page it inherited (copy-on-write). Returns the kernel, paused.
     /// </summary>
-    private static LinuxKernel SharedFileScenario(RmapMode mode, int procs)
+    private static LinuxKernel SharedFileScenario(RmapMode mode, int procs, int? l1 = null)
     {
-        var k = KernelBuilder.New().With(o => o with { Memory = new MemoryOptions { MemoryBytes = 512 * MemoryLayout.MiB, Rmap = mode } }).Boot();
+        var k = KernelBuilder.New().With(o => o with { Memory = new MemoryOptions { MemoryBytes = 512 * MemoryLayout.MiB, Rmap = mode, L1CacheBytesOverride = l1 } }).Boot();
         k.Spawn("parent", async self =>
         {
             int fd = (int)await self.Open("/shared", OpenFlags.O_CREAT | OpenFlags.O_RDWR);
@@ -81,10 +81,14 @@ public class RmapTests
         long ChainBlocks(RmapMode mode, int procs) => SharedFileScenario(mode, procs).Mm.Rmap.PteChainCachep.InUseObjs;
         long small = ChainBlocks(RmapMode.PteChain, 40);
         long big = ChainBlocks(RmapMode.PteChain, 160);
-        TestContext.Out.WriteLine($"pte_chain blocks (32 bytes each): 40 processes {small}, 160 processes {big}");
-        // 16 file pages x ceil(n/3) blocks, plus the family's shared COW page: 16*14+14 and 16*54+54.
-        small.Should().Be(16 * 14 + 14);
-        big.Should().Be(16 * 54 + 54, "chains grow with the number of mappings");
+        TestContext.Out.WriteLine($"pte_chain blocks (128 bytes each): 40 processes {small}, 160 processes {big}");
+        // 41 and 161 mappers (parent and children) of 16 file pages and the family's shared COW
+        // page, NRPTE = (128 - 4) / 4 = 31 addresses per block: 17*ceil(41/31) and 17*ceil(161/31).
+        small.Should().Be(17 * 2);
+        big.Should().Be(17 * 6, "chains grow with the number of mappings");
+        var k32 = SharedFileScenario(RmapMode.PteChain, 40, l1: 32);
+        k32.Mm.Rmap.Nrpte.Should().Be(7, "(32 - 4) / 4 on a 32-byte-line i386");
+        k32.Mm.Rmap.PteChainCachep.InUseObjs.Should().Be(17 * 6, "ceil(41/7) blocks per page");
         ChainBlocks(RmapMode.ObjRmap, 160).Should().Be(0, "objrmap keeps no per-mapping structure");
         var obj = SharedFileScenario(RmapMode.ObjRmap, 160);
         obj.Mm.Rmap.AnonVmaCachep.InUseObjs.Should().BeLessThan(200, "one anon_vma per family of anonymous areas, not per mapping");
