@@ -352,7 +352,14 @@ public sealed partial class Machine
     }
 
     /// <summary>Charge kernel time to the executing context's task without suspending (paid before it next runs).</summary>
-    public void Charge(long ns) => ChargeTo(ThisCpu, ns);
+    /// <remarks>Work done while booting (no CPU context yet) takes no simulated time.</remarks>
+    public void Charge(long ns)
+    {
+        if (ns != 0 && ThisCpu is { } cpu)
+        {
+            ChargeTo(cpu, ns);
+        }
+    }
 
     /// <summary>
     /// Kernel time spent on `cpu`: owed by its current task, or, when the CPU is idle (an interrupt

@@ -73,9 +73,20 @@ public sealed partial class MmStruct
         return child;
     }
 
+    /// <summary>
+    /// copy_page_range. 2.6.20 (objrmap) skips an area without an anon_vma: its pages are all file
+    /// or zero pages that a fault will map again, which keeps fork light for big shared or
+    /// read-only mappings. The 2.6.0 pte_chain kernel and 2.4 copied every PTE.
+    /// </summary>
     private bool CopyPageRange(MmStruct child, Vma v)
     {
+        if (_node.Rmap.Mode == Rmap.RmapMode.ObjRmap && v.AnonVma is null)
+        {
+            return true;
+        }
         bool cow = !v.Has(VmFlags.VM_SHARED) && v.Has(VmFlags.VM_MAYWRITE);
+        bool shared = v.Has(VmFlags.VM_SHARED);
+        long copied = 0;
         for (long a = v.VmStart; a < v.VmEnd; a += MemoryLayout.PAGE_SIZE)
         {
             ref ulong pte = ref FindPte(a);
@@ -102,8 +113,10 @@ public sealed partial class MmStruct
             {
                 return false;
             }
-            // copy_one_pte: the child's copy starts old (not accessed) but keeps dirty.
-            childPte = pte & ~Paging._PAGE_ACCESSED;
+            // copy_one_pte: the child's copy starts old; a shared page's PTE also starts clean
+            // (the parent's PTE keeps the dirty bit that writeback will find).
+            childPte = pte & ~(Paging._PAGE_ACCESSED | (shared ? Paging._PAGE_DIRTY : 0));
+            copied++;
             ref var page = ref _node.PageAt(pfn);
             page.Count++;
             page.MapCount++;
@@ -116,6 +129,7 @@ public sealed partial class MmStruct
                 child.FileRss++;
             }
         }
+        _node.Machine.Charge(copied * _node.Options.Costs.PteCopyNs);
         return true;
     }
 }

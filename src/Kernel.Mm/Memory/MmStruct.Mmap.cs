@@ -328,6 +328,7 @@ public sealed partial class MmStruct
     /// <summary>zap_pte_range for one entry: a file page takes the PTE's dirty bit, then the PTE goes.</summary>
     private void ZapPte(ref ulong pte, long addr)
     {
+        _node.Machine.Charge(_node.Options.Costs.PteZapNs);
         int pfn = Paging.PfnOf(pte);
         ref var page = ref _node.PageAt(pfn);
         if ((pte & Paging._PAGE_DIRTY) != 0 && !page.IsAnon)

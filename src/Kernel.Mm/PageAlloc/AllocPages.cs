@@ -198,6 +198,10 @@ public sealed partial class PglistData
                 ReleaseContents(ref page);
             }
         }
+        if ((gfp & Gfp.__GFP_ZERO) != 0)
+        {
+            Machine.Charge(Options.Costs.ClearPageNs << order); // clear_highpage for each page
+        }
         MemMap[pfn].Count = 1; // set_page_refcounted
     }
 

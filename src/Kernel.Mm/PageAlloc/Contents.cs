@@ -43,6 +43,7 @@ public sealed partial class PglistData
     /// </summary>
     public void CopyPage(int from, int to)
     {
+        Machine.Charge(Options.Costs.CopyPageNs); // the emulated copy always costs; only host bytes are spared
         if (MemMap[from].Contents == 0)
         {
             ReleaseContents(ref MemMap[to]);

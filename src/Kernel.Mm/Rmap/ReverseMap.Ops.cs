@@ -2,7 +2,8 @@
 // page_referenced tests and clears the accessed bit of every PTE mapping a page;
 // try_to_unmap removes every such PTE (anonymous pages need swap, so until swap exists they
 // cannot be unmapped); page_mkclean write-protects and cleans the shared PTEs of a dirty file
-// page before writeback. Each works in any rmap mode; only the cost of finding the PTEs differs.
+// page before writeback. Each works in any rmap mode; only the cost of finding the PTEs differs,
+// and that cost is charged to the CPU that runs the walk (RmapQuery only reports it).
 using Kernel.Mm.Memory;
 
 namespace Kernel.Mm.Rmap;
@@ -17,6 +18,14 @@ public enum UnmapResult
 
 public sealed partial class ReverseMap
 {
+    /// <summary>The PTEs of `pfn`, the walk's cost charged to the CPU that runs it.</summary>
+    private IReadOnlyList<(MmStruct Mm, long Addr)> Walk(int pfn)
+    {
+        var r = FindPtes(pfn);
+        _node.Machine.Charge(r.CostNs);
+        return r.Ptes;
+    }
+
     /// <summary>page_referenced: how many PTEs (plus PG_referenced) saw an access since the last check; clears them.</summary>
     public int PageReferenced(int pfn)
     {
@@ -27,7 +36,7 @@ public sealed partial class ReverseMap
             page.Clear(PageFlag.PG_referenced);
             referenced++;
         }
-        foreach (var (mm, addr) in FindPtes(pfn).Ptes)
+        foreach (var (mm, addr) in Walk(pfn))
         {
             if (mm.TestAndClearYoung(addr))
             {
@@ -45,7 +54,7 @@ public sealed partial class ReverseMap
         {
             return UnmapResult.SWAP_FAIL;
         }
-        foreach (var (mm, addr) in FindPtes(pfn).Ptes)
+        foreach (var (mm, addr) in Walk(pfn))
         {
             var vma = mm.Vmas.FindVma(addr);
             if (vma is not null && vma.Has(VmFlags.VM_LOCKED))
@@ -66,7 +75,7 @@ public sealed partial class ReverseMap
             return false;
         }
         bool dirty = false;
-        foreach (var (mm, addr) in FindPtes(pfn).Ptes)
+        foreach (var (mm, addr) in Walk(pfn))
         {
             var vma = mm.Vmas.FindVma(addr);
             if (vma is not null && vma.Has(VmFlags.VM_SHARED))

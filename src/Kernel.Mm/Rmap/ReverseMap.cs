@@ -113,6 +113,7 @@ public sealed partial class ReverseMap
     /// <summary>page_add_rmap (pte_chain mode): record that (mm, addr) maps pfn. False when no chain block can be had.</summary>
     internal bool AddPte(int pfn, MmStruct mm, long addr)
     {
+        _node.Machine.Charge(_node.Options.Costs.RmapUpdateNs);
         if (Mode != RmapMode.PteChain || pfn == _node.ZeroPagePfn)
         {
             return true;
@@ -139,6 +140,7 @@ public sealed partial class ReverseMap
     /// <summary>page_remove_rmap (pte_chain mode).</summary>
     internal void RemovePte(int pfn, MmStruct mm, long addr)
     {
+        _node.Machine.Charge(_node.Options.Costs.RmapUpdateNs);
         if (Mode != RmapMode.PteChain || pfn == _node.ZeroPagePfn || !_chains.TryGetValue(pfn, out var c))
         {
             return;

@@ -169,6 +169,7 @@ public sealed class KmemCache
             return SlabObject.None;
         }
         Allocations++;
+        _mm.Machine.Charge(_mm.Options.Costs.SlabObjectNs);
         return ac.Pop();
     }
 
@@ -179,6 +180,7 @@ public sealed class KmemCache
         {
             throw new KernelBug($"kmem_cache_free: {Name}: object {obj} does not belong to this cache");
         }
+        _mm.Machine.Charge(_mm.Options.Costs.SlabObjectNs);
         var ac = _arrayCache[_mm.Machine.ThisCpu.Id];
         if (ac.Count >= Limit)
         {
