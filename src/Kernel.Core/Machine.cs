@@ -201,6 +201,7 @@ public sealed partial class Machine
         EnterRun();
         try
         {
+            RunHostQueuedWork();
             while (_events.PeekTime <= timeNs)
             {
                 StepCore();
@@ -222,6 +223,7 @@ public sealed partial class Machine
         EnterRun();
         try
         {
+            RunHostQueuedWork();
             if (predicate())
             {
                 return true;
@@ -296,14 +298,33 @@ public sealed partial class Machine
         }
     }
 
-    private bool StepCore()
+    /// <summary>
+    /// Work made ready from the host side (a spawn, a signal) runs at the current time, even when
+    /// the next event lies beyond the run's end.
+    /// </summary>
+    private void RunHostQueuedWork()
     {
         if (_dispatch.Count > 0)
         {
-            // Work made ready from the host side (a spawn, a signal) runs at the current time.
             ThisCpu ??= Cpus[0];
             RunDispatchQueue();
+            ThrowPendingHostException();
         }
+    }
+
+    private void ThrowPendingHostException()
+    {
+        if (_pendingHostException is not null)
+        {
+            var e = _pendingHostException;
+            _pendingHostException = null;
+            throw e;
+        }
+    }
+
+    private bool StepCore()
+    {
+        RunHostQueuedWork();
         if (!_events.TryPop(out long time, out var target, out long arg))
         {
             return false;
@@ -316,12 +337,7 @@ public sealed partial class Machine
         EventsProcessed++;
         target.OnEvent(arg);
         RunDispatchQueue();
-        if (_pendingHostException is not null)
-        {
-            var e = _pendingHostException;
-            _pendingHostException = null;
-            throw e;
-        }
+        ThrowPendingHostException();
         return true;
     }
 

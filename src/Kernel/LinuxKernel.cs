@@ -44,6 +44,9 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         Machine.EnterHostContext();
         TaskStructCachep = Mm.KmemCacheCreate("task_struct", SizeofTaskStruct, Kernel.Mm.Slab.SlabFlags.SLAB_HWCACHE_ALIGN | Kernel.Mm.Slab.SlabFlags.SLAB_PANIC);
         Pids = new PidMap(options.PidMax);
+        // fork_init: THREAD_SIZE is 8 KiB (two pages), so mempages / 16.
+        _maxThreads = (int)Math.Max(20, Mm.TotalPages / (8 * (MemoryLayout.PAGE_SIZE << THREAD_SIZE_ORDER) / MemoryLayout.PAGE_SIZE));
+        RlimitNproc = _maxThreads / 2;
         Proc = new ProcFs(this);
     }
 
@@ -91,6 +94,28 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
     public IEnumerable<TaskStruct> Tasks => _pidHash.Values.OrderBy(t => t.Pid);
 
     public int TaskCount => _pidHash.Count;
+
+    /// <summary>nr_threads: tasks from copy_process until release_task (zombies included).</summary>
+    public int NrThreads => _pidHash.Count;
+
+    /// <summary>
+    /// max_threads (/proc/sys/kernel/threads-max): fork_init sets mempages / (8 * THREAD_SIZE /
+    /// PAGE_SIZE), at least 20, so task structures take at most half of memory.
+    /// </summary>
+    public int MaxThreads
+    {
+        get => _maxThreads;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _maxThreads = value;
+        }
+    }
+
+    private int _maxThreads;
+
+    /// <summary>RLIMIT_NPROC of every process: max_threads / 2 at boot, as fork_init sets init's.</summary>
+    public int RlimitNproc { get; set; }
 
     public TaskStruct? FindTask(int pid) => _pidHash.GetValueOrDefault(pid);
 

@@ -109,7 +109,8 @@ public sealed partial class O1Scheduler
         {
             prev.SleepAvg = 0;
         }
-        prev.Timestamp = prev.LastRan = now;
+        // update_cpu_clock at the switch: task_hot's "now" is never older than the last switch.
+        prev.Timestamp = prev.LastRan = rq.MostRecentTimestamp = now;
         SchedInfoSwitch(rq, prev, next);
         if (prev != next)
         {

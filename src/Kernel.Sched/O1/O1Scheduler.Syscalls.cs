@@ -216,7 +216,8 @@ public sealed partial class O1Scheduler
         SetTaskCpu(p, destCpu);
         if (queued)
         {
-            ActivateTask(p, rqDest);
+            // __activate_task: a move is not a wake-up, so no sleep credit and no sleep_type change.
+            ActivateTaskLocked(p, rqDest);
             if (TaskPreemptsCurr(p, rqDest))
             {
                 ReschedTask(RqCurr(rqDest));

@@ -12,7 +12,8 @@ public sealed partial class O1Scheduler
     {
         var rq = _rqs[cpu.Id];
         var p = cpu.Curr;
-        rq.MostRecentTimestamp = _m.Now;
+        // update_cpu_clock: the tick banks the current task's time.
+        p.LastRan = rq.MostRecentTimestamp = _m.Now;
         if (!p.IsIdleTask)
         {
             TaskRunningTick(rq, p, cpu);

@@ -160,6 +160,7 @@ public sealed partial class O1Scheduler
         child.FirstTimeSlice = true;
         parent.TimeSlice >>= 1;
         child.Timestamp = _m.Now;
+        child.LastRan = parent.LastRan; // dup_task_struct copies it: a fresh child is as cache-hot as its parent
         if (parent.TimeSlice == 0 && !parent.IsIdleTask)
         {
             // The parent had a single jiffy left: it expires now.

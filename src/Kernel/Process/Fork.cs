@@ -20,6 +20,20 @@ public sealed partial class LinuxKernel
         | CloneFlags.CLONE_FILES | CloneFlags.CLONE_VFORK | CloneFlags.CLONE_PARENT | CloneFlags.CLONE_UNTRACED
         | CloneFlags.CLONE_DETACHED | CloneFlags.CLONE_STOPPED;
 
+    /// <summary>user->processes: tasks of this real uid (counted only near the limit).</summary>
+    private int CountProcessesOf(int uid)
+    {
+        int n = 0;
+        foreach (var t in _pidHash.Values)
+        {
+            if (t.Uid == uid && !t.IsKernelThread)
+            {
+                n++;
+            }
+        }
+        return n;
+    }
+
     internal async ValueTask<long> DoFork(TaskStruct parent, CloneFlags flags, string comm, UserProgram program)
     {
         // copy_process's own checks (2.6.20): nonsensical combinations are EINVAL.
@@ -44,6 +58,15 @@ public sealed partial class LinuxKernel
         if (exitSignal > Signals._NSIG)
         {
             return Errno.EINVAL.Ret();
+        }
+        // copy_process: RLIMIT_NPROC per user (root exempt), then the system-wide max_threads.
+        if (NrThreads >= RlimitNproc && parent.Uid != 0 && CountProcessesOf(parent.Uid) >= RlimitNproc)
+        {
+            return Errno.EAGAIN.Ret();
+        }
+        if (NrThreads >= MaxThreads)
+        {
+            return Errno.EAGAIN.Ret();
         }
         Machine.Charge(Options.Costs.ForkNs);
         var realParent = (flags & CloneFlags.CLONE_PARENT) != 0 && parent.Parent is not null ? parent.Parent : parent;

@@ -96,10 +96,42 @@ public class SlabTests
         k.AssertInvariants();
     }
 
+    [TestCase(0, 256)]      // root: only max_threads = 4096 pages / 16 stops it
+    [TestCase(1000, 128)]   // a user: RLIMIT_NPROC = max_threads / 2
+    public void AForkBombGetsEagainAtTheThreadLimitsLongBeforeMemoryRunsOut(int uid, int limit)
+    {
+        var k = Boot(16 * MemoryLayout.MiB);
+        k.MaxThreads.Should().Be(256, "fork_init: mempages / (8 * THREAD_SIZE / PAGE_SIZE)");
+        k.RlimitNproc.Should().Be(128);
+        long firstError = 0;
+        int threadsAtFailure = 0, mine = 0;
+        k.Spawn("forkbomb", async self =>
+        {
+            while (true)
+            {
+                long r = await self.Fork(async c => await c.Pause());
+                if (r < 0)
+                {
+                    firstError = r;
+                    threadsAtFailure = self.Kernel.NrThreads;
+                    mine = self.Kernel.Tasks.Count(t => t.Uid == uid && !t.IsKernelThread);
+                    break;
+                }
+            }
+            await self.Kill(0, Signals.SIGKILL);
+        }, new LinuxKernel.SpawnOptions { Uid = uid });
+        k.RunUntilIdle().Should().BeTrue();
+        firstError.Should().Be(Errno.EAGAIN.Ret());
+        (uid == 0 ? threadsAtFailure : mine).Should().Be(limit);
+        k.Machine.Oopses.Should().BeEmpty("no allocation failed");
+        k.AssertInvariants();
+    }
+
     [Test]
     public void ForkFailsWithEnomemWhenLowmemIsExhaustedAndTheKernelSurvives()
     {
         var k = Boot(16 * MemoryLayout.MiB);
+        k.MaxThreads = 100_000; // as `echo 100000 > /proc/sys/kernel/threads-max`: memory runs out first
         long forked = 0, firstError = 0;
         k.Spawn("forkbomb", async self =>
         {

@@ -1,5 +1,6 @@
 using FluentAssertions;
 using Kernel.Core.Tasks;
+using Kernel.Process;
 using Kernel.Tests.Support;
 using NUnit.Framework;
 
@@ -125,6 +126,54 @@ public class SmpBalanceTests
         sd.AlbPushed.Should().Be(1);
         running.Cpu.Should().Be(1, "the migration thread preempted it and moved it to the push CPU");
         rq0.ActiveBalance.Should().BeFalse();
+        k.AssertInvariants();
+    }
+    [Test]
+    public void MovingAQueuedTaskBySetaffinityGivesItNoSleepCredit()
+    {
+        // __migrate_task uses __activate_task: a move is not a wake-up.
+        var k = KernelBuilder.New().Cpus(2).Hz(1000).Boot();
+        var a = k.Spawn("a", Programs.Hog, new LinuxKernel.SpawnOptions { CpusAllowed = CpuMask.Of(0) });
+        var b = k.Spawn("b", Programs.Hog, new LinuxKernel.SpawnOptions { CpusAllowed = CpuMask.Of(0) });
+        k.Run(Ms.Of(500));
+        var queued = k.Machine.Cpus[0].Curr == a ? b : a;
+        queued.SleepAvg.Should().Be(0, "a hog has no sleep credit");
+        var sleepType = queued.SleepType;
+        k.Spawn("mover", async self => await self.SchedSetaffinity(queued.Pid, CpuMask.Of(1)), new LinuxKernel.SpawnOptions { CpusAllowed = CpuMask.Of(1) });
+        k.RunUntil(() => queued.Cpu == 1, Ms.Of(50)).Should().BeTrue();
+        queued.SleepAvg.Should().Be(0, "no recalc_task_prio on a migration");
+        queued.SleepType.Should().Be(sleepType);
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void TaskHotSeesTheLastSwitchAndAForkedChildInheritsLastRan()
+    {
+        // update_cpu_clock runs at every switch as well as every tick, and dup_task_struct copies
+        // last_ran: task_hot's inputs as 2.6.20 has them.
+        var k = KernelBuilder.New().Cpus(1).Hz(100).Boot();
+        var o1 = (Kernel.Sched.O1.O1Scheduler)k.Scheduler;
+        TaskStruct? child = null;
+        long lastRanAtFork = 0, childLastRan = 0;
+        var parent = k.Spawn("parent", async self =>
+        {
+            await self.Compute(Ms.Of(3));
+            await self.Nanosleep(TimeSpec.FromMilliseconds(30));
+            await self.Compute(Ms.Of(1));
+            lastRanAtFork = self.Task.LastRan;
+            // CLONE_VM: the parent goes on first, so the child has not yet run (and switched out).
+            long pid = await self.Clone(CloneFlags.CLONE_VM | (CloneFlags)Signals.SIGCHLD, async c => await c.Pause());
+            child = self.Kernel.FindTask((int)pid);
+            childLastRan = child!.LastRan;
+            await self.Pause();
+        });
+        bool slept = k.RunUntil(() => parent.State == TaskState.TASK_INTERRUPTIBLE, Ms.Of(9));
+        slept.Should().BeTrue();
+        o1.CpuRq(0).MostRecentTimestamp.Should().BeInRange(Ms.Of(3), Ms.Of(3.1), "the switch at ~3 ms, between ticks, updated it");
+        k.Run(Ms.Of(100));
+        child.Should().NotBeNull();
+        lastRanAtFork.Should().BeGreaterThan(Ms.Of(3), "the parent last switched out at its sleep");
+        childLastRan.Should().Be(lastRanAtFork, "a fresh child is as cache-hot as its parent");
         k.AssertInvariants();
     }
 }
