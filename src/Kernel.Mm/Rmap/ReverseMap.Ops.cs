@@ -36,8 +36,15 @@ public sealed partial class ReverseMap
             page.Clear(PageFlag.PG_referenced);
             referenced++;
         }
+        bool file = !page.IsAnon;
         foreach (var (mm, addr) in Walk(pfn))
         {
+            // page_referenced_file: an mlocked shared mapping counts as a reference and ends the walk.
+            if (file && mm.Vmas.FindVma(addr) is { } vma && vma.Has(VmFlags.VM_LOCKED) && vma.Has(VmFlags.VM_MAYSHARE))
+            {
+                referenced++;
+                break;
+            }
             if (mm.TestAndClearYoung(addr))
             {
                 referenced++;
@@ -46,7 +53,11 @@ public sealed partial class ReverseMap
         return referenced;
     }
 
-    /// <summary>try_to_unmap: drop every PTE of a file page; anonymous and mlocked pages fail (no swap yet).</summary>
+    /// <summary>
+    /// try_to_unmap: drop every PTE of a file page. A PTE in an mlocked area, or one referenced
+    /// since page_referenced looked (its young bit is cleared on the way), fails the whole call
+    /// with SWAP_FAIL so reclaim reactivates the page. Anonymous pages fail until swap exists.
+    /// </summary>
     public UnmapResult TryToUnmap(int pfn)
     {
         ref var page = ref _node.PageAt(pfn);
@@ -57,7 +68,7 @@ public sealed partial class ReverseMap
         foreach (var (mm, addr) in Walk(pfn))
         {
             var vma = mm.Vmas.FindVma(addr);
-            if (vma is not null && vma.Has(VmFlags.VM_LOCKED))
+            if ((vma is not null && vma.Has(VmFlags.VM_LOCKED)) || mm.TestAndClearYoung(addr))
             {
                 return UnmapResult.SWAP_FAIL;
             }

@@ -215,4 +215,50 @@ public class RmapTests
         k.Mm.Rmap.TryToUnmap(pfn).Should().Be(UnmapResult.SWAP_FAIL);
         k.Mm.PageAt(pfn).PageMapcount.Should().Be(1);
     }
+    [TestCase(RmapMode.ObjRmap)]
+    [TestCase(RmapMode.PteChain)]
+    [TestCase(RmapMode.None)]
+    public void TryToUnmapKeepsAPageReferencedSinceTheLastLookAndClearsTheYoungBit(RmapMode mode)
+    {
+        // try_to_unmap_one: ptep_clear_flush_young says "recently used": SWAP_FAIL, reactivate.
+        var k = KernelBuilder.New().With(o => o with { Memory = new MemoryOptions { Rmap = mode } }).Boot();
+        long addr = 0;
+        k.Spawn("p", async self =>
+        {
+            int fd = (int)await self.Open("/f", OpenFlags.O_CREAT | OpenFlags.O_RDWR);
+            await self.Ftruncate(fd, Page);
+            addr = await self.Mmap(0, Page, RW, MapFlags.MAP_SHARED, fd);
+            await self.Load<int>(addr);
+            await self.Pause();
+        });
+        k.Run(Ms.Of(10));
+        int pfn = k.Mm.Shmem.Names["/f"].Mapping.PageTree[0];
+        k.Mm.Rmap.TryToUnmap(pfn).Should().Be(UnmapResult.SWAP_FAIL, "the PTE is young");
+        k.Mm.PageAt(pfn).MapCount.Should().Be(0, "still mapped once");
+        k.Mm.Rmap.TryToUnmap(pfn).Should().Be(UnmapResult.SWAP_SUCCESS, "the failed attempt cleared the young bit");
+        k.Mm.PageAt(pfn).MapCount.Should().Be(-1);
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void AnMlockedSharedMappingCountsAsAReference()
+    {
+        // page_referenced_file: VM_LOCKED|VM_MAYSHARE is a reference whatever the young bits say.
+        var k = KernelBuilder.New().Boot();
+        k.Spawn("p", async self =>
+        {
+            int fd = (int)await self.Open("/f", OpenFlags.O_CREAT | OpenFlags.O_RDWR);
+            await self.Ftruncate(fd, Page);
+            long a = await self.Mmap(0, Page, RW, MapFlags.MAP_SHARED, fd);
+            await self.Load<int>(a);
+            (await self.Mlock(a, Page)).Should().Be(0);
+            await self.Pause();
+        });
+        k.Run(Ms.Of(10));
+        int pfn = k.Mm.Shmem.Names["/f"].Mapping.PageTree[0];
+        k.Mm.Rmap.PageReferenced(pfn).Should().Be(1);
+        k.Mm.Rmap.PageReferenced(pfn).Should().Be(1, "the young bit is gone but the lock remains");
+        k.Mm.Rmap.TryToUnmap(pfn).Should().Be(UnmapResult.SWAP_FAIL, "mlocked");
+        k.AssertInvariants();
+    }
 }
