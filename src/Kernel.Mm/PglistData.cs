@@ -47,10 +47,14 @@ public sealed partial class PglistData
         VmAreaCachep = KmemCacheCreate("vm_area_struct", SizeofVmAreaStruct, Slab.SlabFlags.SLAB_PANIC);
         Shmem = new Shmem.Tmpfs(this);
         Rmap = new Rmap.ReverseMap(this, options.Rmap);
+        SwapOut24 = new Vmscan.SwapOut24(this);
     }
 
     /// <summary>The reverse map of this kernel (its mode is MemoryOptions.Rmap).</summary>
     public Rmap.ReverseMap Rmap { get; }
+
+    /// <summary>2.4's virtual-scan reclaimer (swap_out), for comparing with the rmap-driven 2.6 one.</summary>
+    public Vmscan.SwapOut24 SwapOut24 { get; }
 
     /// <summary>The tmpfs instance (think /dev/shm) and shared anonymous memory.</summary>
     public Shmem.Tmpfs Shmem { get; }

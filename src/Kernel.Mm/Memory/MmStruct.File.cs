@@ -101,7 +101,7 @@ public sealed partial class MmStruct
     }
 
     /// <summary>ptep_test_and_clear_young.</summary>
-    internal bool TestAndClearYoung(long addr)
+    public bool TestAndClearYoung(long addr)
     {
         ref ulong pte = ref FindPte(addr);
         if (Unsafe.IsNullRef(ref pte))
@@ -114,7 +114,7 @@ public sealed partial class MmStruct
     }
 
     /// <summary>try_to_unmap_one: the dirty bit moves to the page, the PTE goes.</summary>
-    internal void UnmapOne(long addr, int pfn)
+    public void UnmapOne(long addr, int pfn)
     {
         ref ulong pte = ref PageCheckAddress(addr, pfn);
         if (Unsafe.IsNullRef(ref pte))

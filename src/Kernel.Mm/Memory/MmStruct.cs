@@ -51,6 +51,9 @@ public sealed partial class MmStruct : MmContext
 
     public PglistData Node => _node;
 
+    /// <summary>mm->swap_address: where the 2.4 swap_out scan resumes in this address space.</summary>
+    public long SwapAddress { get; set; }
+
     public Paging Paging { get; }
 
     /// <summary>pfn of the top-level table.</summary>
