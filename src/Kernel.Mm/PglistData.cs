@@ -27,7 +27,7 @@ public sealed partial class PglistData
         Zones = new Zone[specs.Count];
         for (int i = 0; i < specs.Count; i++)
         {
-            Zones[i] = new Zone(i, specs[i], machine.Cpus.Length);
+            Zones[i] = new Zone(i, specs[i], machine.Cpus.Length, SizeofStructPage);
         }
         _zonelists = BuildZonelists();
         InitMemMap();
@@ -79,6 +79,13 @@ public sealed partial class PglistData
     /// <summary>page_mapping(): the address_space of a file page, null for anonymous or free pages.</summary>
     public Filemap.AddressSpace? AddressSpaceOf(int mapping) =>
         mapping == 0 || (mapping & Page.PAGE_MAPPING_ANON) != 0 ? null : _spaces[mapping >> 1];
+
+    /// <summary>
+    /// sizeof(struct page) in the modelled kernel: 32 bytes on i386 (flags, _count, _mapcount,
+    /// private, mapping, index, lru), 56 on x86_64. The host's Page is 36 bytes (it also holds
+    /// the contents handle); the emulated mem_map reserves the modelled size.
+    /// </summary>
+    public int SizeofStructPage => Arch == Architecture.I386Pae ? 32 : 56;
 
     /// <summary>sizeof(struct mm_struct) and sizeof(struct vm_area_struct) on 2.6.20 i386.</summary>
     public const int SizeofMmStruct = 448;
@@ -159,7 +166,7 @@ public sealed partial class PglistData
     /// <summary>memmap_init + free_all_bootmem: reserve the boot frames, free the rest in max-order blocks.</summary>
     private void InitMemMap()
     {
-        long memmapBytes = (long)MemMap.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<Page>();
+        long memmapBytes = (long)MemMap.Length * SizeofStructPage;
         long reservedBytes = Options.LowReservedBytes + Options.KernelImageBytes + memmapBytes;
         ReservedPages = Math.Min(MemMap.Length, (reservedBytes + MemoryLayout.PAGE_SIZE - 1) >> MemoryLayout.PAGE_SHIFT);
         foreach (var z in Zones)

@@ -9,14 +9,16 @@ public sealed class Zone
 {
     public const int MAX_ORDER = 11;
 
-    internal Zone(int index, ZoneSpec spec, int cpus)
+    internal Zone(int index, ZoneSpec spec, int cpus, int sizeofStructPage)
     {
         Index = index;
         Type = spec.Type;
         Name = spec.Name;
         ZoneStartPfn = spec.StartPfn;
         SpannedPages = spec.EndPfn - spec.StartPfn;
-        PresentPages = SpannedPages;
+        // free_area_init_core: the zone's share of mem_map is not present memory.
+        long memmapPages = SpannedPages * sizeofStructPage >> MemoryLayout.PAGE_SHIFT;
+        PresentPages = SpannedPages >= memmapPages ? SpannedPages - memmapPages : SpannedPages;
         Lock = new KSpinLock($"zone.{spec.Name}.lock");
         for (int o = 0; o < MAX_ORDER; o++)
         {
@@ -40,6 +42,7 @@ public sealed class Zone
 
     public long SpannedPages { get; }
 
+    /// <summary>present_pages: spanned pages less the zone's own mem_map (free_area_init_core).</summary>
     public long PresentPages { get; }
 
     public bool IsHighmem => Type == ZoneType.ZONE_HIGHMEM;

@@ -32,17 +32,20 @@ public class PageAllocTests
         var mm = k.Mm;
         mm.Zones.Select(z => (z.Name, z.ZoneStartPfn, z.SpannedPages)).Should().Equal(
             ("DMA", 0L, 4096L), ("Normal", 4096L, 61440L), ("HighMem", 65536L, 0L));
-        mm.MinFreeKbytes.Should().Be(2048, "int_sqrt(262144 kB * 16)");
+        // present_pages lose each zone's mem_map: 4096 - 4096*32/4096 and 61440 - 480.
+        mm.Zones.Select(z => z.PresentPages).Should().Equal(4064L, 60960L, 0L);
+        mm.MinFreeKbytes.Should().Be(2039, "int_sqrt(65024 present pages * 4 kB * 16)");
         var dma = mm.Zones[0];
         var normal = mm.Zones[1];
-        (dma.PagesMin, dma.PagesLow, dma.PagesHigh).Should().Be((32L, 40L, 48L));
-        (normal.PagesMin, normal.PagesLow, normal.PagesHigh).Should().Be((480L, 600L, 720L));
-        dma.LowmemReserve.Should().Equal(0, 240, 240);
+        // pages_min 509 split by present pages: 31 and 477; low +1/4, high +1/2.
+        (dma.PagesMin, dma.PagesLow, dma.PagesHigh).Should().Be((31L, 38L, 46L));
+        (normal.PagesMin, normal.PagesLow, normal.PagesHigh).Should().Be((477L, 596L, 715L));
+        dma.LowmemReserve.Should().Equal(0, 238, 238);
         normal.Pageset[0].Hot.High.Should().Be(90);
         normal.Pageset[0].Hot.Batch.Should().Be(15);
         normal.Pageset[0].Cold.Batch.Should().Be(7);
         dma.Pageset[0].Hot.High.Should().Be(0, "a 16 MiB zone has a batch of 0 (2^n - 1 clamp)");
-        mm.ReservedPages.Should().Be((MemoryLayout.MiB + 3 * MemoryLayout.MiB + 65536L * 36 + 4095) / 4096);
+        mm.ReservedPages.Should().Be((MemoryLayout.MiB + 3 * MemoryLayout.MiB + 65536L * 32 + 4095) / 4096, "a 32-byte struct page");
         mm.TotalRamPages.Should().Be(65536 - mm.ReservedPages);
         k.AssertInvariants();
     }
@@ -142,7 +145,8 @@ public class PageAllocTests
         var k = Boot(2 * MemoryLayout.GiB);
         var mm = k.Mm;
         var high = mm.ZoneByType(ZoneType.ZONE_HIGHMEM)!;
-        high.PresentPages.Should().Be((2 * MemoryLayout.GiB - 896 * MemoryLayout.MiB) / 4096);
+        long spanned = (2 * MemoryLayout.GiB - 896 * MemoryLayout.MiB) / 4096;
+        high.PresentPages.Should().Be(spanned - spanned * 32 / 4096, "less its share of mem_map");
         int hp = mm.AllocPages(Gfp.GFP_HIGHUSER, 0);
         mm.ZoneOf(hp).Should().Be(high);
         int lowGot = 0;
@@ -262,7 +266,8 @@ public class PageAllocTests
     {
         var k = Boot(32 * MemoryLayout.GiB);
         k.Mm.TotalPages.Should().Be(8L * 1024 * 1024);
-        (k.Mm.ReservedPages * 4096).Should().BeGreaterThan(8L * 1024 * 1024 * 36, "mem_map itself (288 MiB) is carved out of lowmem");
+        (k.Mm.ReservedPages * 4096).Should().BeGreaterThan(8L * 1024 * 1024 * 32, "mem_map itself (256 MiB of 32-byte pages) is carved out of lowmem")
+            .And.BeLessThan(8L * 1024 * 1024 * 32 + 5 * MemoryLayout.MiB);
         k.Mm.ZoneByType(ZoneType.ZONE_HIGHMEM)!.FreePages.Should().BeGreaterThan(7_000_000);
     }
 }
