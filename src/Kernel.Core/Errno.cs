@@ -37,6 +37,7 @@ public enum Errno
     ENAMETOOLONG = 36,
     ENOSYS = 38,
     ENOTEMPTY = 39,
+    EOVERFLOW = 75,
     ETIMEDOUT = 110,
 
     // include/linux/errno.h: kernel-internal codes, never seen by a program. A syscall that a

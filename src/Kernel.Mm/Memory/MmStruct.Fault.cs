@@ -82,7 +82,9 @@ public sealed partial class MmStruct
                 return FaultResult.SegvMaperr;
             }
         }
-        if (write ? !vma.Has(VmFlags.VM_WRITE) : !vma.Has(VmFlags.VM_READ | VmFlags.VM_EXEC))
+        // i386 fault.c: a read of a not-present page is allowed for any of VM_READ, VM_EXEC and
+        // VM_WRITE (x86 cannot make a page writable but not readable).
+        if (write ? !vma.Has(VmFlags.VM_WRITE) : !vma.Has(VmFlags.VM_READ | VmFlags.VM_EXEC | VmFlags.VM_WRITE))
         {
             return FaultResult.SegvAccerr;
         }

@@ -14,14 +14,19 @@ public sealed partial class MmStruct
     public long DoMmapFile(KFile file, long addr, long len, int prot, int flags, long offset)
     {
         ArgumentNullException.ThrowIfNull(file);
-        if (len == 0 || (offset & (MemoryLayout.PAGE_SIZE - 1)) != 0 || (prot & ~(Prot.PROT_READ | Prot.PROT_WRITE | Prot.PROT_EXEC)) != 0)
+        if (len == 0 || (offset & (MemoryLayout.PAGE_SIZE - 1)) != 0)
         {
             return Errno.EINVAL.Ret();
         }
         long alen = PageAlign(len);
-        if (alen <= 0 || alen > Paging.TaskSize || offset + alen < offset)
+        if (alen <= 0 || alen > Paging.TaskSize)
         {
             return Errno.ENOMEM.Ret();
+        }
+        long pgoff = offset >> MemoryLayout.PAGE_SHIFT;
+        if (offset < 0 || (uint)pgoff + (ulong)(alen >> MemoryLayout.PAGE_SHIFT) > uint.MaxValue)
+        {
+            return Errno.EOVERFLOW.Ret(); // pgoff + pages wraps the 32-bit pgoff_t
         }
         bool shared = (flags & MapFlags.MAP_SHARED) != 0;
         if (!file.CanRead)
@@ -41,7 +46,7 @@ public sealed partial class MmStruct
                 vmFlags &= ~(VmFlags.VM_MAYWRITE | VmFlags.VM_SHARED);
             }
         }
-        if (MapCount >= MaxMapCount)
+        if (MapCount > MaxMapCount)
         {
             return Errno.ENOMEM.Ret();
         }

@@ -13,6 +13,10 @@ public static class Prot
     public const int PROT_READ = 1;
     public const int PROT_WRITE = 2;
     public const int PROT_EXEC = 4;
+    /// <summary>Accepted by mprotect and ignored (i386 has no special semaphore memory).</summary>
+    public const int PROT_SEM = 8;
+    public const int PROT_GROWSDOWN = 0x01000000;
+    public const int PROT_GROWSUP = 0x02000000;
 }
 
 public static class MapFlags
@@ -50,16 +54,13 @@ public sealed partial class MmStruct
         {
             return Errno.EINVAL.Ret();
         }
-        if ((prot & ~(Prot.PROT_READ | Prot.PROT_WRITE | Prot.PROT_EXEC)) != 0)
-        {
-            return Errno.EINVAL.Ret();
-        }
+        // do_mmap_pgoff takes only R/W/X from prot (calc_vm_prot_bits): other bits are ignored.
         long alen = PageAlign(len);
         if (alen <= 0 || alen > Paging.TaskSize)
         {
             return Errno.ENOMEM.Ret();
         }
-        if (MapCount >= MaxMapCount)
+        if (MapCount > MaxMapCount)
         {
             return Errno.ENOMEM.Ret();
         }
@@ -203,13 +204,14 @@ public sealed partial class MmStruct
     {
         if ((flags & MapFlags.MAP_FIXED) != 0)
         {
-            if ((addr & (MemoryLayout.PAGE_SIZE - 1)) != 0)
-            {
-                return Errno.EINVAL.Ret();
-            }
+            // get_unmapped_area checks the range (ENOMEM) before the alignment (EINVAL).
             if (addr < 0 || addr > Paging.TaskSize - len)
             {
                 return Errno.ENOMEM.Ret();
+            }
+            if ((addr & (MemoryLayout.PAGE_SIZE - 1)) != 0)
+            {
+                return Errno.EINVAL.Ret();
             }
             return addr;
         }
@@ -376,14 +378,24 @@ public sealed partial class MmStruct
         }
     }
 
-    /// <summary>sys_mprotect: every page of the range must be mapped (else ENOMEM).</summary>
+    /// <summary>
+    /// sys_mprotect as 2.6.20 runs it: VMA by VMA from `start`, so an error (EACCES for a
+    /// permission the area may not have, ENOMEM at a hole) leaves the areas before it changed.
+    /// PROT_GROWSDOWN extends the range down to the start of a stack area.
+    /// </summary>
     public long Mprotect(long start, long len, int prot)
     {
+        int grows = prot & (Prot.PROT_GROWSDOWN | Prot.PROT_GROWSUP);
+        prot &= ~(Prot.PROT_GROWSDOWN | Prot.PROT_GROWSUP);
+        if (grows == (Prot.PROT_GROWSDOWN | Prot.PROT_GROWSUP))
+        {
+            return Errno.EINVAL.Ret();
+        }
         if ((start & (MemoryLayout.PAGE_SIZE - 1)) != 0)
         {
             return Errno.EINVAL.Ret();
         }
-        if ((prot & ~(Prot.PROT_READ | Prot.PROT_WRITE | Prot.PROT_EXEC)) != 0)
+        if ((prot & ~(Prot.PROT_READ | Prot.PROT_WRITE | Prot.PROT_EXEC | Prot.PROT_SEM)) != 0)
         {
             return Errno.EINVAL.Ret();
         }
@@ -397,29 +409,68 @@ public sealed partial class MmStruct
         {
             return 0;
         }
-        foreach (var v in Vmas.InOrder().Where(v => v.VmEnd > start && v.VmStart < end))
+        var vma = Vmas.FindVma(start);
+        if (vma is null)
         {
-            if ((prot & Prot.PROT_WRITE) != 0 && !v.Has(VmFlags.VM_MAYWRITE))
+            return Errno.ENOMEM.Ret();
+        }
+        if (grows == Prot.PROT_GROWSDOWN)
+        {
+            if (vma.VmStart >= end)
             {
-                return Errno.EACCES.Ret();
+                return Errno.ENOMEM.Ret();
             }
+            if (!vma.Has(VmFlags.VM_GROWSDOWN))
+            {
+                return Errno.EINVAL.Ret();
+            }
+            start = vma.VmStart;
         }
-        if (!Covered(start, end))
+        else if (vma.VmStart > start)
         {
             return Errno.ENOMEM.Ret();
         }
-        if (SplitRange(start, end) is null)
+        else if (grows == Prot.PROT_GROWSUP)
         {
-            return Errno.ENOMEM.Ret();
+            return Errno.EINVAL.Ret(); // no VM_GROWSUP areas on x86
         }
         var newBits = ProtBits(prot);
-        foreach (var v in Vmas.InOrder().Where(v => v.VmStart >= start && v.VmEnd <= end).ToList())
+        long result = 0;
+        for (long nstart = start; ;)
         {
-            v.VmFlagsValue = (v.VmFlagsValue & ~(VmFlags.VM_READ | VmFlags.VM_WRITE | VmFlags.VM_EXEC)) | newBits;
-            ChangeProtection(v, newBits);
+            // VM_MAY* shifted into place: the new permissions must be ones the area may have.
+            var may = (VmFlags)((uint)(vma.VmFlagsValue & (VmFlags.VM_MAYREAD | VmFlags.VM_MAYWRITE | VmFlags.VM_MAYEXEC)) >> 4);
+            if ((newBits & ~may) != 0)
+            {
+                result = Errno.EACCES.Ret();
+                break;
+            }
+            long tmp = Math.Min(vma.VmEnd, end);
+            var inside = SplitRange(nstart, tmp);
+            if (inside is null)
+            {
+                result = Errno.ENOMEM.Ret();
+                break;
+            }
+            foreach (var v in inside)
+            {
+                v.VmFlagsValue = (v.VmFlagsValue & ~(VmFlags.VM_READ | VmFlags.VM_WRITE | VmFlags.VM_EXEC)) | newBits;
+                ChangeProtection(v, newBits);
+            }
+            nstart = tmp;
+            if (nstart >= end)
+            {
+                break;
+            }
+            vma = Vmas.FindVma(nstart);
+            if (vma is null || vma.VmStart != nstart)
+            {
+                result = Errno.ENOMEM.Ret();
+                break;
+            }
         }
         MergeAround(start, end);
-        return 0;
+        return result;
     }
 
     /// <summary>True when every page of [start, end) lies in some area.</summary>
@@ -453,9 +504,15 @@ public sealed partial class MmStruct
         return Vmas.InOrder().Where(v => v.VmStart >= start && v.VmEnd <= end).ToList();
     }
 
-    /// <summary>change_pte_range: drop write permission, or make pages inaccessible for PROT_NONE.</summary>
+    /// <summary>
+    /// change_pte_range with the area's new vm_page_prot: PROT_NONE makes pages inaccessible; a
+    /// private area never gains write access (the next write breaks COW); a shared writable area
+    /// of a file without dirty accounting (tmpfs: no write-notify) is writable at once.
+    /// </summary>
     private void ChangeProtection(Vma v, VmFlags bits)
     {
+        bool sharedWritable = v.Has(VmFlags.VM_SHARED) && (bits & VmFlags.VM_WRITE) != 0
+            && v.File is { } f && !f.Inode.Mapping.AOps.CapAccountDirty;
         for (long a = v.VmStart; a < v.VmEnd; a += MemoryLayout.PAGE_SIZE)
         {
             ref ulong pte = ref FindPte(a);
@@ -473,8 +530,7 @@ public sealed partial class MmStruct
             }
             else
             {
-                // Private mappings never gain write access here: the next write faults (do_wp_page).
-                pte = (pte & ~(_PAGE_PROTNONE | Paging._PAGE_RW)) | Paging._PAGE_PRESENT;
+                pte = (pte & ~(_PAGE_PROTNONE | Paging._PAGE_RW)) | Paging._PAGE_PRESENT | (sharedWritable ? Paging._PAGE_RW : 0);
             }
         }
     }

@@ -31,18 +31,19 @@ public sealed partial class UserTask
     {
         var p = Enter();
         var mm = MmOrThrow();
+        // sys_mmap2: fget (EBADF) comes before do_mmap_pgoff's checks.
+        var file = (flags & MapFlags.MAP_ANONYMOUS) == 0 ? Fd(fd) : null;
+        if ((flags & MapFlags.MAP_ANONYMOUS) == 0 && file is null)
+        {
+            return Return(Errno.EBADF.Ret());
+        }
         int type = flags & (MapFlags.MAP_SHARED | MapFlags.MAP_PRIVATE);
         if (type is not (MapFlags.MAP_SHARED or MapFlags.MAP_PRIVATE) || (offset & (MemoryLayout.PAGE_SIZE - 1)) != 0)
         {
             return Return(Errno.EINVAL.Ret());
         }
-        if ((flags & MapFlags.MAP_ANONYMOUS) == 0)
+        if (file is not null)
         {
-            var file = Fd(fd);
-            if (file is null)
-            {
-                return Return(Errno.EBADF.Ret());
-            }
             return Return(mm.DoMmapFile(file, addr, length, prot, flags, offset));
         }
         if (type == MapFlags.MAP_SHARED)

@@ -80,13 +80,89 @@ public class AddressSpaceTests
     [TestCase(0L, 0L, RW, Anon, -22L)]                            // length 0
     [TestCase(0x10001L, 4096L, RW, Anon | MapFlags.MAP_FIXED, -22L)] // unaligned MAP_FIXED
     [TestCase(0L, 4096L, RW, MapFlags.MAP_ANONYMOUS, -22L)]       // neither private nor shared
-    [TestCase(0L, 4096L, 8, Anon, -22L)]                          // bad prot bits
+    [TestCase(0L, 4096L, RW, 0, -9L)]                             // fget (EBADF) before the MAP_TYPE check
+    [TestCase(0xc0000001L, 4096L, RW, Anon | MapFlags.MAP_FIXED, -12L)] // range (ENOMEM) before alignment
     [TestCase(0L, 4096L, RW, MapFlags.MAP_PRIVATE, -9L)]          // file mapping without a file
     public void MmapRejectsBadArguments(long addr, long len, int prot, int flags, long expected)
     {
         long r = 0;
         RunProgram(async self => r = await self.Mmap(addr, len, prot, flags));
         r.Should().Be(expected);
+    }
+
+    [Test]
+    public void I386FaultPermissionsAndProtBitsFollow2620()
+    {
+        long semMap = 0, readOfWriteOnly = -1;
+        RunProgram(async self =>
+        {
+            semMap = await self.Mmap(0, Page, RW | Prot.PROT_SEM, Anon); // calc_vm_prot_bits ignores PROT_SEM
+            long w = await self.Mmap(0, Page, Prot.PROT_WRITE, Anon);
+            readOfWriteOnly = await self.Load<int>(w);                    // PROT_WRITE implies read on x86
+        });
+        semMap.Should().BeGreaterThan(0);
+        readOfWriteOnly.Should().Be(0, "the read faulted in the zero page instead of SIGSEGV");
+    }
+
+    [Test]
+    public void MprotectWorksAreaByAreaAndStopsAtTheFirstError()
+    {
+        long hole = 0, eacces = 0, grows = 0, badGrows = 0;
+        bool firstChanged = false, secondChanged = true;
+        var (status, _) = RunProgram(async self =>
+        {
+            var mm = self.Mm!;
+            long a = await self.Mmap(0, 4 * Page, RW, Anon);
+            await self.Munmap(a + 2 * Page, Page);                 // [a, a+2P) mapped, hole, [a+3P, a+4P)
+            hole = await self.Mprotect(a, 4 * Page, Prot.PROT_READ);
+            firstChanged = !mm.Vmas.FindVma(a)!.Has(VmFlags.VM_WRITE);
+            secondChanged = !mm.Vmas.FindVma(a + 3 * Page)!.Has(VmFlags.VM_WRITE);
+            int fd = (int)await self.Open("/ro", Kernel.Mm.Filemap.OpenFlags.O_CREAT | Kernel.Mm.Filemap.OpenFlags.O_RDONLY);
+            await self.Close(fd);
+            fd = (int)await self.Open("/ro", Kernel.Mm.Filemap.OpenFlags.O_RDONLY);
+            long f = await self.Mmap(0, Page, Prot.PROT_READ, MapFlags.MAP_SHARED, fd);
+            eacces = await self.Mprotect(f, Page, RW);            // no VM_MAYWRITE on a read-only shared file
+            long stack = self.Mm!.Vmas.InOrder().First(v => v.Has(VmFlags.VM_GROWSDOWN)).VmStart;
+            grows = await self.Mprotect(stack + Page, Page, RW | Prot.PROT_GROWSDOWN);
+            badGrows = await self.Mprotect(a, Page, Prot.PROT_READ | Prot.PROT_GROWSDOWN);
+        });
+        status.Should().Be(0);
+        hole.Should().Be(Errno.ENOMEM.Ret());
+        firstChanged.Should().BeTrue("areas before the hole were changed, as 2.6.20 does");
+        secondChanged.Should().BeFalse("the loop stopped at the hole");
+        eacces.Should().Be(Errno.EACCES.Ret());
+        grows.Should().Be(0, "PROT_GROWSDOWN extends the range to the stack's start");
+        badGrows.Should().Be(Errno.EINVAL.Ret(), "PROT_GROWSDOWN on an area that does not grow down");
+    }
+
+    [Test]
+    public void MmapOfAnOffsetPastThe32BitPgoffIsEoverflow()
+    {
+        long r = 0;
+        RunProgram(async self =>
+        {
+            int fd = (int)await self.Open("/big", Kernel.Mm.Filemap.OpenFlags.O_CREAT | Kernel.Mm.Filemap.OpenFlags.O_RDWR);
+            r = await self.Mmap(0, 2 * Page, RW, MapFlags.MAP_SHARED, fd, (long)uint.MaxValue * Page);
+        });
+        r.Should().Be(Errno.EOVERFLOW.Ret());
+    }
+
+    [Test]
+    public void SharedTmpfsMappingsAreWritableAtOnceWithoutAWriteNotifyFault()
+    {
+        // tmpfs has no dirty accounting (BDI_CAP_NO_ACCT_DIRTY): vm_page_prot stays PAGE_SHARED.
+        long faults = -1;
+        RunProgram(async self =>
+        {
+            long a = await self.Mmap(0, 4 * Page, RW, MapFlags.MAP_SHARED | MapFlags.MAP_ANONYMOUS);
+            await self.Touch(a, 4 * Page, write: false);
+            await self.Mprotect(a, 4 * Page, Prot.PROT_READ);
+            await self.Mprotect(a, 4 * Page, RW);
+            long before = self.Task.MinFlt;
+            await self.Touch(a, 4 * Page, write: true);
+            faults = self.Task.MinFlt - before;
+        });
+        faults.Should().Be(0, "read faults mapped the pages writable and mprotect restored RW at once");
     }
 
     [Test]
