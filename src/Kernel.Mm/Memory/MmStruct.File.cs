@@ -76,11 +76,15 @@ public sealed partial class MmStruct
             return err;
         }
         TotalVm += alen >> MemoryLayout.PAGE_SHIFT;
-        if ((flags & MapFlags.MAP_POPULATE) != 0 && vma.Has(VmFlags.VM_SHARED) && vma.VmOps is { } ops)
+        bool populate = (flags & MapFlags.MAP_POPULATE) != 0 && vma.Has(VmFlags.VM_SHARED) && vma.VmOps is not null;
+        var ops = vma.VmOps;
+        // vma_merge for file mappings: the same file with contiguous pgoffs becomes one area.
+        MergeAround(start, start + alen);
+        if (populate)
         {
             // mmap_region -> sys_remap_file_pages -> vm_ops->populate: 2.6.20 populates only
             // shared mappings (private ones were fixed in 2.6.23).
-            ops.Populate(vma, start, alen, nonblock: (flags & MapFlags.MAP_NONBLOCK) != 0);
+            ops!.Populate(Vmas.FindVma(start)!, start, alen, nonblock: (flags & MapFlags.MAP_NONBLOCK) != 0);
         }
         else if ((vmFlags & VmFlags.VM_LOCKED) != 0)
         {

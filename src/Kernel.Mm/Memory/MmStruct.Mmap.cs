@@ -112,21 +112,25 @@ public sealed partial class MmStruct
     internal Vma? MapRegion(long start, long len, VmFlags flags, VmaKind kind)
     {
         long pages = len >> MemoryLayout.PAGE_SHIFT;
+        long pgoff = start >> MemoryLayout.PAGE_SHIFT;
         var prev = Vmas.FindPrev(start);
         var next = Vmas.FindVma(start);
         Vma? vma = null;
-        if (prev is not null && prev.VmEnd == start && CanMerge(prev, flags, kind))
+        // can_vma_merge_after/before: same flags and no file, and the pgoffs must continue (an
+        // area mremap moved keeps its old pgoff, so nothing new merges with it).
+        if (prev is not null && prev.VmEnd == start && CanMerge(prev, flags, kind) && prev.VmPgoff + prev.Pages == pgoff)
         {
             prev.VmEnd = start + len;
             vma = prev;
-            if (next is not null && next.VmStart == vma.VmEnd && CanMerge(next, flags, kind) && AnonCompatible(vma, next))
+            if (next is not null && next.VmStart == vma.VmEnd && CanMerge(next, flags, kind) && AnonCompatible(vma, next)
+                && next.VmPgoff == pgoff + pages)
             {
                 vma.VmEnd = next.VmEnd;
                 AdoptAnonVma(vma, next);
                 RemoveVma(next);
             }
         }
-        else if (next is not null && next.VmStart == start + len && CanMerge(next, flags, kind))
+        else if (next is not null && next.VmStart == start + len && CanMerge(next, flags, kind) && next.VmPgoff == pgoff + pages)
         {
             Vmas.Remove(next);
             next.VmStart = start;
@@ -454,6 +458,11 @@ public sealed partial class MmStruct
             }
             foreach (var v in inside)
             {
+                // mprotect_fixup: a private area made writable for the first time is accounted.
+                if ((newBits & VmFlags.VM_WRITE) != 0 && !v.Has(VmFlags.VM_ACCOUNT | VmFlags.VM_WRITE | VmFlags.VM_SHARED))
+                {
+                    v.VmFlagsValue |= VmFlags.VM_ACCOUNT;
+                }
                 v.VmFlagsValue = (v.VmFlagsValue & ~(VmFlags.VM_READ | VmFlags.VM_WRITE | VmFlags.VM_EXEC)) | newBits;
                 ChangeProtection(v, newBits);
             }
@@ -542,7 +551,8 @@ public sealed partial class MmStruct
         while (v is not null && v.VmStart <= end)
         {
             var next = Vmas.FindVma(v.VmEnd);
-            if (next is not null && next.VmStart == v.VmEnd && v.VmFlagsValue == next.VmFlagsValue && v.Kind == next.Kind && v.File == next.File
+            if (next is not null && next.VmStart == v.VmEnd && v.VmFlagsValue == next.VmFlagsValue && v.Kind == next.Kind
+                && v.File == next.File && v.VmOps == next.VmOps
                 && !v.Has(VmFlags.VM_GROWSDOWN) && next.VmPgoff == v.VmPgoff + v.Pages && AnonCompatible(v, next))
             {
                 v.VmEnd = next.VmEnd;

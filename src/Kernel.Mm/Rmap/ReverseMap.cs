@@ -67,6 +67,11 @@ public sealed partial class ReverseMap
         {
             return true;
         }
+        if (FindMergeableAnonVma(vma) is { } near)
+        {
+            Link(vma, near);
+            return true;
+        }
         var obj = AnonVmaCachep.Alloc(Gfp.GFP_KERNEL);
         if (obj.IsNone)
         {
@@ -76,6 +81,27 @@ public sealed partial class ReverseMap
         _anonVmas.Add(av);
         Link(vma, av);
         return true;
+    }
+
+    /// <summary>
+    /// find_mergeable_anon_vma: reuse a neighbour's anon_vma when an mprotect could later make the
+    /// two areas one (adjacent, same file, flags equal but for R/W/X, contiguous pgoffs).
+    /// </summary>
+    private static AnonVma? FindMergeableAnonVma(Vma vma)
+    {
+        const VmFlags prot = VmFlags.VM_READ | VmFlags.VM_WRITE | VmFlags.VM_EXEC;
+        static bool Compatible(Vma a, Vma b) => a.File == b.File && ((a.VmFlagsValue ^ b.VmFlagsValue) & ~prot) == 0;
+        var next = vma.Mm.Vmas.FindVma(vma.VmEnd);
+        if (next is { AnonVma: { } na } && next.VmStart == vma.VmEnd && Compatible(vma, next) && vma.VmPgoff + vma.Pages == next.VmPgoff)
+        {
+            return na;
+        }
+        var prev = vma.Mm.Vmas.FindPrev(vma.VmStart);
+        if (prev is { AnonVma: { } pa } && prev.VmEnd == vma.VmStart && Compatible(prev, vma) && prev.VmPgoff + prev.Pages == vma.VmPgoff)
+        {
+            return pa;
+        }
+        return null;
     }
 
     /// <summary>anon_vma_link: a copy or a split half joins the same anon_vma.</summary>

@@ -166,6 +166,58 @@ public class AddressSpaceTests
     }
 
     [Test]
+    public void AdjacentMappingsOfOneFileWithContiguousOffsetsMerge()
+    {
+        int areas = 0;
+        RunProgram(async self =>
+        {
+            int fd = (int)await self.Open("/m", Kernel.Mm.Filemap.OpenFlags.O_CREAT | Kernel.Mm.Filemap.OpenFlags.O_RDWR);
+            await self.Ftruncate(fd, 4 * Page);
+            long a = await self.Mmap(0x40000000, Page, RW, MapFlags.MAP_SHARED | MapFlags.MAP_FIXED, fd, 0);
+            await self.Mmap(a + Page, Page, RW, MapFlags.MAP_SHARED | MapFlags.MAP_FIXED, fd, Page);
+            await self.Mmap(a + 2 * Page, Page, RW, MapFlags.MAP_SHARED | MapFlags.MAP_FIXED, fd, 3 * Page); // pgoff jumps
+            areas = self.Mm!.Vmas.InOrder().Count(v => v.VmStart >= a && v.VmEnd <= a + 3 * Page);
+        });
+        areas.Should().Be(2, "pages 0 and 1 merge; page 3 at the next address does not continue them");
+    }
+
+    [Test]
+    public void SeparatelyTouchedNeighboursShareAnAnonVmaAndMergeAfterMprotect()
+    {
+        // find_mergeable_anon_vma: the second area's first fault reuses its neighbour's anon_vma.
+        int areas = 0;
+        bool shared = false;
+        RunProgram(async self =>
+        {
+            long a = await self.Mmap(0x40000000, Page, RW, Anon | MapFlags.MAP_FIXED);
+            await self.Mmap(a + Page, Page, RW | Prot.PROT_EXEC, Anon | MapFlags.MAP_FIXED); // differs only in VM_EXEC
+            await self.Store(a, 1);
+            await self.Store(a + Page, 2);
+            var mm = self.Mm!;
+            shared = mm.Vmas.FindVma(a)!.AnonVma is { } av && mm.Vmas.FindVma(a + Page)!.AnonVma == av;
+            await self.Mprotect(a + Page, Page, RW);
+            areas = mm.Vmas.InOrder().Count(v => v.VmStart >= a && v.VmEnd <= a + 2 * Page);
+        });
+        shared.Should().BeTrue();
+        areas.Should().Be(1, "the two areas became one again");
+    }
+
+    [Test]
+    public void AMovedAreaKeepsItsPgoffSoANewNeighbourDoesNotMerge()
+    {
+        int areas = 0;
+        RunProgram(async self =>
+        {
+            long a = await self.Mmap(0x40000000, 2 * Page, RW, Anon | MapFlags.MAP_FIXED);
+            await self.Store(a, 1);
+            long moved = await self.Mremap(a, 2 * Page, 2 * Page, MremapFlags.MREMAP_MAYMOVE | MremapFlags.MREMAP_FIXED, 0x50000000);
+            await self.Mmap(moved + 2 * Page, Page, RW, Anon | MapFlags.MAP_FIXED);
+            areas = self.Mm!.Vmas.InOrder().Count(v => v.VmStart >= moved && v.VmEnd <= moved + 3 * Page);
+        });
+        areas.Should().Be(2, "can_vma_merge_after needs vm_pgoff to continue");
+    }
+
+    [Test]
     public void UnmappingAnUnmappedRangeSucceeds()
     {
         long r = -1;
