@@ -45,6 +45,7 @@ public sealed partial class Machine
             Cpus[i] = new Cpu(this, i);
         }
         OnlineMask = CpuMask.FirstN(Cpus.Length);
+        Tasks = new TaskList(new PidMap(options.PidMax, options.PidMaxLimit));
         Jiffies64 = Hz.InitialJiffies;
         _timers = new TimerBase[Cpus.Length];
         for (int i = 0; i < Cpus.Length; i++)
@@ -97,6 +98,9 @@ public sealed partial class Machine
 
     public CpuMask OnlineMask { get; }
 
+    /// <summary>The task list and pid hash: every task between copy_process and release_task.</summary>
+    public TaskList Tasks { get; }
+
     public Tracepoints Trace { get; } = new();
 
     /// <summary>jiffies as a 64-bit count (get_jiffies_64).</summary>
@@ -140,6 +144,12 @@ public sealed partial class Machine
     }
 
     internal ITaskHooks Hooks => _hooks ?? throw new InvalidOperationException("No process layer is attached to this machine.");
+
+    /// <summary>kthread_create + wake_up_process, through the process layer (which owns task memory and pids).</summary>
+    public TaskStruct KthreadCreate(string name, Func<TaskStruct, ValueTask> body, int cpu = -1) => Hooks.KthreadCreate(name, body, cpu);
+
+    /// <summary>force_sig: `sig` reaches `p` even if blocked or ignored.</summary>
+    public void ForceSig(TaskStruct p, int sig) => Hooks.ForceSig(p, sig);
 
     /// <summary>
     /// Create a task object (copy_process's allocation); the caller fills in identity and queues it.

@@ -20,6 +20,12 @@ public sealed record MachineOptions
 
     public CostTable Costs { get; init; } = CostTable.Default;
 
+    /// <summary>/proc/sys/kernel/pid_max at boot (PID_MAX_DEFAULT 32768).</summary>
+    public int PidMax { get; init; } = 32768;
+
+    /// <summary>PID_MAX_LIMIT: how far pid_max may be raised (32768 on i386, 4 M on 64-bit).</summary>
+    public int PidMaxLimit { get; init; } = 32768;
+
     /// <summary>Turn recorded kernel warnings ("scheduling while atomic") into a thrown KernelBug.</summary>
     public bool PanicOnOops { get; init; }
 

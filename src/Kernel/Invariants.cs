@@ -30,7 +30,7 @@ public sealed partial class LinuxKernel
             }
         }
         int live = 0;
-        foreach (var t in _pidHash.Values)
+        foreach (var t in Machine.Tasks)
         {
             if (t.ExitState == TaskState.EXIT_DEAD)
             {
@@ -70,9 +70,9 @@ public sealed partial class LinuxKernel
                 }
             }
         }
-        if (Pids.Allocated != _pidHash.Count)
+        if (Pids.Allocated != Machine.Tasks.Count)
         {
-            problems.Add($"pid map holds {Pids.Allocated} pids but {_pidHash.Count} tasks exist");
+            problems.Add($"pid map holds {Pids.Allocated} pids but {Machine.Tasks.Count} tasks exist");
         }
         return problems;
     }

@@ -44,6 +44,8 @@ public sealed record KernelOptions
         Preempt = Preempt,
         Seed = Seed,
         Costs = Costs,
+        PidMax = PidMax,
+        PidMaxLimit = Memory.Arch == Architecture.I386Pae ? 32768 : 4 * 1024 * 1024,
         RethrowProgramExceptions = RethrowProgramExceptions,
         PanicOnOops = PanicOnOops,
     };

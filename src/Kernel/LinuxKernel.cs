@@ -26,7 +26,6 @@ public delegate ValueTask UserProgram(UserTask self);
 
 public sealed partial class LinuxKernel : ITaskHooks, IDisposable
 {
-    private readonly Dictionary<int, TaskStruct> _pidHash = new();
     private readonly List<TaskStruct> _kthreads = new();
 
     private LinuxKernel(KernelOptions options)
@@ -43,7 +42,6 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         Mm = new PglistData(Machine, options.Memory);
         Machine.EnterHostContext();
         TaskStructCachep = Mm.KmemCacheCreate("task_struct", SizeofTaskStruct, Kernel.Mm.Slab.SlabFlags.SLAB_HWCACHE_ALIGN | Kernel.Mm.Slab.SlabFlags.SLAB_PANIC);
-        Pids = new PidMap(options.PidMax);
         // fork_init: THREAD_SIZE is 8 KiB (two pages), so mempages / 16.
         _maxThreads = (int)Math.Max(20, Mm.TotalPages / (8 * (MemoryLayout.PAGE_SIZE << THREAD_SIZE_ORDER) / MemoryLayout.PAGE_SIZE));
         RlimitNproc = _maxThreads / 2;
@@ -66,7 +64,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
 
     public IScheduler Scheduler { get; }
 
-    public PidMap Pids { get; }
+    public PidMap Pids => Machine.Tasks.Pids;
 
     /// <summary>Physical memory: mem_map, zones and the page allocator (pg_data_t of node 0).</summary>
     public PglistData Mm { get; }
@@ -91,12 +89,23 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
     public long Now => Machine.Now;
 
     /// <summary>Every task with a pid, in pid order (idle tasks excluded).</summary>
-    public IEnumerable<TaskStruct> Tasks => _pidHash.Values.OrderBy(t => t.Pid);
+    public IEnumerable<TaskStruct> Tasks => TaskListOrderedByPid();
 
-    public int TaskCount => _pidHash.Count;
+    private List<TaskStruct> TaskListOrderedByPid()
+    {
+        var all = new List<TaskStruct>(Machine.Tasks.Count);
+        foreach (var t in Machine.Tasks)
+        {
+            all.Add(t);
+        }
+        all.Sort((a, b) => a.Pid.CompareTo(b.Pid));
+        return all;
+    }
+
+    public int TaskCount => Machine.Tasks.Count;
 
     /// <summary>nr_threads: tasks from copy_process until release_task (zombies included).</summary>
-    public int NrThreads => _pidHash.Count;
+    public int NrThreads => Machine.Tasks.Count;
 
     /// <summary>
     /// max_threads (/proc/sys/kernel/threads-max): fork_init sets mempages / (8 * THREAD_SIZE /
@@ -117,7 +126,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
     /// <summary>RLIMIT_NPROC of every process: max_threads / 2 at boot, as fork_init sets init's.</summary>
     public int RlimitNproc { get; set; }
 
-    public TaskStruct? FindTask(int pid) => _pidHash.GetValueOrDefault(pid);
+    public TaskStruct? FindTask(int pid) => Machine.Tasks.Find(pid);
 
     // ------------------------------------------------------------------ running
 
@@ -248,7 +257,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         p.ExitSignal = Signals.SIGCHLD;
         p.ProcessData = new ProcessState(p) { TaskStructObj = obj, KernelStackPfn = stack };
         parent?.Children.Add(p);
-        _pidHash.Add(pid, p);
+        Machine.Tasks.Add(p);
         error = 0;
         return p;
     }
@@ -323,7 +332,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         Scheduler.InitTask(init, 0);
         SetProgram(init, InitProgram);
         Scheduler.WakeUpSpawned(init);
-        Scheduler.StartKernelThreads(KthreadCreate);
+        Scheduler.StartKernelThreads();
     }
 
     /// <summary>kthread_create + wake_up_process: a kernel thread bound to `cpu` (or -1 for any).</summary>

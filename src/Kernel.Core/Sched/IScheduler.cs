@@ -19,7 +19,7 @@ public interface IScheduler
     void InitIdle(TaskStruct idle, Cpu cpu);
 
     /// <summary>Kernel threads the scheduler needs (migration/N), created once tasks can exist.</summary>
-    void StartKernelThreads(Func<string, Func<TaskStruct, ValueTask>, int, TaskStruct> kthreadCreate);
+    void StartKernelThreads();
 
     /// <summary>scheduler_tick: called from the timer interrupt of `cpu` (hardirq context).</summary>
     void SchedulerTick(Cpu cpu);

@@ -80,6 +80,9 @@ public sealed partial class TaskStruct
     public PrioArray? Array { get; set; }
     internal TaskStruct? RunNext;
     internal TaskStruct? RunPrev;
+    /// <summary>The tasks list (TaskList): creation order.</summary>
+    internal TaskStruct? TasksNext;
+    internal TaskStruct? TasksPrev;
     /// <summary>CPU whose runqueue the task belongs to (task_cpu).</summary>
     public int Cpu { get; set; }
     public CpuMask CpusAllowed { get; set; } = CpuMask.All;

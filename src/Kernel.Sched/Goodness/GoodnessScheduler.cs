@@ -48,7 +48,7 @@ public sealed class GoodnessScheduler : IScheduler
         idle.Counter = 0;
     }
 
-    public void StartKernelThreads(Func<string, Func<TaskStruct, ValueTask>, int, TaskStruct> kthreadCreate)
+    public void StartKernelThreads()
     {
         // 2.4 had no per-CPU migration threads.
     }

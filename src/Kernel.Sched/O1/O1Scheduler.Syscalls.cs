@@ -148,12 +148,12 @@ public sealed partial class O1Scheduler
         return 0;
     }
 
-    public void StartKernelThreads(Func<string, Func<TaskStruct, ValueTask>, int, TaskStruct> kthreadCreate)
+    public void StartKernelThreads()
     {
         for (int cpu = 0; cpu < _online; cpu++)
         {
             int c = cpu;
-            var t = kthreadCreate($"migration/{c}", self => MigrationThread(self, c), c);
+            var t = _m.KthreadCreate($"migration/{c}", self => MigrationThread(self, c), c);
             _rqs[c].MigrationThread = t;
             // SCHED_FIFO at MAX_RT_PRIO-1 (rt_priority 99 -> prio 0), pinned to its CPU.
             t.CpusAllowed = CpuMask.Of(c);

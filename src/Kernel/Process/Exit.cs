@@ -117,8 +117,7 @@ public sealed partial class LinuxKernel
             parent.Cutime += p.Utime + p.Cutime;
             parent.Cstime += p.Stime + p.Cstime;
         }
-        _pidHash.Remove(p.Pid);
-        Pids.Free(p.Pid);
+        Machine.Tasks.Remove(p); // __unhash_process frees the pid
         FreeTaskMemory(p);
     }
 

@@ -24,7 +24,7 @@ public sealed partial class LinuxKernel
     private int CountProcessesOf(int uid)
     {
         int n = 0;
-        foreach (var t in _pidHash.Values)
+        foreach (var t in Machine.Tasks)
         {
             if (t.Uid == uid && !t.IsKernelThread)
             {

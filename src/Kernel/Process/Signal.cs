@@ -3,6 +3,7 @@
 // SIGKILL wakes even stopped tasks) and delivery on the way back to user mode (do_signal):
 // terminate, stop, continue, ignore, or run the program's handler.
 using Kernel.Core;
+using Kernel.Core.Sched;
 using Kernel.Core.Tasks;
 using Kernel.Process;
 
@@ -70,6 +71,8 @@ public sealed partial class LinuxKernel
     }
 
     /// <summary>force_sig_info: a synchronous signal (SIGSEGV, SIGKILL from the fault path): unblocked and not ignorable.</summary>
+    void ITaskHooks.ForceSig(TaskStruct p, int sig) => ForceSignal(p, sig);
+
     internal void ForceSignal(TaskStruct t, int sig)
     {
         if (t.SigActions[sig] == SignalDisposition.Ignore || (t.SigBlocked & Signals.Mask(sig)) != 0)

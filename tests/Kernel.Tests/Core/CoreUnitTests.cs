@@ -4,6 +4,7 @@ using Kernel.Core.Events;
 using Kernel.Core.Tasks;
 using Kernel.Core.Time;
 using Kernel.Process;
+using Kernel.Tests.Support;
 using NUnit.Framework;
 
 namespace Kernel.Tests.Core;
@@ -130,5 +131,54 @@ public class CoreUnitTests
         var xs = Enumerable.Range(0, 5).Select(_ => a.Next(1000)).ToArray();
         Enumerable.Range(0, 5).Select(_ => b.Next(1000)).Should().Equal(xs);
         Enumerable.Range(0, 5).Select(_ => c.Next(1000)).Should().NotEqual(xs);
+    }
+    [Test]
+    public void CoreOffersTheTaskListKthreadsAndForceSigToSubsystemsBelowTheProcessLayer()
+    {
+        // What mm/oom_kill.c and kswapd need, reached through Machine alone.
+        var k = KernelBuilder.New().Boot();
+        var m = k.Machine;
+        var victim = k.Spawn("victim", Programs.Hog);
+        int woke = 0;
+        var kswapd = m.KthreadCreate("kswapd0", async self =>
+        {
+            while (true)
+            {
+                woke++;
+                var killed = PickLargest(self.Machine);
+                if (killed is not null)
+                {
+                    self.Machine.ForceSig(killed, 9);
+                }
+                self.State = TaskState.TASK_INTERRUPTIBLE;
+                await self.Machine.Schedule();
+            }
+        });
+        k.Run(Ms.Of(20));
+        kswapd.IsKernelThread.Should().BeTrue();
+        kswapd.Mm.Should().BeNull();
+        woke.Should().Be(1);
+        victim.ExitState.Should().NotBe(TaskState.TASK_RUNNING, "force_sig(SIGKILL) from a kernel thread killed it");
+        (victim.ExitCode & 0x7f).Should().Be(9);
+        var order = new List<int>();
+        foreach (var t in m.Tasks)
+        {
+            order.Add(t.Pid);
+        }
+        order.Should().BeInAscendingOrder("for_each_process walks in creation order, which here is pid order");
+        order.Should().Contain(kswapd.Pid);
+        k.AssertInvariants();
+
+        static TaskStruct? PickLargest(Machine m)
+        {
+            foreach (var t in m.Tasks)
+            {
+                if (!t.IsKernelThread && t.Comm == "victim" && t.ExitState == 0)
+                {
+                    return t;
+                }
+            }
+            return null;
+        }
     }
 }
