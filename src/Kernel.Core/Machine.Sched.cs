@@ -91,7 +91,7 @@ public sealed partial class Machine
     {
         string dump = DumpState(p) + Environment.NewLine + DumpLocks(p);
         RecordOops(cpu, msg, dump);
-        if (Options.PanicOnOops)
+        if (PanicOnOops)
         {
             throw new KernelBug(msg, dump);
         }

@@ -37,6 +37,7 @@ public sealed partial class Machine
         Hz = new Hz(options.Hz);
         Costs = options.Costs;
         Preempt = options.Preempt;
+        PanicOnOops = options.PanicOnOops;
         Random = new Prng(options.Seed);
         Scheduler = scheduler;
         Cpus = new Cpu[options.Cpus];
@@ -46,6 +47,7 @@ public sealed partial class Machine
         }
         OnlineMask = CpuMask.FirstN(Cpus.Length);
         Tasks = new TaskList(new PidMap(options.PidMax, options.PidMaxLimit));
+        ProcFiles = new Proc.ProcRegistry(Tasks);
         Jiffies64 = Hz.InitialJiffies;
         _timers = new TimerBase[Cpus.Length];
         for (int i = 0; i < Cpus.Length; i++)
@@ -81,6 +83,9 @@ public sealed partial class Machine
 
     public MachineOptions Options { get; }
 
+    /// <summary>/proc/sys/kernel/panic_on_oops: turn recorded warnings into a thrown KernelBug.</summary>
+    public bool PanicOnOops { get; set; }
+
     /// <summary>Simulated nanoseconds since boot.</summary>
     public long Now { get; private set; }
 
@@ -100,6 +105,9 @@ public sealed partial class Machine
 
     /// <summary>The task list and pid hash: every task between copy_process and release_task.</summary>
     public TaskList Tasks { get; }
+
+    /// <summary>/proc and /sys files, registered by the subsystems that own them.</summary>
+    public Proc.ProcRegistry ProcFiles { get; }
 
     public Tracepoints Trace { get; } = new();
 

@@ -115,8 +115,8 @@ public sealed partial class PglistData
         L("PageTables", K(PageTablePages));
         L("NFS_Unstable", 0);
         L("Bounce", 0);
-        L("CommitLimit", K(TotalRamPages / 2));
-        L("Committed_AS", 0);
+        L("CommitLimit", K(Overcommit.CommitLimitPages));
+        L("Committed_AS", K(Overcommit.CommittedPages));
         L("VmallocTotal", vmallocTotal);
         L("VmallocUsed", 0);
         L("VmallocChunk", vmallocTotal);

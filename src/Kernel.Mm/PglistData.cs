@@ -31,6 +31,7 @@ public sealed partial class PglistData
         }
         _zonelists = BuildZonelists();
         InitMemMap();
+        LowmemReserveRatio = MemoryLayout.LowmemReserveRatio(Arch);
         SetupPerZonePagesMin(InitialMinFreeKbytes());
         SetupPerZoneLowmemReserve();
         foreach (var z in Zones)
@@ -48,6 +49,8 @@ public sealed partial class PglistData
         Shmem = new Shmem.Tmpfs(this);
         Rmap = new Rmap.ReverseMap(this, options.Rmap);
         SwapOut24 = new Vmscan.SwapOut24(this);
+        Overcommit = new Memory.Overcommit(this);
+        RegisterProcFiles(machine.ProcFiles);
     }
 
     /// <summary>The reverse map of this kernel (its mode is MemoryOptions.Rmap).</summary>
@@ -226,7 +229,7 @@ public sealed partial class PglistData
     /// <summary>setup_per_zone_pages_min (2.6.20), also run when /proc/sys/vm/min_free_kbytes is written.</summary>
     public void SetupPerZonePagesMin(int minFreeKbytes)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(minFreeKbytes, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(minFreeKbytes, 0);
         MinFreeKbytes = minFreeKbytes;
         long pagesMin = minFreeKbytes >> (MemoryLayout.PAGE_SHIFT - 10);
         long lowmemPages = Zones.Where(z => !z.IsHighmem).Sum(z => z.PresentPages);
@@ -250,7 +253,7 @@ public sealed partial class PglistData
     /// <summary>setup_per_zone_lowmem_reserve: a lower zone keeps back higher zones' pages / ratio.</summary>
     private void SetupPerZoneLowmemReserve()
     {
-        var ratio = MemoryLayout.LowmemReserveRatio(Arch);
+        var ratio = LowmemReserveRatio;
         foreach (var z in Zones)
         {
             z.LowmemReserve = new long[Zones.Length];

@@ -114,11 +114,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
     public int MaxThreads
     {
         get => _maxThreads;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
-            _maxThreads = value;
-        }
+        set => _maxThreads = value; // proc_dointvec: any int; fork compares nr_threads with it
     }
 
     private int _maxThreads;

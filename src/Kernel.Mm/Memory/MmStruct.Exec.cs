@@ -20,11 +20,22 @@ public sealed partial class MmStruct
         long text = node.Paging.Arch == Architecture.I386Pae ? 0x08048000L : 0x00400000L;
         long data = node.Paging.Arch == Architecture.I386Pae ? text + MemoryLayout.PAGE_SIZE : 0x00600000L;
         const VmFlags may = VmFlags.VM_MAYREAD | VmFlags.VM_MAYWRITE | VmFlags.VM_MAYEXEC;
+        // The writable data page and the stack (VM_STACK_FLAGS has VM_ACCOUNT) are charged, as the
+        // ELF data mapping and setup_arg_pages charge them.
+        long charged = 1 + (InitialStack >> MemoryLayout.PAGE_SHIFT);
+        if (mm.VmEnoughMemory(charged) < 0)
+        {
+            mm.ExitMmap();
+            return null;
+        }
         bool ok = mm.MapRegion(text, MemoryLayout.PAGE_SIZE, VmFlags.VM_READ | VmFlags.VM_EXEC | may | VmFlags.VM_DENYWRITE, VmaKind.Text) is not null
-            && mm.MapRegion(data, MemoryLayout.PAGE_SIZE, VmFlags.VM_READ | VmFlags.VM_WRITE | may, VmaKind.Data) is not null
-            && mm.MapRegion(mm.Paging.TaskSize - InitialStack, InitialStack, VmFlags.VM_READ | VmFlags.VM_WRITE | may | VmFlags.VM_GROWSDOWN, VmaKind.Stack) is not null;
+            && mm.MapRegion(data, MemoryLayout.PAGE_SIZE, VmFlags.VM_READ | VmFlags.VM_WRITE | may | VmFlags.VM_ACCOUNT, VmaKind.Data) is not null
+            && mm.MapRegion(mm.Paging.TaskSize - InitialStack, InitialStack, VmFlags.VM_READ | VmFlags.VM_WRITE | may | VmFlags.VM_GROWSDOWN | VmFlags.VM_ACCOUNT, VmaKind.Stack) is not null;
         if (!ok)
         {
+            // Areas that were created give their charge back as they go; the rest is returned here.
+            long mapped = mm.Vmas.InOrder().Where(v => v.Has(VmFlags.VM_ACCOUNT)).Sum(v => v.Pages);
+            node.Overcommit.Unacct(charged - mapped);
             mm.ExitMmap();
             return null;
         }

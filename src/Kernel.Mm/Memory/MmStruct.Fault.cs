@@ -331,6 +331,10 @@ public sealed partial class MmStruct
             return false;
         }
         long grow = (vma.VmStart - newStart) >> MemoryLayout.PAGE_SHIFT;
+        if (vma.Has(VmFlags.VM_ACCOUNT) && VmEnoughMemory(grow) < 0)
+        {
+            return false; // acct_stack_growth: -ENOMEM, the access gets SIGSEGV
+        }
         Vmas.Remove(vma);
         vma.VmStart = newStart;
         vma.VmPgoff -= grow;

@@ -63,9 +63,24 @@ public sealed partial class MmStruct
                 return r;
             }
         }
+        // mmap_region: a private writable file mapping is charged (its COW copies are anonymous);
+        // a shared one is not (shared anonymous memory is charged by its shmem file instead).
+        if ((vmFlags & (VmFlags.VM_SHARED | VmFlags.VM_WRITE)) == VmFlags.VM_WRITE
+            && ((flags & MapFlags.MAP_NORESERVE) == 0 || _node.Overcommit.Mode == Overcommit.OVERCOMMIT_NEVER))
+        {
+            if (VmEnoughMemory(alen >> MemoryLayout.PAGE_SHIFT) < 0)
+            {
+                return Errno.ENOMEM.Ret();
+            }
+            vmFlags |= VmFlags.VM_ACCOUNT;
+        }
         var vma = NewVma(start, start + alen, vmFlags, offset >> MemoryLayout.PAGE_SHIFT, VmaKind.Anonymous, file);
         if (vma is null)
         {
+            if ((vmFlags & VmFlags.VM_ACCOUNT) != 0)
+            {
+                _node.Overcommit.Unacct(alen >> MemoryLayout.PAGE_SHIFT);
+            }
             return Errno.ENOMEM.Ret();
         }
         Vmas.Insert(vma);

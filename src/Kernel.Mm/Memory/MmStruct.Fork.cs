@@ -55,9 +55,19 @@ public sealed partial class MmStruct
             {
                 continue;
             }
+            // dup_mmap: each accounted area is charged again for the child.
+            if (v.Has(VmFlags.VM_ACCOUNT) && child.VmEnoughMemory(v.Pages) < 0)
+            {
+                child.ExitMmap();
+                return null;
+            }
             var copy = child.NewVma(v.VmStart, v.VmEnd, v.VmFlagsValue & ~VmFlags.VM_LOCKED, v.VmPgoff, v.Kind, v.File, v.AnonVma, v.VmOps);
             if (copy is null)
             {
+                if (v.Has(VmFlags.VM_ACCOUNT))
+                {
+                    _node.Overcommit.Unacct(v.Pages);
+                }
                 child.ExitMmap();
                 return null;
             }

@@ -81,6 +81,10 @@ public sealed partial class MmStruct
             if ((next is null || next.VmStart >= oldAddr + newLen) && oldAddr + newLen <= Paging.TaskSize)
             {
                 long grow = (newLen - oldLen) >> MemoryLayout.PAGE_SHIFT;
+                if (vma.Has(VmFlags.VM_ACCOUNT) && VmEnoughMemory(grow) < 0)
+                {
+                    return Errno.ENOMEM.Ret();
+                }
                 vma.VmEnd = oldAddr + newLen;
                 TotalVm += grow;
                 if (vma.Has(VmFlags.VM_LOCKED))
@@ -120,9 +124,18 @@ public sealed partial class MmStruct
     /// <summary>move_vma: a new area at dest, the PTEs moved over, the old range unmapped.</summary>
     private long MoveVma(Vma vma, long oldAddr, long oldLen, long dest, long newLen)
     {
+        // The new area is charged in full; unmapping the old range gives the old charge back.
+        if (vma.Has(VmFlags.VM_ACCOUNT) && VmEnoughMemory(newLen >> MemoryLayout.PAGE_SHIFT) < 0)
+        {
+            return Errno.ENOMEM.Ret();
+        }
         var moved = NewVma(dest, dest + newLen, vma.VmFlagsValue, vma.VmPgoff + ((oldAddr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT), vma.Kind == VmaKind.Stack ? VmaKind.Anonymous : vma.Kind, vma.File, vma.AnonVma, vma.VmOps);
         if (moved is null)
         {
+            if (vma.Has(VmFlags.VM_ACCOUNT))
+            {
+                _node.Overcommit.Unacct(newLen >> MemoryLayout.PAGE_SHIFT);
+            }
             return Errno.ENOMEM.Ret();
         }
         Vmas.Insert(moved);

@@ -37,7 +37,10 @@ public static class MapFlags
 public sealed partial class MmStruct
 {
     /// <summary>sysctl_max_map_count.</summary>
-    public const int MaxMapCount = 65530;
+    public const int DEFAULT_MAX_MAP_COUNT = 65530;
+
+    /// <summary>sysctl_max_map_count (/proc/sys/vm/max_map_count).</summary>
+    private int MaxMapCount => _node.MaxMapCount;
 
     /// <summary>RLIMIT_MEMLOCK default (2.6.20 MLOCK_LIMIT): 32 KiB for unprivileged tasks.</summary>
     public const long MlockLimit = 8 * MemoryLayout.PAGE_SIZE;
@@ -82,10 +85,6 @@ public sealed partial class MmStruct
             }
             vmFlags |= VmFlags.VM_LOCKED;
         }
-        if ((flags & MapFlags.MAP_NORESERVE) == 0 && (vmFlags & VmFlags.VM_WRITE) != 0)
-        {
-            vmFlags |= VmFlags.VM_ACCOUNT;
-        }
         if ((flags & MapFlags.MAP_FIXED) != 0)
         {
             long r = DoMunmap(start, alen);
@@ -94,9 +93,24 @@ public sealed partial class MmStruct
                 return r;
             }
         }
+        // mmap_region: a private writable area is charged unless MAP_NORESERVE (which
+        // OVERCOMMIT_NEVER ignores).
+        if ((vmFlags & VmFlags.VM_WRITE) != 0
+            && ((flags & MapFlags.MAP_NORESERVE) == 0 || _node.Overcommit.Mode == Overcommit.OVERCOMMIT_NEVER))
+        {
+            if (VmEnoughMemory(alen >> MemoryLayout.PAGE_SHIFT) < 0)
+            {
+                return Errno.ENOMEM.Ret();
+            }
+            vmFlags |= VmFlags.VM_ACCOUNT;
+        }
         var vma = MapRegion(start, alen, vmFlags, VmaKind.Anonymous);
         if (vma is null)
         {
+            if ((vmFlags & VmFlags.VM_ACCOUNT) != 0)
+            {
+                _node.Overcommit.Unacct(alen >> MemoryLayout.PAGE_SHIFT);
+            }
             return Errno.ENOMEM.Ret();
         }
         if ((vmFlags & VmFlags.VM_LOCKED) != 0)
@@ -127,7 +141,7 @@ public sealed partial class MmStruct
             {
                 vma.VmEnd = next.VmEnd;
                 AdoptAnonVma(vma, next);
-                RemoveVma(next);
+                RemoveVma(next, merged: true);
             }
         }
         else if (next is not null && next.VmStart == start + len && CanMerge(next, flags, kind) && next.VmPgoff == pgoff + pages)
@@ -189,8 +203,17 @@ public sealed partial class MmStruct
         return v;
     }
 
-    private void RemoveVma(Vma v)
+    /// <summary>__vm_enough_memory for this mm: the current task's privilege decides the 3 % reserve.</summary>
+    internal long VmEnoughMemory(long pages) =>
+        _node.Overcommit.VmEnoughMemory(pages, capSysAdmin: _node.Machine.ThisCpu?.Curr.Euid == 0, this);
+
+    /// <summary>Remove an area; `merged`: its pages now belong to a neighbour, so its charge stays.</summary>
+    private void RemoveVma(Vma v, bool merged = false)
     {
+        if (!merged && v.Has(VmFlags.VM_ACCOUNT))
+        {
+            _node.Overcommit.Unacct(v.Pages); // remove_vma_list's nr_accounted
+        }
         Vmas.Remove(v);
         _node.Rmap.Unlink(v);
         _node.VmAreaCachep.Free(v.SlabObj);
@@ -461,6 +484,11 @@ public sealed partial class MmStruct
                 // mprotect_fixup: a private area made writable for the first time is accounted.
                 if ((newBits & VmFlags.VM_WRITE) != 0 && !v.Has(VmFlags.VM_ACCOUNT | VmFlags.VM_WRITE | VmFlags.VM_SHARED))
                 {
+                    if (VmEnoughMemory(v.Pages) < 0)
+                    {
+                        MergeAround(start, end);
+                        return Errno.ENOMEM.Ret();
+                    }
                     v.VmFlagsValue |= VmFlags.VM_ACCOUNT;
                 }
                 v.VmFlagsValue = (v.VmFlagsValue & ~(VmFlags.VM_READ | VmFlags.VM_WRITE | VmFlags.VM_EXEC)) | newBits;
@@ -557,7 +585,7 @@ public sealed partial class MmStruct
             {
                 v.VmEnd = next.VmEnd;
                 AdoptAnonVma(v, next);
-                RemoveVma(next);
+                RemoveVma(next, merged: true);
                 continue;
             }
             v = next;
@@ -592,8 +620,14 @@ public sealed partial class MmStruct
         {
             return Brk;
         }
+        long pages = (newbrk - oldbrk) >> MemoryLayout.PAGE_SHIFT;
+        if (VmEnoughMemory(pages) < 0)
+        {
+            return Brk; // do_brk's security_vm_enough_memory failed: the break stays
+        }
         if (MapRegion(oldbrk, newbrk - oldbrk, VmFlags.VM_READ | VmFlags.VM_WRITE | VmFlags.VM_MAYREAD | VmFlags.VM_MAYWRITE | VmFlags.VM_MAYEXEC | VmFlags.VM_ACCOUNT, VmaKind.Heap) is null)
         {
+            _node.Overcommit.Unacct(pages);
             return Brk;
         }
         Brk = brk;

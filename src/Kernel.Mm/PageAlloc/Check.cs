@@ -16,6 +16,13 @@ public sealed partial class PglistData
     {
         var where = new Where[MemMap.Length];
         var problems = new List<string>();
+        // vm_committed_space is exactly what the accounted areas and shmem files hold.
+        long accounted = Mms.Sum(mm => mm.Vmas.InOrder().Where(v => v.Has(Memory.VmFlags.VM_ACCOUNT)).Sum(v => v.Pages))
+            + Shmem.Inodes.Sum(i => i.AccountedPages);
+        if (accounted != Overcommit.CommittedPages)
+        {
+            problems.Add($"Committed_AS is {Overcommit.CommittedPages} pages but accounted areas and shmem files hold {accounted}");
+        }
         foreach (var z in Zones)
         {
             long freeCounted = 0;

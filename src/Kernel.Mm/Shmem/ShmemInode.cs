@@ -15,4 +15,7 @@ public sealed class ShmemInode : Inode
 
     /// <summary>The tmpfs instance the inode belongs to.</summary>
     public Tmpfs Fs { get; }
+
+    /// <summary>Pages charged to vm_committed_space for the whole file (shared anonymous memory).</summary>
+    public long AccountedPages { get; internal set; }
 }

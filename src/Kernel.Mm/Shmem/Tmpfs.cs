@@ -72,12 +72,22 @@ public sealed class Tmpfs
         return (f, 0);
     }
 
-    /// <summary>shmem_zero_setup: an unnamed file backing MAP_SHARED|MAP_ANONYMOUS.</summary>
-    public KFile ZeroSetup(long size)
+    /// <summary>
+    /// shmem_zero_setup: an unnamed file backing MAP_SHARED|MAP_ANONYMOUS. shmem_file_setup charges
+    /// its whole size (VM_ACCOUNT) unless `noreserve`; null when the charge is refused (ENOMEM).
+    /// The charge goes back when the inode does.
+    /// </summary>
+    public KFile? ZeroSetup(long size, bool noreserve = false, Memory.MmStruct? mm = null)
     {
+        long pages = (size + MemoryLayout.PAGE_SIZE - 1) >> MemoryLayout.PAGE_SHIFT;
+        if (!noreserve && _mm.Overcommit.VmEnoughMemory(pages, capSysAdmin: _mm.Machine.ThisCpu?.Curr.Euid == 0, mm) < 0)
+        {
+            return null;
+        }
         var inode = NewInode("/dev/zero (deleted)");
         inode.Size = size;
         inode.OpenFiles = 1;
+        inode.AccountedPages = noreserve ? 0 : pages;
         return new KFile(inode, OpenFlags.O_RDWR);
     }
 
@@ -98,7 +108,9 @@ public sealed class Tmpfs
         if (inode.NLink == 0 && inode.OpenFiles == 0 && inode.Mapping.IMmap.Count == 0)
         {
             Truncate(inode, 0);
-            Inodes.Remove((ShmemInode)inode);
+            var si = (ShmemInode)inode;
+            Inodes.Remove(si);
+            _mm.Overcommit.Unacct(si.AccountedPages); // shmem_delete_inode: shmem_unacct_size
             _mm.ReleaseAddressSpace(inode.Mapping);
         }
     }

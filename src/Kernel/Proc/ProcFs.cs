@@ -22,49 +22,33 @@ public sealed class ProcFs
     internal ProcFs(LinuxKernel kernel)
     {
         _k = kernel;
+        // The process layer's own files; the memory code registers meminfo, vmstat and the rest.
+        var r = kernel.Machine.ProcFiles;
+        r.Register("/proc/stat", Stat);
+        r.Register("/proc/loadavg", LoadAvg);
+        r.Register("/proc/schedstat", SchedStat);
+        r.Register("/proc/uptime", Uptime);
+        r.RegisterPerTask("status", Status);
+        r.RegisterPerTask("stat", PidStat);
+        r.RegisterPerTask("schedstat", PidSchedStat);
+        // kernel/sysctl.c kern_table entries that exist so far.
+        var pids = kernel.Pids;
+        r.RegisterInt("/proc/sys/kernel/pid_max", () => pids.PidMax, v => { pids.PidMax = (int)v; return 0; },
+            PidMap.RESERVED_PIDS + 1, pids.Capacity);
+        r.RegisterInt("/proc/sys/kernel/threads-max", () => kernel.MaxThreads, v => { kernel.MaxThreads = (int)v; return 0; });
+        r.RegisterInt("/proc/sys/kernel/panic_on_oops", () => kernel.Machine.PanicOnOops ? 1 : 0, v => { kernel.Machine.PanicOnOops = v != 0; return 0; });
     }
 
     private Machine M => _k.Machine;
 
-    /// <summary>Read a /proc path ("/proc/loadavg", "/proc/42/status"); null when it does not exist.</summary>
-    public string? Read(string path)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        var parts = path.Trim('/').Split('/');
-        if (parts.Length < 2 || parts[0] != "proc")
-        {
-            return null;
-        }
-        if (parts.Length == 2)
-        {
-            return parts[1] switch
-            {
-                "stat" => Stat(),
-                "loadavg" => LoadAvg(),
-                "schedstat" => SchedStat(),
-                "uptime" => Uptime(),
-                "meminfo" => _k.Mm.FormatMeminfo(),
-                "buddyinfo" => _k.Mm.FormatBuddyinfo(),
-                "zoneinfo" => _k.Mm.FormatZoneinfo(),
-                "vmstat" => _k.Mm.FormatVmstat(),
-                "slabinfo" => _k.Mm.FormatSlabinfo(),
-                _ => null,
-            };
-        }
-        if (parts.Length == 3 && int.TryParse(parts[1], NumberStyles.None, Ci, out int pid) && _k.FindTask(pid) is { } t)
-        {
-            return parts[2] switch
-            {
-                "status" => Status(t),
-                "stat" => PidStat(t),
-                "schedstat" => PidSchedStat(t),
-                "maps" => _k.MmOf(t) is { } mm ? Kernel.Mm.Memory.ProcMaps.Maps(mm) : string.Empty,
-                "statm" => _k.MmOf(t) is { } mm2 ? Kernel.Mm.Memory.ProcMaps.Statm(mm2) : "0 0 0 0 0 0 0\n",
-                _ => null,
-            };
-        }
-        return null;
-    }
+    /// <summary>Read a /proc or /sys path ("/proc/loadavg", "/proc/42/status"); null when it does not exist.</summary>
+    public string? Read(string path) => M.ProcFiles.Read(path);
+
+    /// <summary>
+    /// Write a /proc or /sys file as `echo text > path` would: 0, or -ENOENT (no such file),
+    /// -EACCES (read-only), -EINVAL (a value the file does not take).
+    /// </summary>
+    public long Write(string path, string text) => M.ProcFiles.Write(path, text);
 
     private static char StateChar(TaskStruct p)
     {

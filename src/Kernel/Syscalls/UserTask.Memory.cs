@@ -53,7 +53,12 @@ public sealed partial class UserTask
                 return Return(Errno.EINVAL.Ret());
             }
             // shmem_zero_setup: shared anonymous memory is an unlinked shmem file.
-            var zero = _k.Mm.Shmem.ZeroSetup((length + MemoryLayout.PAGE_SIZE - 1) & ~(MemoryLayout.PAGE_SIZE - 1L));
+            var zero = _k.Mm.Shmem.ZeroSetup((length + MemoryLayout.PAGE_SIZE - 1) & ~(MemoryLayout.PAGE_SIZE - 1L),
+                noreserve: (flags & MapFlags.MAP_NORESERVE) != 0 && _k.Mm.Overcommit.Mode != Overcommit.OVERCOMMIT_NEVER, mm);
+            if (zero is null)
+            {
+                return Return(Errno.ENOMEM.Ret());
+            }
             long r = mm.DoMmapFile(zero, addr, length, prot, flags & ~MapFlags.MAP_ANONYMOUS, 0);
             zero.Fput(); // the mapping holds its own reference now
             return Return(r);

@@ -131,7 +131,8 @@ public class SlabTests
     public void ForkFailsWithEnomemWhenLowmemIsExhaustedAndTheKernelSurvives()
     {
         var k = Boot(16 * MemoryLayout.MiB);
-        k.MaxThreads = 100_000; // as `echo 100000 > /proc/sys/kernel/threads-max`: memory runs out first
+        k.Proc.Write("/proc/sys/kernel/threads-max", "100000").Should().Be(0, "memory must run out first");
+        k.Proc.Write("/proc/sys/vm/overcommit_memory", "1").Should().Be(0, "and not the commit charge of the children's address spaces");
         long forked = 0, firstError = 0;
         k.Spawn("forkbomb", async self =>
         {

@@ -1,0 +1,158 @@
+// The files of /proc and /sys, registered at boot by the subsystem that owns each one (the way
+// proc_create and sysctl tables do in Linux) instead of a closed switch: the process layer adds
+// /proc/stat and /proc/PID/status, the memory code /proc/meminfo and /proc/sys/vm/*, a block
+// layer later /sys/block/DEV/queue/scheduler. A file has a show callback and, when writable, a
+// store callback that parses the text and returns 0 or -errno, as a sysctl handler does.
+using Kernel.Core.Tasks;
+
+namespace Kernel.Core.Proc;
+
+/// <summary>A write handler: parse `text`, apply it, return 0 or -errno (EINVAL for a bad value).</summary>
+public delegate long ProcStore(string text);
+
+public sealed class ProcRegistry
+{
+    private readonly Dictionary<string, Entry> _files = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Func<TaskStruct, string?>> _perTask = new(StringComparer.Ordinal);
+    private readonly TaskList _tasks;
+
+    private sealed record Entry(Func<string> Show, ProcStore? Store);
+
+    public ProcRegistry(TaskList tasks)
+    {
+        ArgumentNullException.ThrowIfNull(tasks);
+        _tasks = tasks;
+    }
+
+    /// <summary>Every registered fixed path, sorted.</summary>
+    public IReadOnlyList<string> Paths => _files.Keys.Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>Per-process file names (the NAME of /proc/PID/NAME), sorted.</summary>
+    public IReadOnlyList<string> PerTaskNames => _perTask.Keys.Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>Add a file ("/proc/meminfo", "/sys/block/sda/queue/scheduler"); read-only without `store`.</summary>
+    public void Register(string path, Func<string> show, ProcStore? store = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(show);
+        if (!path.StartsWith("/proc/", StringComparison.Ordinal) && !path.StartsWith("/sys/", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"{path}: only /proc and /sys files can be registered.", nameof(path));
+        }
+        if (!_files.TryAdd(path, new Entry(show, store)))
+        {
+            throw new InvalidOperationException($"{path} is already registered.");
+        }
+    }
+
+    /// <summary>Add /proc/PID/`name` for every task; `show` returns null when the file makes no sense for it.</summary>
+    public void RegisterPerTask(string name, Func<TaskStruct, string?> show)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(show);
+        if (!_perTask.TryAdd(name, show))
+        {
+            throw new InvalidOperationException($"/proc/PID/{name} is already registered.");
+        }
+    }
+
+    /// <summary>
+    /// A sysctl integer in proc_dointvec's format ("%d\n"): a write takes one decimal integer
+    /// (surrounding white space allowed); anything else, or a value outside [min, max]
+    /// (proc_dointvec_minmax), is -EINVAL. `set` may itself refuse with -errno.
+    /// </summary>
+    public void RegisterInt(string path, Func<long> get, Func<long, long> set, long min = int.MinValue, long max = int.MaxValue)
+    {
+        ArgumentNullException.ThrowIfNull(get);
+        ArgumentNullException.ThrowIfNull(set);
+        Register(path, () => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{get()}\n"), text =>
+        {
+            if (!TryParseInts(text, out var values) || values.Length != 1 || values[0] < min || values[0] > max)
+            {
+                return Errno.EINVAL.Ret();
+            }
+            return set(values[0]);
+        });
+    }
+
+    /// <summary>A sysctl integer vector, shown tab-separated as proc_dointvec does ("256\t32\n").</summary>
+    public void RegisterIntVector(string path, Func<long[]> get, Func<long[], long> set, long min = int.MinValue, long max = int.MaxValue)
+    {
+        ArgumentNullException.ThrowIfNull(get);
+        ArgumentNullException.ThrowIfNull(set);
+        Register(path, () => string.Join('\t', get()) + "\n", text =>
+        {
+            var current = get();
+            if (!TryParseInts(text, out var values) || values.Length == 0 || values.Length > current.Length || values.Any(v => v < min || v > max))
+            {
+                return Errno.EINVAL.Ret();
+            }
+            // proc_dointvec fills from the first element; the rest keep their values.
+            values.CopyTo(current, 0);
+            return set(current);
+        });
+    }
+
+    /// <summary>Parse white-space-separated decimal integers that fit an int, as proc_dointvec reads them.</summary>
+    public static bool TryParseInts(string text, out long[] values)
+    {
+        values = Array.Empty<long>();
+        if (text is null)
+        {
+            return false;
+        }
+        var parts = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        var result = new long[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out int v))
+            {
+                return false;
+            }
+            result[i] = v;
+        }
+        values = result;
+        return true;
+    }
+
+    /// <summary>Read a file; null when it does not exist.</summary>
+    public string? Read(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (_files.TryGetValue(path, out var e))
+        {
+            return e.Show();
+        }
+        return TaskFile(path, out var task, out var show) ? show!(task!) : null;
+    }
+
+    /// <summary>Write a file: 0 or -errno (-ENOENT: no such file; -EACCES: read-only; -EINVAL: a bad value).</summary>
+    public long Write(string path, string text)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(text);
+        if (_files.TryGetValue(path, out var e))
+        {
+            return e.Store is null ? Errno.EACCES.Ret() : e.Store(text);
+        }
+        return TaskFile(path, out _, out _) ? Errno.EACCES.Ret() : Errno.ENOENT.Ret();
+    }
+
+    /// <summary>Whether `path` names a writable file.</summary>
+    public bool IsWritable(string path) => _files.TryGetValue(path, out var e) && e.Store is not null;
+
+    private bool TaskFile(string path, out TaskStruct? task, out Func<TaskStruct, string?>? show)
+    {
+        task = null;
+        show = null;
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length != 3 || parts[0] != "proc"
+            || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)
+            || !_perTask.TryGetValue(parts[2], out show))
+        {
+            return false;
+        }
+        task = _tasks.Find(pid);
+        return task is not null;
+    }
+}

@@ -1,0 +1,116 @@
+// Linux 2.6.20 mm/mmap.c __vm_enough_memory and vm_committed_space: every private writable
+// mapping, brk, stack growth, fork's copy of such areas and shared anonymous memory is charged
+// when it is created, and refused with ENOMEM when the charge does not fit the overcommit
+// policy (/proc/sys/vm/overcommit_memory): 0 OVERCOMMIT_GUESS, the default (free memory plus
+// page cache, less reserves and 3 % for non-root); 1 OVERCOMMIT_ALWAYS; 2 OVERCOMMIT_NEVER
+// (Committed_AS stays under CommitLimit = RAM * overcommit_ratio / 100 + swap). There is no swap
+// yet and no reclaimable slab, so those terms are 0.
+using Kernel.Core;
+
+namespace Kernel.Mm.Memory;
+
+public sealed class Overcommit
+{
+    public const int OVERCOMMIT_GUESS = 0;
+    public const int OVERCOMMIT_ALWAYS = 1;
+    public const int OVERCOMMIT_NEVER = 2;
+
+    private readonly PglistData _node;
+
+    internal Overcommit(PglistData node) => _node = node;
+
+    /// <summary>sysctl_overcommit_memory.</summary>
+    public int Mode { get; set; } = OVERCOMMIT_GUESS;
+
+    /// <summary>sysctl_overcommit_ratio (percent of RAM under OVERCOMMIT_NEVER).</summary>
+    public int Ratio { get; set; } = 50;
+
+    /// <summary>vm_committed_space in pages (Committed_AS).</summary>
+    public long CommittedPages { get; private set; }
+
+    /// <summary>CommitLimit in pages: totalram_pages * ratio / 100 + total_swap_pages.</summary>
+    public long CommitLimitPages => _node.TotalRamPages * Ratio / 100;
+
+    /// <summary>totalreserve_pages: per zone, its largest lowmem_reserve plus pages_high, capped at present.</summary>
+    public long TotalReservePages
+    {
+        get
+        {
+            long reserve = 0;
+            foreach (var z in _node.Zones)
+            {
+                long max = z.LowmemReserve.Length == 0 ? 0 : z.LowmemReserve.Skip(z.Index).DefaultIfEmpty(0).Max();
+                reserve += Math.Min(max + z.PagesHigh, z.PresentPages);
+            }
+            return reserve;
+        }
+    }
+
+    /// <summary>
+    /// __vm_enough_memory: charge `pages` and return 0, or leave them uncharged and return
+    /// -ENOMEM. `capSysAdmin` keeps the last 3 % for root; `mm` is current->mm (NEVER mode
+    /// leaves 3 % of its size for other processes).
+    /// </summary>
+    public long VmEnoughMemory(long pages, bool capSysAdmin, MmStruct? mm)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(pages);
+        CommittedPages += pages;
+        if (Mode == OVERCOMMIT_ALWAYS)
+        {
+            return 0;
+        }
+        if (Mode == OVERCOMMIT_GUESS)
+        {
+            long free = _node.NrFilePages; // + nr_swap_pages + NR_SLAB_RECLAIMABLE, both 0 here
+            if (!capSysAdmin)
+            {
+                free -= free / 32;
+            }
+            if (free > pages)
+            {
+                return 0;
+            }
+            long n = _node.Zones.Sum(z => z.FreePages);
+            long reserve = TotalReservePages;
+            if (n > reserve)
+            {
+                n -= reserve;
+                if (!capSysAdmin)
+                {
+                    n -= n / 32;
+                }
+                free += n;
+                if (free > pages)
+                {
+                    return 0;
+                }
+            }
+        }
+        else
+        {
+            long allowed = _node.TotalRamPages * Ratio / 100;
+            if (!capSysAdmin)
+            {
+                allowed -= allowed / 32;
+            }
+            allowed -= (mm?.TotalVm ?? 0) / 32;
+            if (CommittedPages < allowed)
+            {
+                return 0;
+            }
+        }
+        CommittedPages -= pages;
+        return Errno.ENOMEM.Ret();
+    }
+
+    /// <summary>vm_unacct_memory.</summary>
+    public void Unacct(long pages)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(pages);
+        CommittedPages -= pages;
+        if (CommittedPages < 0)
+        {
+            throw new KernelBug($"vm_committed_space went negative ({CommittedPages})");
+        }
+    }
+}

@@ -1,0 +1,59 @@
+// The memory code's /proc files and /proc/sys/vm tunables, registered at boot (mm/vmstat.c,
+// fs/proc/proc_misc.c, kernel/sysctl.c vm_table): meminfo, buddyinfo, zoneinfo, vmstat,
+// slabinfo, /proc/PID/maps and statm, and min_free_kbytes, lowmem_reserve_ratio,
+// max_map_count, overcommit_memory and overcommit_ratio with their 2.6.20 handlers.
+using Kernel.Core;
+using Kernel.Core.Proc;
+
+namespace Kernel.Mm;
+
+public sealed partial class PglistData
+{
+    /// <summary>sysctl_lowmem_reserve_ratio: a zone keeps back 1/ratio of the higher zones' pages.</summary>
+    public int[] LowmemReserveRatio { get; private set; } = [];
+
+    /// <summary>The overcommit policy and vm_committed_space.</summary>
+    public Memory.Overcommit Overcommit { get; }
+
+    /// <summary>sysctl_max_map_count: areas per mm (DEFAULT_MAX_MAP_COUNT).</summary>
+    public int MaxMapCount { get; set; } = Memory.MmStruct.DEFAULT_MAX_MAP_COUNT;
+
+    private void RegisterProcFiles(ProcRegistry r)
+    {
+        r.Register("/proc/meminfo", FormatMeminfo);
+        r.Register("/proc/buddyinfo", FormatBuddyinfo);
+        r.Register("/proc/zoneinfo", FormatZoneinfo);
+        r.Register("/proc/vmstat", FormatVmstat);
+        r.Register("/proc/slabinfo", FormatSlabinfo);
+        r.RegisterPerTask("maps", t => Memory.MmStruct.Of(t) is { } mm ? Memory.ProcMaps.Maps(mm) : string.Empty);
+        r.RegisterPerTask("statm", t => Memory.MmStruct.Of(t) is { } mm ? Memory.ProcMaps.Statm(mm) : "0 0 0 0 0 0 0\n");
+        // min_free_kbytes_sysctl_handler: proc_dointvec, then setup_per_zone_pages_min.
+        r.RegisterInt("/proc/sys/vm/min_free_kbytes", () => MinFreeKbytes, v =>
+        {
+            SetupPerZonePagesMin((int)v);
+            return 0;
+        }, min: 0);
+        // lowmem_reserve_ratio_sysctl_handler: proc_dointvec_minmax, then setup_per_zone_lowmem_reserve.
+        r.RegisterIntVector("/proc/sys/vm/lowmem_reserve_ratio", () => LowmemReserveRatio.Select(x => (long)x).ToArray(), v =>
+        {
+            LowmemReserveRatio = v.Select(x => (int)x).ToArray();
+            SetupPerZoneLowmemReserve();
+            return 0;
+        }, min: 1);
+        r.RegisterInt("/proc/sys/vm/max_map_count", () => MaxMapCount, v =>
+        {
+            MaxMapCount = (int)v;
+            return 0;
+        });
+        r.RegisterInt("/proc/sys/vm/overcommit_memory", () => Overcommit.Mode, v =>
+        {
+            Overcommit.Mode = (int)v;
+            return 0;
+        });
+        r.RegisterInt("/proc/sys/vm/overcommit_ratio", () => Overcommit.Ratio, v =>
+        {
+            Overcommit.Ratio = (int)v;
+            return 0;
+        });
+    }
+}
