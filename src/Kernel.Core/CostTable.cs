@@ -25,6 +25,9 @@ public sealed record CostTable
     /// <summary>Moving one task between runqueues (pull_task, cache refill not included).</summary>
     public long MigrationNs { get; init; } = 1_000;
 
+    /// <summary>A device interrupt's entry and exit (do_IRQ without the handler's own work).</summary>
+    public long IrqNs { get; init; } = 1_000;
+
     /// <summary>Latency of a reschedule inter-processor interrupt.</summary>
     public long IpiNs { get; init; } = 1_000;
 
@@ -46,7 +49,7 @@ public sealed record CostTable
     public static CostTable Free { get; } = new()
     {
         SyscallNs = 0, ContextSwitchNs = 0, TimerTickNs = 0, RunqueueLockHoldNs = 0, WakeupNs = 0,
-        MigrationNs = 0, IpiNs = 0, ForkNs = 0, ExitNs = 0, SpinLockNs = 0, GoodnessPerTaskNs = 0,
+        MigrationNs = 0, IrqNs = 0, IpiNs = 0, ForkNs = 0, ExitNs = 0, SpinLockNs = 0, GoodnessPerTaskNs = 0,
     };
 
     internal void Validate() => CostRecords.Validate(this);

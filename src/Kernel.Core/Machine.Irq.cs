@@ -58,12 +58,52 @@ public sealed partial class Machine
             p.DebtNs += Costs.TimerTickNs;
         }
         AccountTick(cpu, p, userTick);
+        Softirqs.Raise(cpu, SoftirqNr.TIMER_SOFTIRQ); // run_local_timers
         Scheduler.SchedulerTick(cpu);
-        p.PreemptCount -= PreemptCount.HARDIRQ_OFFSET; // irq_exit -> do_softirq
-        p.PreemptCount += PreemptCount.SOFTIRQ_OFFSET;
-        RunTimerSoftirq(cpu);
-        Scheduler.RunSoftirq(cpu);
-        p.PreemptCount -= PreemptCount.SOFTIRQ_OFFSET;
+        IrqExit(cpu, p);
+    }
+
+    /// <summary>irq_exit: leave hardirq context and, if no other interrupt is active, run pending softirqs.</summary>
+    private void IrqExit(Cpu cpu, TaskStruct p)
+    {
+        p.PreemptCount -= PreemptCount.HARDIRQ_OFFSET;
+        if (!PreemptCount.InInterrupt(p.PreemptCount) && Softirqs.Pending(cpu) != 0)
+        {
+            p.PreemptCount += PreemptCount.SOFTIRQ_OFFSET; // __local_bh_disable
+            Softirqs.DoSoftirq(cpu);
+            p.PreemptCount -= PreemptCount.SOFTIRQ_OFFSET;
+        }
+    }
+
+    /// <summary>
+    /// do_IRQ for a device interrupt on `cpu`: irq_enter, the handler (hardirq context: it may wake
+    /// tasks and raise softirqs, never sleep), irq_exit with softirq processing, then the return
+    /// path, which may preempt (CONFIG_PREEMPT) or reschedule on the way back to user mode. With
+    /// the CPU's interrupts off, the interrupt is taken when they come back on.
+    /// </summary>
+    public void DoIrq(Cpu cpu, Action<Cpu> handler)
+    {
+        ArgumentNullException.ThrowIfNull(cpu);
+        ArgumentNullException.ThrowIfNull(handler);
+        ThisCpu = cpu;
+        if (cpu.Curr.IrqsDisabled)
+        {
+            (cpu.DeferredIrqs ??= new Queue<Action<Cpu>>()).Enqueue(handler);
+            return;
+        }
+        PauseSegment(cpu);
+        DeviceIrqBody(cpu, handler);
+        ReturnFromInterrupt(cpu);
+    }
+
+    private void DeviceIrqBody(Cpu cpu, Action<Cpu> handler)
+    {
+        var p = cpu.Curr;
+        cpu.Interrupts++;
+        p.PreemptCount += PreemptCount.HARDIRQ_OFFSET; // irq_enter
+        ChargeTo(cpu, Costs.IrqNs);
+        handler(cpu);
+        IrqExit(cpu, p);
     }
 
     /// <summary>do_timer: jiffies and the load average advance on the boot CPU's tick.</summary>
@@ -242,12 +282,18 @@ public sealed partial class Machine
         var p = RequireExecuting();
         p.IrqsDisabled = false;
         var cpu = ThisCpu;
-        if (!cpu.TickDeferred)
+        bool any = false;
+        while (cpu.DeferredIrqs is { Count: > 0 } q)
         {
-            return default;
+            DeviceIrqBody(cpu, q.Dequeue());
+            any = true;
         }
-        cpu.TickDeferred = false;
-        TickHandler(cpu);
-        return Preempt == PreemptModel.Full ? PreemptCheck(p) : default;
+        if (cpu.TickDeferred)
+        {
+            cpu.TickDeferred = false;
+            TickHandler(cpu);
+            any = true;
+        }
+        return any && Preempt == PreemptModel.Full ? PreemptCheck(p) : default;
     }
 }

@@ -49,6 +49,8 @@ public sealed partial class Machine
         Tasks = new TaskList(new PidMap(options.PidMax, options.PidMaxLimit));
         ProcFiles = new Proc.ProcRegistry(Tasks);
         Jiffies64 = Hz.InitialJiffies;
+        Softirqs = new Softirq(Cpus.Length);
+        Softirqs.Open(SoftirqNr.TIMER_SOFTIRQ, RunTimerSoftirq);
         _timers = new TimerBase[Cpus.Length];
         for (int i = 0; i < Cpus.Length; i++)
         {
@@ -105,6 +107,9 @@ public sealed partial class Machine
 
     /// <summary>The task list and pid hash: every task between copy_process and release_task.</summary>
     public TaskList Tasks { get; }
+
+    /// <summary>The softirq vector: open_softirq / raise_softirq, run at irq_exit.</summary>
+    public Softirq Softirqs { get; }
 
     /// <summary>/proc and /sys files, registered by the subsystems that own them.</summary>
     public Proc.ProcRegistry ProcFiles { get; }

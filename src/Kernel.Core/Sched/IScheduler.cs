@@ -24,8 +24,6 @@ public interface IScheduler
     /// <summary>scheduler_tick: called from the timer interrupt of `cpu` (hardirq context).</summary>
     void SchedulerTick(Cpu cpu);
 
-    /// <summary>Softirq half of the tick (SCHED_SOFTIRQ: load balancing), interrupts enabled.</summary>
-    void RunSoftirq(Cpu cpu);
 
     /// <summary>
     /// The body of schedule(): deactivate prev unless it is runnable or was preempted, pick next,

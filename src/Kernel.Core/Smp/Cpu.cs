@@ -47,6 +47,8 @@ public sealed class Cpu : IEventTarget
     internal bool DispatchQueued;
     /// <summary>Kernel time spent while idle (in schedule()), owed by the next task to run.</summary>
     internal long CarriedDebtNs;
+    /// <summary>Device interrupts that arrived while interrupts were off, taken at local_irq_enable.</summary>
+    internal Queue<Action<Cpu>>? DeferredIrqs;
     internal bool TickDeferred;
     internal bool IpiInFlight;
 

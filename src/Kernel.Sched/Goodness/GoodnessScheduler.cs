@@ -193,9 +193,6 @@ public sealed class GoodnessScheduler : IScheduler
         }
     }
 
-    public void RunSoftirq(Cpu cpu)
-    {
-    }
 
     public TaskStruct Schedule(Cpu cpu, TaskStruct prev)
     {

@@ -10,7 +10,6 @@ public sealed partial class O1Scheduler
 {
     private void BuildSchedDomains()
     {
-        _softirqPending = new bool[_online];
         var all = CpuMask.FirstN(_online);
         int tpc = _options.ThreadsPerCore;
         for (int cpu = 0; cpu < _online; cpu++)

@@ -21,11 +21,9 @@ public sealed partial class O1Scheduler
         UpdateLoad(rq);
         if (Hz.TimeAfterEq(_m.Jiffies, rq.NextBalance))
         {
-            _softirqPending[cpu.Id] = true; // raise_softirq(SCHED_SOFTIRQ)
+            _m.Softirqs.Raise(cpu, SoftirqNr.SCHED_SOFTIRQ);
         }
     }
-
-    private bool[] _softirqPending = [];
 
     private void TaskRunningTick(RunQueue rq, TaskStruct p, Cpu cpu)
     {
@@ -115,13 +113,5 @@ public sealed partial class O1Scheduler
         }
     }
 
-    public void RunSoftirq(Cpu cpu)
-    {
-        if (_softirqPending.Length == 0 || !_softirqPending[cpu.Id])
-        {
-            return;
-        }
-        _softirqPending[cpu.Id] = false;
-        RunRebalanceDomains(cpu);
-    }
+
 }

@@ -47,6 +47,7 @@ public sealed partial class O1Scheduler : IScheduler
             _rqs[i] = new RunQueue(i, new KSpinLock($"rq{i}.lock"));
         }
         BuildSchedDomains();
+        machine.Softirqs.Open(SoftirqNr.SCHED_SOFTIRQ, RunRebalanceDomains); // sched_init
     }
 
     public void InitIdle(TaskStruct idle, Cpu cpu)
