@@ -20,6 +20,7 @@ public sealed partial class PglistData
         options.Validate();
         Machine = machine;
         Options = options;
+        Tracepoints = new MmTracepoints(machine.Trace);
         Arch = options.Arch;
         long pages = options.MemoryBytes >> MemoryLayout.PAGE_SHIFT;
         MemMap = GC.AllocateUninitializedArray<Page>((int)pages);
@@ -110,6 +111,9 @@ public sealed partial class PglistData
     public long PageTablePages { get; internal set; }
 
     public Machine Machine { get; }
+
+    /// <summary>The memory code's tracepoints (page_fault_user, mm_page_alloc), registered at boot.</summary>
+    public MmTracepoints Tracepoints { get; }
 
     public MemoryOptions Options { get; }
 

@@ -72,19 +72,3 @@ public readonly record struct KernelOops(long TimeNs, int Cpu, string Message) :
 
     public string FormatArgs() => Message;
 }
-
-/// <summary>exceptions:page_fault_user — a user-mode page fault and how it ended.</summary>
-public readonly record struct PageFaultUser(long TimeNs, int Cpu, int Pid, long Address, bool Write, string Result) : ITraceEvent
-{
-    public string Name => "page_fault_user";
-
-    public string FormatArgs() => $"address=0x{Address:x} pid={Pid} error_code={(Write ? "write" : "read")} result={Result}";
-}
-
-/// <summary>kmem:mm_page_alloc / mm_page_free.</summary>
-public readonly record struct MmPageAlloc(long TimeNs, int Cpu, int Pfn, int Order, uint GfpFlags, bool Free) : ITraceEvent
-{
-    public string Name => Free ? "mm_page_free" : "mm_page_alloc";
-
-    public string FormatArgs() => Free ? $"pfn={Pfn} order={Order}" : $"pfn={Pfn} order={Order} gfp_flags=0x{GfpFlags:x}";
-}

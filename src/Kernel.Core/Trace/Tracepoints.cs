@@ -1,6 +1,8 @@
-// The tracepoint hub of one kernel. Subscribe to a typed event (`Trace.SchedSwitch += e => ...`)
-// or attach a sink that sees every event (a recorder, the hasher). With nothing attached a
-// tracepoint costs one null check and allocates nothing.
+// The tracepoint hub of one kernel. Each subsystem registers its own tracepoints at boot
+// (Register<T>("mm_page_alloc")); Core's scheduler and oops events are declared here. Subscribe
+// to one typed event (`Trace.SchedSwitch += e => ...`, `Trace.Get<T>(name).Fired += ...`) or
+// attach a sink that sees every event (a recorder, the hasher). With nothing attached a
+// tracepoint costs one check and allocates nothing.
 using Kernel.Core.Tasks;
 
 namespace Kernel.Core.Trace;
@@ -20,8 +22,32 @@ public sealed class Tracepoints
     public event Action<SchedProcessFork>? SchedProcessFork;
     public event Action<SchedProcessExit>? SchedProcessExit;
     public event Action<KernelOops>? Oops;
-    public event Action<PageFaultUser>? PageFault;
-    public event Action<MmPageAlloc>? PageAlloc;
+    private readonly Dictionary<string, ITracepoint> _points = new(StringComparer.Ordinal);
+
+    /// <summary>Declare a subsystem's tracepoint (once per name, at boot).</summary>
+    public Tracepoint<T> Register<T>(string name)
+        where T : struct, ITraceEvent
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var tp = new Tracepoint<T>(this, name);
+        if (!_points.TryAdd(name, tp))
+        {
+            throw new InvalidOperationException($"Tracepoint {name} is already registered.");
+        }
+        return tp;
+    }
+
+    /// <summary>A registered tracepoint by name.</summary>
+    public Tracepoint<T> Get<T>(string name)
+        where T : struct, ITraceEvent =>
+        _points.TryGetValue(name, out var tp) && tp is Tracepoint<T> typed
+            ? typed
+            : throw new KeyNotFoundException($"No tracepoint {name} of type {typeof(T).Name} is registered.");
+
+    /// <summary>Every tracepoint registered by the subsystems, by name (Core's own sched events are fields).</summary>
+    public IReadOnlyCollection<ITracepoint> Registered => _points.Values;
+
+    internal bool HasSinks => _sinks.Length != 0;
 
     public void AddSink(ITraceSink sink)
     {
@@ -31,11 +57,17 @@ public sealed class Tracepoints
 
     public void RemoveSink(ITraceSink sink) => _sinks = _sinks.Where(s => s != sink).ToArray();
 
-    private void Sink(ITraceEvent e)
+    internal void Sink<T>(in T e)
+        where T : struct, ITraceEvent
     {
+        if (_sinks.Length == 0)
+        {
+            return;
+        }
+        ITraceEvent boxed = e;
         foreach (var s in _sinks)
         {
-            s.Record(e);
+            s.Record(boxed);
         }
     }
 
@@ -91,28 +123,6 @@ public sealed class Tracepoints
         }
         var e = new SchedProcessExit(now, cpu, p.Comm, p.Pid, p.Prio);
         SchedProcessExit?.Invoke(e);
-        Sink(e);
-    }
-
-    public void OnPageFault(long now, int cpu, int pid, long address, bool write, string result)
-    {
-        if (PageFault is null && _sinks.Length == 0)
-        {
-            return;
-        }
-        var e = new PageFaultUser(now, cpu, pid, address, write, result);
-        PageFault?.Invoke(e);
-        Sink(e);
-    }
-
-    public void OnPageAlloc(long now, int cpu, int pfn, int order, uint gfp, bool free)
-    {
-        if (PageAlloc is null && _sinks.Length == 0)
-        {
-            return;
-        }
-        var e = new MmPageAlloc(now, cpu, pfn, order, gfp, free);
-        PageAlloc?.Invoke(e);
         Sink(e);
     }
 

@@ -24,7 +24,11 @@ public static class PageFault
         m.EnterKernel(p, mm.Node.Options.Costs.PageFaultNs);
         long majBefore = mm.Node.PgMajFault;
         var r = mm.HandleFault(addr, write);
-        m.Trace.OnPageFault(m.Now, m.ThisCpu.Id, p.Pid, addr, write, r.Name());
+        var tp = mm.Node.Tracepoints.PageFault;
+        if (tp.Enabled)
+        {
+            tp.Emit(new PageFaultUser(m.Now, m.ThisCpu.Id, p.Pid, addr, write, r.Name()));
+        }
         if (r == FaultResult.Minor)
         {
             // VM_FAULT_MAJOR when the fix needed I/O (a readpage), else VM_FAULT_MINOR.

@@ -176,7 +176,10 @@ public sealed partial class PglistData
         }
         zone.PgAlloc += 1L << order;
         PrepNewPage(pfn, order, gfp);
-        Machine.Trace.OnPageAlloc(Machine.Now, cpu.Id, pfn, order, (uint)gfp, free: false);
+        if (Tracepoints.PageAlloc.Enabled)
+        {
+            Tracepoints.PageAlloc.Emit(new MmPageAlloc(Machine.Now, cpu.Id, pfn, order, (uint)gfp, Free: false));
+        }
         return pfn;
     }
 
@@ -273,7 +276,10 @@ public sealed partial class PglistData
         {
             return;
         }
-        Machine.Trace.OnPageAlloc(Machine.Now, Machine.ThisCpu.Id, pfn, order, 0, free: true);
+        if (Tracepoints.PageAlloc.Enabled)
+        {
+            Tracepoints.PageAlloc.Emit(new MmPageAlloc(Machine.Now, Machine.ThisCpu.Id, pfn, order, 0, Free: true));
+        }
         if (order == 0)
         {
             FreeHotColdPage(pfn, cold: false);

@@ -130,10 +130,10 @@ public class MemorySyscallTests
     public void FaultsAndPageAllocationsAreTracedAndCounted()
     {
         var k = KernelBuilder.New().Boot();
-        var faults = new List<Kernel.Core.Trace.PageFaultUser>();
-        var allocs = new List<Kernel.Core.Trace.MmPageAlloc>();
-        k.Trace.PageFault += faults.Add;
-        k.Trace.PageAlloc += allocs.Add;
+        var faults = new List<Kernel.Mm.PageFaultUser>();
+        var allocs = new List<Kernel.Mm.MmPageAlloc>();
+        k.Trace.Get<Kernel.Mm.PageFaultUser>("page_fault_user").Fired += faults.Add;
+        k.Mm.Tracepoints.PageAlloc.Fired += allocs.Add;
         long addr = 0;
         var t = k.Spawn("faulter", async self =>
         {

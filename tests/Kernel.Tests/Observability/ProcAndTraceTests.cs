@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using FluentAssertions;
+using Kernel.Core;
 using Kernel.Core.Tasks;
 using Kernel.Core.Trace;
 using Kernel.Mm;
@@ -171,5 +172,61 @@ public class ProcAndTraceTests
         k.Proc.Read("/proc/99999/status").Should().BeNull();
         k.Proc.Read("/proc/nope").Should().BeNull();
         k.Proc.Read("/sys/block").Should().BeNull();
+    }
+    /// <summary>The event a toy subsystem declares (as docs/architecture.md shows).</summary>
+    private readonly record struct ToyDiskIo(long TimeNs, int Cpu, int Sector) : ITraceEvent
+    {
+        public string Name => "toy_disk_io";
+
+        public string FormatArgs() => $"sector={Sector}";
+    }
+
+    private sealed record ToyCosts
+    {
+        public long SeekNs { get; init; } = 8_000_000;
+    }
+
+    [Test]
+    public void ASubsystemRegistersItsTracepointProcFileAndCostsAtBoot()
+    {
+        var k = KernelBuilder.New().Boot();
+        var m = k.Machine;
+        // What a block layer does at boot: a tracepoint, a writable /sys file, a cost record.
+        var io = m.Trace.Register<ToyDiskIo>("toy_disk_io");
+        string scheduler = "deadline";
+        m.ProcFiles.Register("/sys/block/toy/queue/scheduler", () => $"noop [{scheduler}]\n", text =>
+        {
+            var name = text.Trim();
+            if (name is not ("noop" or "deadline"))
+            {
+                return Errno.EINVAL.Ret();
+            }
+            scheduler = name;
+            return 0;
+        });
+        var costs = new ToyCosts();
+        CostRecords.Validate(costs);
+        CostRecords.Entries(costs).Should().Equal(("SeekNs", 8_000_000L));
+        var act = () => CostRecords.Validate(costs with { SeekNs = -1 });
+        act.Should().Throw<ArgumentException>().WithMessage("*ToyCosts.SeekNs*");
+
+        var seen = new List<ToyDiskIo>();
+        var rec = new TraceRecorder();
+        m.Trace.AddSink(rec);
+        io.Fired += seen.Add;
+        io.Enabled.Should().BeTrue();
+        io.Emit(new ToyDiskIo(m.Now, 0, 42));
+        seen.Should().ContainSingle().Which.Sector.Should().Be(42);
+        rec.Events.Should().Contain(e => e.Name == "toy_disk_io");
+        m.Trace.Get<ToyDiskIo>("toy_disk_io").Should().BeSameAs(io);
+        m.Trace.Registered.Select(t => t.Name).Should().Contain(["toy_disk_io", "page_fault_user", "mm_page_alloc"]);
+        var dup = () => m.Trace.Register<ToyDiskIo>("toy_disk_io");
+        dup.Should().Throw<InvalidOperationException>();
+
+        k.Proc.Read("/sys/block/toy/queue/scheduler").Should().Be("noop [deadline]\n");
+        k.Proc.Write("/sys/block/toy/queue/scheduler", "cfq").Should().Be(Errno.EINVAL.Ret());
+        k.Proc.Write("/sys/block/toy/queue/scheduler", "noop\n").Should().Be(0);
+        k.Proc.Read("/sys/block/toy/queue/scheduler").Should().Be("noop [noop]\n");
+        m.ProcFiles.Paths.Should().Contain(["/proc/meminfo", "/proc/sys/vm/overcommit_memory", "/sys/block/toy/queue/scheduler"]);
     }
 }
