@@ -190,8 +190,10 @@ public sealed partial class Machine
         {
             return;
         }
-        if (target != ThisCpu)
+        if (target != ThisCpu || (!_running && !p.IsIdleTask))
         {
+            // Another CPU, or a host-side call (a spawn, a signal from the harness) that stands
+            // for code running elsewhere: the running task learns of it by an interrupt.
             SendReschedIpi(target);
         }
         else if (p.IsIdleTask)

@@ -177,6 +177,14 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         public CpuMask CpusAllowed { get; init; } = CpuMask.All;
         public SchedPolicy Policy { get; init; } = SchedPolicy.SCHED_NORMAL;
         public int RtPriority { get; init; }
+
+        /// <summary>
+        /// Start the program as an interactive shell would (default): it inherits the sleeping
+        /// shell's interactivity bonus and runs first. False starts it with no sleep credit and a
+        /// full timeslice, as a task created without a parent's history (a neutral start for
+        /// experiments that want one).
+        /// </summary>
+        public bool FromShell { get; init; } = true;
     }
 
     /// <summary>
@@ -208,13 +216,23 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         p.CpusAllowed = options.CpusAllowed;
         p.Pgrp = p.Session = p.Pid;
         GiveExecMm(p);
-        Scheduler.InitTask(p, options.Nice);
+        SetProgram(p, program);
         if (rt)
         {
+            // chrt from the shell: the policy is set before exec, so the shell's bonus is moot.
+            Scheduler.InitTask(p, options.Nice);
             Scheduler.SetScheduler(p, options.Policy, options.RtPriority);
+            Scheduler.WakeUpSpawned(p);
         }
-        SetProgram(p, program);
-        Scheduler.WakeUpSpawned(p);
+        else if (options.FromShell)
+        {
+            Scheduler.SpawnFromShell(p, options.Nice);
+        }
+        else
+        {
+            Scheduler.InitTask(p, options.Nice);
+            Scheduler.WakeUpSpawned(p);
+        }
         Trace.OnSchedProcessFork(Now, Machine.ThisCpu.Id, Init, p);
         return p;
     }

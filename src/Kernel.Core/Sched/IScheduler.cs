@@ -18,6 +18,14 @@ public interface IScheduler
     /// <summary>init_idle: make `idle` the idle task of `cpu`.</summary>
     void InitIdle(TaskStruct idle, Cpu cpu);
 
+    /// <summary>
+    /// Start `p` as a program launched from an interactive shell: the shell, asleep until now and
+    /// so at its full interactivity bonus, wakes, forks `p` (child runs first, inheriting the
+    /// shell's priority and half its timeslice) and execs it (exec balancing picks the CPU);
+    /// `nice` is then applied as nice(1) would. `p` already has its affinity.
+    /// </summary>
+    void SpawnFromShell(TaskStruct p, int nice);
+
     /// <summary>Kernel threads the scheduler needs (migration/N), created once tasks can exist.</summary>
     void StartKernelThreads();
 

@@ -360,6 +360,18 @@ public sealed class GoodnessScheduler : IScheduler
         TryToWakeUp(child, TaskState.TASK_INTERRUPTIBLE, sync: false);
     }
 
+    /// <summary>
+    /// 2.4 from a shell: the shell's counter after its sleeps has grown to about twice
+    /// NICE_TO_TICKS(0) (counter = counter/2 + NICE_TO_TICKS at every recalculation), and the
+    /// fork gives the child half of it; the wake-up then competes through goodness().
+    /// </summary>
+    public void SpawnFromShell(TaskStruct p, int nice)
+    {
+        InitTask(p, nice);
+        p.Counter = NiceToTicks(0);
+        WakeUpSpawned(p);
+    }
+
     public void WakeUpSpawned(TaskStruct p)
     {
         int best = p.CpusAllowed.And(_m.OnlineMask).First;

@@ -237,7 +237,32 @@ public sealed partial class O1Scheduler
         }
     }
 
-    public void WakeUpSpawned(TaskStruct p)
+    public void SpawnFromShell(TaskStruct p, int nice)
+    {
+        // The shell: nice 0, slept long enough to hold the full sleep_avg, a fresh timeslice.
+        const int shellStaticPrio = 120;
+        // sched_fork: the child copies the shell's priorities and takes half its slice.
+        p.StaticPrio = p.NormalPrio = shellStaticPrio;
+        p.SleepAvg = _p.NS_MAX_SLEEP_AVG;
+        p.TimeSlice = (_p.StaticPrioTimeslice(shellStaticPrio) + 1) >> 1;
+        // wake_up_new_task: CHILD_PENALTY on the inherited sleep_avg; child-runs-first gives it
+        // the shell's own dynamic priority (static - full bonus).
+        p.SleepAvg = _p.JIFFIES_TO_NS((long)_p.CurrentBonus(p) * SchedParams.CHILD_PENALTY / 100 * _p.MAX_SLEEP_AVG / SchedParams.MAX_BONUS);
+        p.Prio = shellStaticPrio - SchedParams.MAX_BONUS / 2;
+        if (nice != 0)
+        {
+            // nice(1) in the child before exec: set_user_nice recomputes prio from the new static prio.
+            p.StaticPrio = SchedParams.NICE_TO_PRIO(nice);
+            p.NormalPrio = p.StaticPrio;
+            p.Prio = _p.EffectivePrio(p);
+        }
+        SetLoadWeight(p);
+        WakeUpSpawned(p, headOfQueue: true);
+    }
+
+    public void WakeUpSpawned(TaskStruct p) => WakeUpSpawned(p, headOfQueue: false);
+
+    private void WakeUpSpawned(TaskStruct p, bool headOfQueue)
     {
         // Exec balancing (SD_BALANCE_EXEC): start on the least loaded allowed CPU, lowest number first.
         int best = -1;
@@ -261,7 +286,17 @@ public sealed partial class O1Scheduler
         p.FirstTimeSlice = true;
         var rq = _rqs[best];
         LockRq(rq, _m.ThisCpu);
-        ActivateTaskLocked(p, rq);
+        if (headOfQueue && p.Policy != SchedPolicy.SCHED_BATCH)
+        {
+            // Queued just before the shell, which then sleeps again: first among its priority.
+            SchedInfoQueued(p);
+            rq.Active.EnqueueHead(p);
+            IncNrRunning(p, rq);
+        }
+        else
+        {
+            ActivateTaskLocked(p, rq);
+        }
         if (TaskPreemptsCurr(p, rq))
         {
             ReschedTask(RqCurr(rq));

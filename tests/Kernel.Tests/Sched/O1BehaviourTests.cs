@@ -134,7 +134,7 @@ public class O1BehaviourTests
         var k = KernelBuilder.New().Hz(1000).Boot();
         var a = k.Spawn("a", Programs.Hog, new LinuxKernel.SpawnOptions { Nice = niceA });
         var b = k.Spawn("b", Programs.Hog, new LinuxKernel.SpawnOptions { Nice = niceB });
-        k.Run(Ms.Of(2000));
+        k.Run(Ms.Of(8000)); // programs from a shell start interactive: let both drift to hogs first
         long a0 = a.SumExecRuntimeNs, b0 = b.SumExecRuntimeNs;
         k.Run(Ms.Of(12_000));
         double share = (double)(a.SumExecRuntimeNs - a0) / (a.SumExecRuntimeNs - a0 + b.SumExecRuntimeNs - b0);
@@ -158,7 +158,7 @@ public class O1BehaviourTests
                 yields++;
             }
         });
-        var hog = k.Spawn("hog", Programs.ComputeFor(150));
+        var hog = k.Spawn("hog", Programs.ComputeFor(150), new LinuxKernel.SpawnOptions { FromShell = false });
         k.RunUntilIdle().Should().BeTrue();
         yields.Should().Be(5);
         // After the first yield the hog runs its whole timeslice before the yielder returns.
@@ -190,5 +190,36 @@ public class O1BehaviourTests
             return after - before;
         }
         (RuntimeAfterWake(7_000) - RuntimeAfterWake(0)).Should().Be(7_000);
+    }
+    [Test]
+    public void AProgramStartedFromAShellInheritsItsBonusAndStartsWithinASchedulingLatency()
+    {
+        // The shell slept (full sleep_avg, prio 115), wakes, forks (child runs first with the
+        // shell's prio and CHILD_PENALTY on its sleep_avg) and execs. Against a nice -5 hog
+        // (prio 120 once it is CPU-bound) the program preempts at once.
+        var k = KernelBuilder.New().Hz(1000).Boot();
+        var hog = k.Spawn("hog", Programs.Hog, new LinuxKernel.SpawnOptions { Nice = -5, FromShell = false });
+        k.Run(Ms.Of(3000));
+        hog.Prio.Should().Be(120, "a nice -5 CPU hog has the -5 penalty");
+        var log = new RunLog();
+        k.Trace.AddSink(log);
+        long spawnedAt = k.Machine.Now;
+        var prog = k.Spawn("prog", Programs.ComputeFor(5));
+        prog.Prio.Should().Be(115, "the shell's own priority (nice 0, full bonus)");
+        prog.SleepAvg.Should().Be(k.Machine.Hz.JiffiesToNs(9 * 1000 / 10 * k.Machine.Hz.Value / 1000), "CURRENT_BONUS 10 * 95 / 100 = 9 tenths of MAX_SLEEP_AVG");
+        k.Run(Ms.Of(50));
+        var first = log.Intervals.Where(iv => iv.Pid == prog.Pid).OrderBy(iv => iv.Start).First();
+        (first.Start - spawnedAt).Should().BeLessThan(Ms.Of(0.1), "it preempts the hog instead of waiting for its 120 ms slice");
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void NiceAppliedInTheChildRecomputesThePriorityWithTheInheritedBonus()
+    {
+        var k = KernelBuilder.New().Hz(1000).Boot();
+        var p = k.Spawn("niced", Programs.Hog, new LinuxKernel.SpawnOptions { Nice = 10 });
+        p.StaticPrio.Should().Be(130);
+        p.Prio.Should().Be(126, "effective_prio: 130 - (CURRENT_BONUS 9 - 5)");
+        k.AssertInvariants();
     }
 }
