@@ -108,6 +108,13 @@ public sealed partial class Machine
     /// <summary>Charged lock use from synchronous kernel code: returns spin + hold, already owed by `cpu`'s current task.</summary>
     public long ChargeLock(KSpinLock l, Cpu cpu, long holdNs)
     {
+        if (!_running)
+        {
+            // Host-side setup (spawning a thousand programs at one instant) is sequential code on
+            // one CPU, not contention: it owes the holds but never spins on its own earlier ones.
+            ChargeTo(cpu, holdNs);
+            return holdNs;
+        }
         long spin = l.Charge(Now, holdNs);
         long total = spin + holdNs;
         ChargeTo(cpu, total);

@@ -219,6 +219,7 @@ public sealed class GoodnessScheduler : IScheduler
         }
         TaskStruct next;
         int examined = 0;
+        long recalcNs = 0;
         while (true)
         {
             next = cpu.Idle;
@@ -241,19 +242,24 @@ public sealed class GoodnessScheduler : IScheduler
             {
                 break;
             }
-            // Every runnable counter is spent: a new epoch for every task in the system.
+            // Every runnable counter is spent: a new epoch for every task in the system. 2.4.20
+            // drops runqueue_lock for this and walks the tasks under read_lock(&tasklist_lock),
+            // so the walk costs this CPU time but does not hold the runqueue lock.
             Recalculations++;
+            long walked = 0;
             foreach (var t in _allTasks)
             {
                 if (t.ExitState == 0)
                 {
                     t.Counter = (t.Counter >> 1) + NiceToTicks(t.Nice);
                 }
-                examined++;
+                walked++;
             }
+            recalcNs += walked * _m.Costs.GoodnessPerTaskNs;
         }
         hold += examined * _m.Costs.GoodnessPerTaskNs;
         _m.ChargeLock(RunqueueLock, cpu, hold);
+        _m.Charge(recalcNs);
         _yielded.Remove(prev);
         Machine.ClearNeedResched(prev);
         if (next != prev)
@@ -398,11 +404,27 @@ public sealed class GoodnessScheduler : IScheduler
         }
     }
 
+    /// <summary>
+    /// sys_sched_yield (2.4.20): only when some runnable task is not already on a CPU
+    /// (nr_pending); SCHED_OTHER gets SCHED_YIELD (goodness -1 for one pass), an RT task only
+    /// goes to the back of the run list and keeps its 1000 + rt_priority.
+    /// </summary>
     public void Yield(TaskStruct p)
     {
-        if (NrRunnable > 1)
+        int nrPending = NrRunnable;
+        foreach (var c in _m.Cpus)
         {
-            _yielded.Add(p);
+            if (!c.Curr.IsIdleTask)
+            {
+                nrPending--;
+            }
+        }
+        if (nrPending > 0)
+        {
+            if (p.Policy == SchedPolicy.SCHED_NORMAL || p.Policy == SchedPolicy.SCHED_BATCH)
+            {
+                _yielded.Add(p);
+            }
             Machine.SetNeedResched(p);
             if (p.Array is not null)
             {

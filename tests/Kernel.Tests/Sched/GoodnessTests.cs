@@ -97,4 +97,65 @@ public class GoodnessTests
         TestContext.Out.WriteLine($"spin on runqueue locks: 2.4 global {global} ns, O(1) per-CPU {perCpu} ns");
         global.Should().BeGreaterThan(3 * Math.Max(perCpu, 1), "every CPU's schedule() and every wake-up serialise on the one 2.4 lock");
     }
+    [Test]
+    public void AnRtTaskThatYieldsKeepsItsGoodnessAndRunsOn()
+    {
+        // 2.4.20 sys_sched_yield sets SCHED_YIELD only for SCHED_OTHER: an RT task keeps
+        // 1000 + rt_priority, so a lower RT task still cannot run.
+        var k = KernelBuilder.New().Scheduler(SchedulerKind.Goodness24).Boot();
+        var order = new List<string>();
+        k.Spawn("rt50", async self =>
+        {
+            for (int i = 0; i < 5; i++)
+            {
+                await self.Compute(Ms.Of(1));
+                await self.SchedYield();
+                order.Add("rt50");
+            }
+        }, new LinuxKernel.SpawnOptions { Policy = SchedPolicy.SCHED_FIFO, RtPriority = 50 });
+        k.Spawn("rt10", async self =>
+        {
+            await self.Compute(Ms.Of(1));
+            order.Add("rt10");
+        }, new LinuxKernel.SpawnOptions { Policy = SchedPolicy.SCHED_FIFO, RtPriority = 10 });
+        k.RunUntilIdle().Should().BeTrue();
+        order.Should().Equal("rt50", "rt50", "rt50", "rt50", "rt50", "rt10");
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void TheEpochRecalculationDoesNotHoldTheRunqueueLock()
+    {
+        // 2.4.20 recalculates every counter with runqueue_lock dropped (under tasklist_lock):
+        // the runqueue lock's longest hold does not grow with the number of sleeping tasks.
+        double MeanHold(int sleepers)
+        {
+            var k = KernelBuilder.New().Hz(100).Scheduler(SchedulerKind.Goodness24).Boot();
+            for (int i = 0; i < sleepers; i++)
+            {
+                k.Spawn($"s{i}", async self => await self.Pause());
+            }
+            k.Spawn("hog", Programs.Hog);
+            k.Run(Ms.Of(500)); // every sleeper is asleep by now
+            var g = (GoodnessScheduler)k.Scheduler;
+            long hold0 = g.RunqueueLock.HoldNs, acq0 = g.RunqueueLock.Acquisitions, recalc0 = g.Recalculations;
+            k.Run(Ms.Of(2000));
+            (g.Recalculations - recalc0).Should().BeGreaterThan(5);
+            return (double)(g.RunqueueLock.HoldNs - hold0) / (g.RunqueueLock.Acquisitions - acq0);
+        }
+        double few = MeanHold(2), many = MeanHold(400);
+        many.Should().BeLessThan(few + 100, "400 sleepers' recalculation is not a runqueue_lock hold");
+    }
+    [TestCase(SchedulerKind.Goodness24)]
+    [TestCase(SchedulerKind.O1)]
+    public void TwoThousandProgramsSpawnedAtOneInstantAllGetToRun(SchedulerKind kind)
+    {
+        // Host-side spawns are sequential setup on one CPU: their runqueue-lock holds are owed,
+        // never spun on (they once added up to a quadratic, seconds-long spin).
+        var k = KernelBuilder.New().Hz(100).Scheduler(kind).Boot();
+        var tasks = Enumerable.Range(0, 2000).Select(i => k.Spawn($"s{i}", async self => await self.Pause())).ToList();
+        k.Run(Ms.Of(1000));
+        tasks.Should().OnlyContain(t => t.State == TaskState.TASK_INTERRUPTIBLE, "every program ran to its pause");
+        k.AssertInvariants();
+    }
 }
