@@ -175,7 +175,9 @@ public class SharedFileRmapBenchmarks
     {
         _k = LinuxKernel.Boot(new KernelOptions
         {
-            Cpus = 1, PidMax = 4096, Costs = CostTable.Free,
+            Cpus = 1,
+            PidMax = 4096,
+            Costs = CostTable.Free,
             Memory = new MemoryOptions { MemoryBytes = 3L << 30, Rmap = Mode },
         });
         _k.Spawn("parent", async self =>

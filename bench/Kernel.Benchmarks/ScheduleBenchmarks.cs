@@ -27,7 +27,10 @@ public class ScheduleBenchmarks
         // 100,000 tasks need ~1 GiB of kernel stacks and task_structs: a 2 GiB 64-bit machine.
         _k = LinuxKernel.Boot(new KernelOptions
         {
-            Cpus = 1, Scheduler = Scheduler, PidMax = 200_000, Costs = CostTable.Free,
+            Cpus = 1,
+            Scheduler = Scheduler,
+            PidMax = 200_000,
+            Costs = CostTable.Free,
             Memory = new Kernel.Mm.MemoryOptions { MemoryBytes = 2L << 30, Arch = Kernel.Mm.Architecture.Flat64 },
         });
         for (int i = 0; i < Runnable; i++)

@@ -20,7 +20,9 @@ public static class SharedFileReport
             var sw = Stopwatch.StartNew();
             var k = LinuxKernel.Boot(new KernelOptions
             {
-                Cpus = 1, PidMax = 4096, Costs = CostTable.Free,
+                Cpus = 1,
+                PidMax = 4096,
+                Costs = CostTable.Free,
                 Memory = new MemoryOptions { MemoryBytes = (fileMiB * 4L + 2048) << 20, Arch = Architecture.Flat64, Rmap = mode },
             });
             k.Spawn("parent", async self =>

@@ -1,6 +1,7 @@
 #:project ../../src/Kernel/Kernel.csproj
+#:property TreatWarningsAsErrors=false
 // Lesson: the O(1) scheduler's interactivity estimator.
-// Run with: dotnet run docs/lessons/o1-scheduler.cs
+// Run with: dotnet run docs/lessons/o1-scheduler.cs   (CI adds -- --short: two rows only)
 //
 // A CPU hog and a task that sleeps 10 ms for every 1 ms of work share one CPU. Watch the
 // hog's dynamic priority drift to static+5 while the sleeper earns the -5 bonus and preempts
@@ -23,7 +24,8 @@ int switches = 0;
 k.Trace.SchedSwitch += _ => switches++;
 
 Console.WriteLine("time    hog prio  sleeper prio  sleeper SleepAVG");
-for (int s = 1; s <= 10; s++)
+int rows = args.Contains("--short") ? 2 : 10;
+for (int s = 1; s <= rows; s++)
 {
     k.Run(500_000_000);
     string avg = k.Proc.Read($"/proc/{sleeper.Pid}/status")!

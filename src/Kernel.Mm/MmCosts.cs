@@ -47,8 +47,17 @@ public sealed record MmCosts
     /// <summary>Memory work is free: isolates policy from overhead.</summary>
     public static MmCosts Free { get; } = new()
     {
-        PageAllocNs = 0, ZoneLockHoldNs = 0, PageFaultNs = 0, ClearPageNs = 0, CopyPageNs = 0,
-        CopyUserPerKbNs = 0, PteCopyNs = 0, PteZapNs = 0, RmapUpdateNs = 0, RmapPteNs = 0, SlabObjectNs = 0,
+        PageAllocNs = 0,
+        ZoneLockHoldNs = 0,
+        PageFaultNs = 0,
+        ClearPageNs = 0,
+        CopyPageNs = 0,
+        CopyUserPerKbNs = 0,
+        PteCopyNs = 0,
+        PteZapNs = 0,
+        RmapUpdateNs = 0,
+        RmapPteNs = 0,
+        SlabObjectNs = 0,
     };
 
     internal void Validate() => CostRecords.Validate(this);

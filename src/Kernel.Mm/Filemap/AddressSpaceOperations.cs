@@ -41,10 +41,10 @@ public abstract class AddressSpaceOperations
     }
 
     /// <summary>
-    /// prepare_write: make bytes [from, to) of the cache page ready to be overwritten; a page that
+    /// prepare_write: make bytes [fromByte, toByte) of the cache page ready to be overwritten; a page that
     /// is not uptodate must have the rest of its bytes read or zeroed. 0 or -errno.
     /// </summary>
-    public abstract int PrepareWrite(PglistData node, KFile file, int pfn, int from, int to);
+    public abstract int PrepareWrite(PglistData node, KFile file, int pfn, int fromByte, int toByte);
 
     /// <summary>
     /// commit_write (generic_commit_write): the bytes are in the page; dirty it and extend i_size

@@ -88,7 +88,7 @@ public sealed class ShmemAddressSpaceOperations : AddressSpaceOperations
     }
 
     /// <summary>shmem_prepare_write: shmem_getpage(SGP_WRITE) makes a new page uptodate (zeros).</summary>
-    public override int PrepareWrite(PglistData node, KFile file, int pfn, int from, int to)
+    public override int PrepareWrite(PglistData node, KFile file, int pfn, int fromByte, int toByte)
     {
         ArgumentNullException.ThrowIfNull(node);
         node.PageAt(pfn).Set(PageFlag.PG_uptodate);

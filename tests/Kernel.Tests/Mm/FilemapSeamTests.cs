@@ -34,7 +34,7 @@ public class FilemapSeamTests
 
         public override int WritePage(PglistData node, AddressSpace mapping, int pfn) => 0;
 
-        public override int PrepareWrite(PglistData node, KFile file, int pfn, int from, int to) => 0;
+        public override int PrepareWrite(PglistData node, KFile file, int pfn, int fromByte, int toByte) => 0;
     }
 
     private sealed class PatternFops : FileOperations

@@ -1,9 +1,9 @@
 using FluentAssertions;
 using Kernel.Core.Tasks;
 using Kernel.Mm;
+using Kernel.Mm.Filemap;
 using Kernel.Mm.Memory;
 using Kernel.Mm.Rmap;
-using Kernel.Mm.Filemap;
 using Kernel.Mm.Shmem;
 using Kernel.Process;
 using Kernel.Tests.Support;
