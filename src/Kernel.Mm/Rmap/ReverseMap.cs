@@ -6,6 +6,10 @@
 // sizeof(long)) / sizeof(pte_addr_t) addresses; pte_addr_t is a pointer (4 bytes on i386), as
 // without CONFIG_HIGHPTE (page tables here are lowmem frames). A page mapped once keeps its single PTE inline
 // (PG_direct), so the chains cost lowmem in proportion to the number of mappings.
+//
+// Lock order (mm/rmap.c): i_mutex > mmap_sem > PG_locked > i_mmap_lock > anon_vma->lock >
+// page_table_lock > lru_lock / swap_lock > mmlist_lock > tree_lock. None of them is needed yet,
+// because no mm path sleeps or is interrupted midway; docs/locking.md says which comes when.
 using Kernel.Core;
 using Kernel.Mm.Memory;
 using Kernel.Mm.Slab;
