@@ -47,7 +47,7 @@ public sealed partial class Machine
     }
 
     /// <summary>The timer interrupt's handler and softirqs, without the return path.</summary>
-    private void TickHandler(Cpu cpu)
+    internal void TickHandler(Cpu cpu)
     {
         var p = cpu.Curr;
         bool userTick = !p.InKernel && !p.IsIdleTask;

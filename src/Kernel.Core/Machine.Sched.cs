@@ -2,6 +2,7 @@
 // the preemption primitives kernel paths use (preempt_disable/enable, cond_resched, might_sleep).
 // Linux 2.6.20 kernel/sched.c (schedule, preempt_schedule, __cond_resched) and
 // include/linux/preempt.h: without CONFIG_PREEMPT the preempt_count helpers are empty.
+using Kernel.Core.Locking;
 using Kernel.Core.Smp;
 using Kernel.Core.Tasks;
 
@@ -162,7 +163,7 @@ public sealed partial class Machine
         }
     }
 
-    private ValueTask PreemptCheck(TaskStruct p)
+    internal ValueTask PreemptCheck(TaskStruct p)
     {
         if (p.PreemptCount != 0 || !p.NeedResched || p.IrqsDisabled)
         {
@@ -232,6 +233,25 @@ public sealed partial class Machine
             ReportBug(cpu, p, $"BUG: sleeping function called from invalid context at {where}" + Environment.NewLine +
                 $"in_atomic():{(atomic ? 1 : 0)}, irqs_disabled():{(p.IrqsDisabled ? 1 : 0)}");
         }
+    }
+
+    /// <summary>signal_pending(current).</summary>
+    public static bool SignalPending(TaskStruct p) => (p.ThreadFlags & ThreadInfoFlags.TIF_SIGPENDING) != 0;
+
+    /// <summary>Charged lock use from synchronous kernel code: returns spin + hold, already owed by `cpu`'s current task.</summary>
+    public long ChargeLock(KSpinLock l, Cpu cpu, long holdNs)
+    {
+        if (!_running)
+        {
+            // Host-side setup (spawning a thousand programs at one instant) is sequential code on
+            // one CPU, not contention: it owes the holds but never spins on its own earlier ones.
+            ChargeTo(cpu, holdNs);
+            return holdNs;
+        }
+        long spin = l.Charge(Now, holdNs);
+        long total = spin + holdNs;
+        ChargeTo(cpu, total);
+        return total;
     }
 
     /// <summary>wake_up_process: wake a sleeping or stopped task. Returns true if it was woken.</summary>

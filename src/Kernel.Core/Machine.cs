@@ -50,11 +50,11 @@ public sealed partial class Machine
         ProcFiles = new Proc.ProcRegistry(Tasks);
         Jiffies64 = Hz.InitialJiffies;
         Softirqs = new Softirq(Cpus.Length);
-        Softirqs.Open(SoftirqNr.TIMER_SOFTIRQ, RunTimerSoftirq);
-        _timers = new TimerBase[Cpus.Length];
+        Softirqs.Open(SoftirqNr.TIMER_SOFTIRQ, cpu => KTimer.RunTimerSoftirq(this, cpu));
+        TimerBases = new TimerBase[Cpus.Length];
         for (int i = 0; i < Cpus.Length; i++)
         {
-            _timers[i] = new TimerBase();
+            TimerBases[i] = new TimerBase();
         }
         Scheduler.Init(this);
         for (int i = 0; i < Cpus.Length; i++)
@@ -107,6 +107,9 @@ public sealed partial class Machine
 
     /// <summary>The task list and pid hash: every task between copy_process and release_task.</summary>
     public TaskList Tasks { get; }
+
+    /// <summary>The per-CPU timer bases (tvec_bases) that KTimer arms on.</summary>
+    internal TimerBase[] TimerBases { get; }
 
     /// <summary>The softirq vector: open_softirq / raise_softirq, run at irq_exit.</summary>
     public Softirq Softirqs { get; }
@@ -283,7 +286,7 @@ public sealed partial class Machine
                 return false;
             }
         }
-        foreach (var t in _timers)
+        foreach (var t in TimerBases)
         {
             if (t.ArmedCount > 0)
             {

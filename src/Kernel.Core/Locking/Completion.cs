@@ -30,7 +30,7 @@ public sealed class Completion
     /// <summary>wait_for_completion: uninterruptible until Done > 0, then consume one.</summary>
     public async ValueTask WaitForCompletion(Machine m)
     {
-        await m.WaitEvent(Wait, () => Done > 0, interruptible: false, exclusive: true);
+        await Wait.WaitEvent(m, () => Done > 0, interruptible: false, exclusive: true);
         Done--;
     }
 

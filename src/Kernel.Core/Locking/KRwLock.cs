@@ -6,7 +6,7 @@ using Kernel.Core.Tasks;
 
 namespace Kernel.Core.Locking;
 
-public sealed class KRwLock
+public sealed partial class KRwLock
 {
     internal readonly List<(Cpu Cpu, bool Write)> Waiters = new();
 

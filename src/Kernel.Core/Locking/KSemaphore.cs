@@ -34,7 +34,7 @@ public class KSemaphore
             return;
         }
         Contentions++;
-        await m.WaitEvent(Wait, () => Count > 0, interruptible: false, exclusive: true);
+        await Wait.WaitEvent(m, () => Count > 0, interruptible: false, exclusive: true);
         Count--;
     }
 
@@ -48,7 +48,7 @@ public class KSemaphore
             return 0;
         }
         Contentions++;
-        if (!await m.WaitEvent(Wait, () => Count > 0, interruptible: true, exclusive: true))
+        if (!await Wait.WaitEvent(m, () => Count > 0, interruptible: true, exclusive: true))
         {
             return Errno.EINTR.Ret();
         }

@@ -1,6 +1,6 @@
 // spinlock_t with simulated hold and spin times. Two ways to use one lock, never both on the same
 // lock:
-//  - from an async kernel path: `await m.SpinLock(l)` ... `await m.SpinUnlock(l)`. A CPU that finds
+//  - from an async kernel path: `await l.Lock(m)` ... `await l.Unlock(m)`. A CPU that finds
 //    the lock held spins on the simulated clock until the holder releases it (FIFO hand-over).
 //  - from synchronous kernel code (schedule, try_to_wake_up): Charge(now, hold) reserves the lock
 //    for `hold` ns starting when it is next free and returns how long the caller spun. That is how
@@ -12,7 +12,7 @@ using Kernel.Core.Tasks;
 
 namespace Kernel.Core.Locking;
 
-public sealed class KSpinLock
+public sealed partial class KSpinLock
 {
     internal readonly Queue<Cpu> Waiters = new();
 

@@ -6,7 +6,7 @@ using Kernel.Core.Tasks;
 
 namespace Kernel.Core.Locking;
 
-public sealed class WaitQueueHead
+public sealed partial class WaitQueueHead
 {
     public WaitQueueHead(string name = "wait")
     {
@@ -83,7 +83,7 @@ public sealed class WaitQueueHead
     }
 
     /// <summary>__wake_up_common: wake non-exclusive waiters and up to nrExclusive exclusive ones.</summary>
-    public int WakeUp(TaskState mode, int nrExclusive, bool sync = false)
+    public int WakeUp(TaskState mode = TaskState.TASK_INTERRUPTIBLE | TaskState.TASK_UNINTERRUPTIBLE, int nrExclusive = 1, bool sync = false)
     {
         int woken = 0;
         var e = First;

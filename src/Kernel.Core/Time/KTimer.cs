@@ -4,7 +4,7 @@
 // first tick of their CPU at or after expiry. The callback runs in softirq context on that CPU.
 namespace Kernel.Core.Time;
 
-public sealed class KTimer
+public sealed partial class KTimer
 {
     public KTimer(Action<KTimer> function, object? data = null)
     {

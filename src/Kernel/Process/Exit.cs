@@ -137,7 +137,7 @@ public sealed partial class LinuxKernel
         while (true)
         {
             bool anyEligible = false;
-            Machine.PrepareToWait(wq, TaskState.TASK_INTERRUPTIBLE);
+            wq.PrepareToWait(Machine, TaskState.TASK_INTERRUPTIBLE);
             foreach (var child in self.Children)
             {
                 if (!Eligible(self, child, pid, options))
@@ -147,7 +147,7 @@ public sealed partial class LinuxKernel
                 anyEligible = true;
                 if (child.ExitState == TaskState.EXIT_ZOMBIE)
                 {
-                    Machine.FinishWait(wq);
+                    wq.FinishWait(Machine);
                     int status = child.ExitCode;
                     int cpid = child.Pid;
                     ReleaseTask(child);
@@ -156,35 +156,35 @@ public sealed partial class LinuxKernel
                 var cps = ProcessState.Of(child);
                 if ((options & WaitOptions.WUNTRACED) != 0 && child.State == TaskState.TASK_STOPPED && cps.StopSignalToReport != 0)
                 {
-                    Machine.FinishWait(wq);
+                    wq.FinishWait(Machine);
                     int sig = cps.StopSignalToReport;
                     cps.StopSignalToReport = 0;
                     return new WaitResult(child.Pid, (sig << 8) | 0x7f);
                 }
                 if ((options & WaitOptions.WCONTINUED) != 0 && cps.ContinuedToReport)
                 {
-                    Machine.FinishWait(wq);
+                    wq.FinishWait(Machine);
                     cps.ContinuedToReport = false;
                     return new WaitResult(child.Pid, 0xffff);
                 }
             }
             if (!anyEligible)
             {
-                Machine.FinishWait(wq);
+                wq.FinishWait(Machine);
                 return new WaitResult(Errno.ECHILD.Ret(), 0);
             }
             if ((options & WaitOptions.WNOHANG) != 0)
             {
-                Machine.FinishWait(wq);
+                wq.FinishWait(Machine);
                 return new WaitResult(0, 0);
             }
             if (Machine.SignalPending(self))
             {
-                Machine.FinishWait(wq);
+                wq.FinishWait(Machine);
                 return new WaitResult(Errno.ERESTARTSYS.Ret(), 0);
             }
             await Machine.Schedule();
-            Machine.FinishWait(wq);
+            wq.FinishWait(Machine);
         }
     }
 

@@ -24,13 +24,13 @@ public sealed partial class LinuxKernel
         while (true)
         {
             p.State = TaskState.TASK_INTERRUPTIBLE;
-            Machine.HrTimerStart(timer, expiresNs);
+            timer.Start(Machine, expiresNs);
             if (timer.Pending)
             {
                 await Machine.Schedule();
             }
             bool expired = !timer.Pending;
-            Machine.DelTimer(timer);
+            timer.Del(Machine);
             p.State = TaskState.TASK_RUNNING;
             if (expired)
             {

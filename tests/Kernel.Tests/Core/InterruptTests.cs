@@ -39,7 +39,7 @@ public class InterruptTests
         {
             HardirqCount = PreemptCount.HardirqCount(cpu.Curr.PreemptCount) != 0 ? 1 : 0;
             Complete = true;
-            _m.WakeUp(Done);
+            Done.WakeUp();
             _m.Softirqs.Raise(cpu, SoftirqNr.BLOCK_SOFTIRQ);
         });
     }
@@ -57,7 +57,7 @@ public class InterruptTests
         k.Spawn("waiter", async self => await self.KernelCall(async m =>
         {
             dev.Submit(m.Now + Ms.Of(2));
-            await m.WaitEvent(dev.Done, () => dev.Complete, interruptible: false);
+            await dev.Done.WaitEvent(m, () => dev.Complete, interruptible: false);
             ranAt = m.Now;
             return 0;
         }), new LinuxKernel.SpawnOptions { CpusAllowed = CpuMask.Of(0), Policy = SchedPolicy.SCHED_FIFO, RtPriority = 10 });

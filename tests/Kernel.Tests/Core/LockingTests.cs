@@ -102,21 +102,21 @@ public class LockingTests
         {
             k.Spawn("reader", async self => await self.KernelCall(async m =>
             {
-                await m.ReadLock(rw);
+                await rw.ReadLock(m);
                 maxReaders = Math.Max(maxReaders, ++readers);
                 await m.Work(Ms.Of(2));
                 readers--;
-                await m.ReadUnlock(rw);
+                await rw.ReadUnlock(m);
                 return 0;
             }));
         }
         k.Spawn("writer", async self => await self.KernelCall(async m =>
         {
             await m.Work(Ms.Of(1));
-            await m.WriteLock(rw);
+            await rw.WriteLock(m);
             writerSawReaders = readers != 0;
             await m.Work(Ms.Of(1));
-            await m.WriteUnlock(rw);
+            await rw.WriteUnlock(m);
             return 0;
         }));
         k.RunUntilIdle().Should().BeTrue();
@@ -138,7 +138,7 @@ public class LockingTests
         {
             k.Spawn("w", async self => await self.KernelCall(async m =>
             {
-                await m.WaitEvent(wq, () => go, interruptible: false, exclusive: true);
+                await wq.WaitEvent(m, () => go, interruptible: false, exclusive: true);
                 through++;
                 return 0;
             }));
@@ -148,14 +148,14 @@ public class LockingTests
         k.Spawn("waker", async self => await self.KernelCall(m =>
         {
             go = true;
-            m.WakeUp(wq, nrExclusive: 1).Should().Be(1);
+            wq.WakeUp(nrExclusive: 1).Should().Be(1);
             return ValueTask.FromResult(0L);
         }));
         k.Run(Ms.Of(5));
         through.Should().Be(1, "an exclusive wake-up lets one waiter through");
         k.Spawn("waker", async self => await self.KernelCall(m =>
         {
-            m.WakeUp(wq, nrExclusive: 0).Should().Be(3);
+            wq.WakeUp(nrExclusive: 0).Should().Be(3);
             return ValueTask.FromResult(0L);
         }));
         k.RunUntilIdle().Should().BeTrue();
@@ -204,11 +204,11 @@ public class LockingTests
         long stimeDuring = -1;
         var t = k.Spawn("irqoff", async self => await self.KernelCall(async m =>
         {
-            await m.SpinLock(l, irqsOff: true);
+            await l.Lock(m, irqsOff: true);
             long before = m.Current.Stime;
             await m.Work(Ms.Of(5));
             stimeDuring = m.Current.Stime - before;
-            await m.SpinUnlock(l, irqsOn: true);
+            await l.Unlock(m, irqsOn: true);
             return 0;
         }));
         k.RunUntilIdle().Should().BeTrue();

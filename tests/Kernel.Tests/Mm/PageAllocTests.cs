@@ -203,11 +203,11 @@ public class PageAllocTests
         var l = new KSpinLock("l");
         k.Spawn("t", async self => await self.KernelCall(async m =>
         {
-            await m.SpinLock(l);
+            await l.Lock(m);
             k.Mm.AllocPages(Gfp.GFP_ATOMIC, 0).Should().BeGreaterThanOrEqualTo(0);
             k.Machine.Oopses.Should().BeEmpty("GFP_ATOMIC never sleeps");
             int p = k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
-            await m.SpinUnlock(l);
+            await l.Unlock(m);
             k.Mm.FreePages(p, 0);
             return 0;
         }));

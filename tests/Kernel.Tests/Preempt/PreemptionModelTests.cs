@@ -24,9 +24,9 @@ public class PreemptionModelTests
     {
         for (int i = 0; i < Chunks; i++)
         {
-            await m.SpinLock(l);
+            await l.Lock(m);
             await m.Work(Ms.Of(SpinHoldMs));
-            await m.SpinUnlock(l);
+            await l.Unlock(m);
             await m.MightSleep();
             await m.Work(Ms.Of(Spacing - SpinHoldMs));
         }
@@ -89,9 +89,9 @@ public class PreemptionModelTests
         {
             await self.KernelCall(async m =>
             {
-                await m.SpinLock(l);
+                await l.Lock(m);
                 seen = m.Current.PreemptCount;
-                await m.SpinUnlock(l);
+                await l.Unlock(m);
                 return 0;
             });
         });
@@ -110,9 +110,9 @@ public class PreemptionModelTests
         {
             await self.KernelCall(async m =>
             {
-                await m.SpinLock(l);
+                await l.Lock(m);
                 await m.Schedule();
-                await m.SpinUnlock(l);
+                await l.Unlock(m);
                 return 0;
             });
         });
@@ -132,9 +132,9 @@ public class PreemptionModelTests
         {
             await self.KernelCall(async m =>
             {
-                await m.SpinLock(l);
+                await l.Lock(m);
                 await m.Schedule();
-                await m.SpinUnlock(l);
+                await l.Unlock(m);
                 return 0;
             });
         });
@@ -153,7 +153,7 @@ public class PreemptionModelTests
                 // The bug under test: a timer callback (interrupt context) calls schedule(), which
                 // throws before any ValueTask exists to await.
 #pragma warning disable CA2012
-                m.HrTimerStart(new KTimer(_ => m.Schedule()), m.Now + Ms.Of(1));
+                new KTimer(_ => m.Schedule()).Start(m, m.Now + Ms.Of(1));
 #pragma warning restore CA2012
                 return ValueTask.FromResult(0L);
             });
@@ -171,9 +171,9 @@ public class PreemptionModelTests
         {
             await self.KernelCall(async m =>
             {
-                await m.SpinLock(l);
+                await l.Lock(m);
                 await m.Work(Ms.Of(2));
-                await m.SpinUnlock(l);
+                await l.Unlock(m);
                 return 0;
             });
         };
@@ -196,9 +196,9 @@ public class PreemptionModelTests
         {
             await self.KernelCall(async m =>
             {
-                await m.SpinLock(l);
+                await l.Lock(m);
                 await m.MightSleep();
-                await m.SpinUnlock(l);
+                await l.Unlock(m);
                 return 0;
             });
         });

@@ -7,71 +7,60 @@
 //
 // Setting the state before testing the condition closes the lost-wake-up race: a wake-up
 // between the test and schedule() makes the task TASK_RUNNING, so schedule() keeps it.
-using Kernel.Core.Locking;
 using Kernel.Core.Tasks;
 
-namespace Kernel.Core;
+namespace Kernel.Core.Locking;
 
-public sealed partial class Machine
+public sealed partial class WaitQueueHead
 {
     /// <summary>prepare_to_wait(_exclusive): queue the executing task and set its state.</summary>
-    public void PrepareToWait(WaitQueueHead wq, TaskState state, bool exclusive = false)
+    public void PrepareToWait(Machine m, TaskState state, bool exclusive = false)
     {
-        ArgumentNullException.ThrowIfNull(wq);
-        var p = RequireExecuting();
+        ArgumentNullException.ThrowIfNull(m);
+        var p = m.RequireExecuting();
         var e = p.WaitEntry;
         if (e.Head is null)
         {
             e.Exclusive = exclusive;
             e.AutoRemove = true;
             e.WakeFunction = null;
-            wq.Add(e);
+            Add(e);
         }
         p.State = state;
     }
 
     /// <summary>finish_wait: back to TASK_RUNNING and off the queue.</summary>
-    public void FinishWait(WaitQueueHead wq)
+    public void FinishWait(Machine m)
     {
-        var p = RequireExecuting();
+        var p = m.RequireExecuting();
         p.State = TaskState.TASK_RUNNING;
-        wq.Remove(p.WaitEntry);
+        Remove(p.WaitEntry);
     }
-
-    /// <summary>signal_pending(current).</summary>
-    public static bool SignalPending(TaskStruct p) => (p.ThreadFlags & ThreadInfoFlags.TIF_SIGPENDING) != 0;
 
     /// <summary>
     /// wait_event(_interruptible): sleep until `condition` holds. Returns true when it holds, false
     /// when an interruptible wait was broken by a signal (the caller returns -ERESTARTSYS/-EINTR).
     /// </summary>
-    public async ValueTask<bool> WaitEvent(WaitQueueHead wq, Func<bool> condition, bool interruptible = true, bool exclusive = false)
+    public async ValueTask<bool> WaitEvent(Machine m, Func<bool> condition, bool interruptible = true, bool exclusive = false)
     {
         ArgumentNullException.ThrowIfNull(condition);
         var state = interruptible ? TaskState.TASK_INTERRUPTIBLE : TaskState.TASK_UNINTERRUPTIBLE;
         while (true)
         {
-            var p = RequireExecuting();
-            PrepareToWait(wq, state, exclusive);
+            var p = m.RequireExecuting();
+            PrepareToWait(m, state, exclusive);
             if (condition())
             {
                 break;
             }
-            if (interruptible && SignalPending(p))
+            if (interruptible && Machine.SignalPending(p))
             {
-                FinishWait(wq);
+                FinishWait(m);
                 return false;
             }
-            await Schedule();
+            await m.Schedule();
         }
-        FinishWait(wq);
+        FinishWait(m);
         return true;
-    }
-
-    /// <summary>wake_up / wake_up_interruptible / wake_up_all on a queue.</summary>
-    public int WakeUp(WaitQueueHead wq, TaskState mode = TaskState.TASK_INTERRUPTIBLE | TaskState.TASK_UNINTERRUPTIBLE, int nrExclusive = 1, bool sync = false)
-    {
-        ArgumentNullException.ThrowIfNull(wq);
-        return wq.WakeUp(mode, nrExclusive, sync);
     }
 }
