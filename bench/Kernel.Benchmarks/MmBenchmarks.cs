@@ -132,10 +132,13 @@ public class ForkBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _k = LinuxKernel.Boot(new KernelOptions { Cpus = 1, Costs = CostTable.Free, Memory = new MemoryOptions { MemoryBytes = 4L << 30 } });
+        _k = LinuxKernel.Boot(new KernelOptions { Cpus = 1, Costs = CostTable.Free, Memory = new MemoryOptions { MemoryBytes = 4L << 30, Costs = Kernel.Mm.MmCosts.Free } });
         _k.Machine.EnterHostContext();
         _mm = _k.MmOf(_k.Init)!;
-        long a = _mm.DoMmapAnon(0, 1L << 30, 3, 0x22 | 0x8000); // MAP_POPULATE: 262,144 pages mapped
+        long a = _mm.DoMmapAnon(0, 1L << 30, 3, 0x22);
+        // Written pages, as a program's stores would leave them (2.6.20's MAP_POPULATE does not
+        // populate a private mapping): 262,144 anonymous pages mapped.
+        _mm.MakePagesPresent(a, a + (1L << 30), write: true);
         if (a < 0 || _mm.AnonRss < 262_144)
         {
             throw new InvalidOperationException($"populate failed: {a}, rss {_mm.AnonRss}");

@@ -357,6 +357,7 @@ public sealed partial class Machine
 
     /// <summary>Charge kernel time to the executing context's task without suspending (paid before it next runs).</summary>
     /// <remarks>Work done while booting (no CPU context yet) takes no simulated time.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Charge(long ns)
     {
         if (ns != 0 && ThisCpu is { } cpu)

@@ -252,6 +252,7 @@ public sealed partial class PglistData
             z.PagesLow = z.PagesMin + (tmp >> 2);
             z.PagesHigh = z.PagesMin + (tmp >> 1);
         }
+        Overcommit?.CalculateTotalReservePages();
     }
 
     /// <summary>setup_per_zone_lowmem_reserve: a lower zone keeps back higher zones' pages / ratio.</summary>
@@ -272,6 +273,7 @@ public sealed partial class PglistData
                 present += Zones[idx].PresentPages;
             }
         }
+        Overcommit?.CalculateTotalReservePages();
     }
 
     /// <summary>zone_batchsize: about 1/1000 of the zone, at most 512 KiB, /4, then 2^n - 1.</summary>

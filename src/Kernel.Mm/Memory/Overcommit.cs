@@ -17,7 +17,11 @@ public sealed class Overcommit
 
     private readonly PglistData _node;
 
-    internal Overcommit(PglistData node) => _node = node;
+    internal Overcommit(PglistData node)
+    {
+        _node = node;
+        CalculateTotalReservePages();
+    }
 
     /// <summary>sysctl_overcommit_memory.</summary>
     public int Mode { get; set; } = OVERCOMMIT_GUESS;
@@ -32,18 +36,22 @@ public sealed class Overcommit
     public long CommitLimitPages => _node.TotalRamPages * Ratio / 100;
 
     /// <summary>totalreserve_pages: per zone, its largest lowmem_reserve plus pages_high, capped at present.</summary>
-    public long TotalReservePages
+    public long TotalReservePages { get; private set; }
+
+    /// <summary>calculate_totalreserve_pages: rerun whenever the watermarks or lowmem_reserve change.</summary>
+    internal void CalculateTotalReservePages()
     {
-        get
+        long reserve = 0;
+        foreach (var z in _node.Zones)
         {
-            long reserve = 0;
-            foreach (var z in _node.Zones)
+            long max = 0;
+            for (int j = z.Index; j < z.LowmemReserve.Length; j++)
             {
-                long max = z.LowmemReserve.Length == 0 ? 0 : z.LowmemReserve.Skip(z.Index).DefaultIfEmpty(0).Max();
-                reserve += Math.Min(max + z.PagesHigh, z.PresentPages);
+                max = Math.Max(max, z.LowmemReserve[j]);
             }
-            return reserve;
+            reserve += Math.Min(max + z.PagesHigh, z.PresentPages);
         }
+        TotalReservePages = reserve;
     }
 
     /// <summary>
@@ -70,7 +78,11 @@ public sealed class Overcommit
             {
                 return 0;
             }
-            long n = _node.Zones.Sum(z => z.FreePages);
+            long n = 0;
+            foreach (var z in _node.Zones)
+            {
+                n += z.FreePages; // nr_free_pages
+            }
             long reserve = TotalReservePages;
             if (n > reserve)
             {

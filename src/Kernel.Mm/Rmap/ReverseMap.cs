@@ -25,6 +25,7 @@ public sealed partial class ReverseMap
     public const int SizeofAnonVma = 12;
 
     private readonly PglistData _node;
+    private readonly long _rmapUpdateNs;
     private readonly List<AnonVma?> _anonVmas = new() { null };
     private readonly Dictionary<int, ChainState> _chains = new();
 
@@ -38,6 +39,7 @@ public sealed partial class ReverseMap
     {
         _node = node;
         Mode = mode;
+        _rmapUpdateNs = node.Options.Costs.RmapUpdateNs;
         var o = node.Options;
         SizeofPteChain = o.L1CacheBytes;
         // Page tables are lowmem (no CONFIG_HIGHPTE), so pte_addr_t is a pointer: a word.
@@ -143,7 +145,10 @@ public sealed partial class ReverseMap
     /// <summary>page_add_rmap (pte_chain mode): record that (mm, addr) maps pfn. False when no chain block can be had.</summary>
     internal bool AddPte(int pfn, MmStruct mm, long addr)
     {
-        _node.Machine.Charge(_node.Options.Costs.RmapUpdateNs);
+        if (_rmapUpdateNs != 0)
+        {
+            _node.Machine.Charge(_rmapUpdateNs);
+        }
         if (Mode != RmapMode.PteChain || pfn == _node.ZeroPagePfn)
         {
             return true;
@@ -170,7 +175,10 @@ public sealed partial class ReverseMap
     /// <summary>page_remove_rmap (pte_chain mode).</summary>
     internal void RemovePte(int pfn, MmStruct mm, long addr)
     {
-        _node.Machine.Charge(_node.Options.Costs.RmapUpdateNs);
+        if (_rmapUpdateNs != 0)
+        {
+            _node.Machine.Charge(_rmapUpdateNs);
+        }
         if (Mode != RmapMode.PteChain || pfn == _node.ZeroPagePfn || !_chains.TryGetValue(pfn, out var c))
         {
             return;

@@ -44,7 +44,7 @@ public sealed class GoodnessScheduler : IScheduler
 
     public void InitIdle(TaskStruct idle, Cpu cpu)
     {
-        idle.StaticPrio = idle.Prio = idle.NormalPrio = 140;
+        idle.StaticPrio = idle.Prio = idle.NormalPrio = PrioArray.MAX_PRIO;
         idle.Counter = 0;
     }
 

@@ -1,6 +1,7 @@
 // Linux 2.6.20 kernel/sched.c: every tuning knob of the O(1) scheduler in one block, with its
 // Linux name. The HZ-dependent ones are computed for the machine's HZ with C integer arithmetic,
-// so the tables in ../shared/reference/linux26.md §2.2-2.3 come out exactly.
+// so sched.c's tables come out exactly; docs/sched.md carries them (timeslice per nice level at
+// HZ 100/250/1000, TASK_INTERACTIVE's delta per nice level).
 using Kernel.Core.Tasks;
 using Kernel.Core.Time;
 
@@ -11,7 +12,7 @@ public sealed class SchedParams
     // ---- Priority space (include/linux/sched.h) ----
     public const int MAX_USER_RT_PRIO = 100;
     public const int MAX_RT_PRIO = MAX_USER_RT_PRIO;
-    public const int MAX_PRIO = MAX_RT_PRIO + 40;
+    public const int MAX_PRIO = PrioArray.MAX_PRIO; // MAX_RT_PRIO + 40, defined once with the array it sizes
     public const int MAX_USER_PRIO = MAX_PRIO - MAX_RT_PRIO; // USER_PRIO(MAX_PRIO) = 40
 
     // ---- Interactivity knobs (HZ-independent) ----

@@ -11,7 +11,7 @@ public class TimesliceTests
 {
     private static readonly int[] Nices = [-20, -10, -5, -1, 0, 1, 5, 10, 15, 19];
 
-    // ../shared/reference/linux26.md §2.2, 2.6.9+ rows, in jiffies.
+    // static_prio_timeslice (2.6.9+) in jiffies, the table docs/sched.md reproduces.
     [TestCase(100, new[] { 80, 60, 50, 42, 10, 9, 7, 5, 2, 1 })]
     [TestCase(250, new[] { 200, 150, 125, 105, 25, 23, 18, 12, 6, 1 })]
     [TestCase(1000, new[] { 800, 600, 500, 420, 100, 95, 75, 50, 25, 5 })]

@@ -1,0 +1,160 @@
+// Linux 2.6.20 mm/mremap.c for anonymous memory: mremap grows an area in place when it can and
+// otherwise moves the page-table entries (the pages stay where they are, so contents move with no copy).
+using System.Runtime.CompilerServices;
+using Kernel.Core;
+
+namespace Kernel.Mm.Memory;
+
+public static class MremapFlags
+{
+    public const int MREMAP_MAYMOVE = 1;
+    public const int MREMAP_FIXED = 2;
+}
+
+public sealed partial class MmStruct
+{
+    public long Mremap(long oldAddr, long oldLen, long newLen, int flags, long newAddr)
+    {
+        if ((flags & ~(MremapFlags.MREMAP_MAYMOVE | MremapFlags.MREMAP_FIXED)) != 0 || (oldAddr & (MemoryLayout.PAGE_SIZE - 1)) != 0)
+        {
+            return Errno.EINVAL.Ret();
+        }
+        oldLen = PageAlign(oldLen);
+        newLen = PageAlign(newLen);
+        if (newLen == 0)
+        {
+            return Errno.EINVAL.Ret();
+        }
+        bool fixedAddr = (flags & MremapFlags.MREMAP_FIXED) != 0;
+        if (fixedAddr)
+        {
+            if ((flags & MremapFlags.MREMAP_MAYMOVE) == 0 || (newAddr & (MemoryLayout.PAGE_SIZE - 1)) != 0)
+            {
+                return Errno.EINVAL.Ret();
+            }
+            if (newAddr < oldAddr + oldLen && oldAddr < newAddr + newLen)
+            {
+                return Errno.EINVAL.Ret(); // overlapping source and destination
+            }
+        }
+        if (!fixedAddr && newLen <= oldLen)
+        {
+            if (newLen < oldLen)
+            {
+                long r = DoMunmap(oldAddr + newLen, oldLen - newLen);
+                if (r < 0)
+                {
+                    return r;
+                }
+            }
+            return oldAddr;
+        }
+        var vma = Vmas.FindVma(oldAddr);
+        if (vma is null || vma.VmStart > oldAddr || oldAddr + oldLen > vma.VmEnd)
+        {
+            return Errno.EFAULT.Ret();
+        }
+        if (vma.Has(VmFlags.VM_LOCKED) && (LockedVm + ((newLen - oldLen) >> MemoryLayout.PAGE_SHIFT)) * MemoryLayout.PAGE_SIZE > MlockLimit)
+        {
+            return Errno.EAGAIN.Ret();
+        }
+        if (!fixedAddr && oldAddr + oldLen == vma.VmEnd && vma.File is null)
+        {
+            var next = Vmas.FindVma(vma.VmEnd);
+            if ((next is null || next.VmStart >= oldAddr + newLen) && oldAddr + newLen <= Paging.TaskSize)
+            {
+                long grow = (newLen - oldLen) >> MemoryLayout.PAGE_SHIFT;
+                if (vma.Has(VmFlags.VM_ACCOUNT) && VmEnoughMemory(grow) < 0)
+                {
+                    return Errno.ENOMEM.Ret();
+                }
+                vma.VmEnd = oldAddr + newLen;
+                TotalVm += grow;
+                if (vma.Has(VmFlags.VM_LOCKED))
+                {
+                    LockedVm += grow;
+                    MakePagesPresent(oldAddr + oldLen, oldAddr + newLen, vma.Has(VmFlags.VM_WRITE));
+                }
+                UpdateHiwater();
+                return oldAddr;
+            }
+        }
+        if ((flags & MremapFlags.MREMAP_MAYMOVE) == 0)
+        {
+            return Errno.ENOMEM.Ret();
+        }
+        long dest;
+        if (fixedAddr)
+        {
+            long r = DoMunmap(newAddr, newLen);
+            if (r < 0)
+            {
+                return r;
+            }
+            dest = newAddr;
+        }
+        else
+        {
+            dest = GetUnmappedArea(0, newLen, 0);
+            if (dest < 0)
+            {
+                return dest;
+            }
+        }
+        return MoveVma(vma, oldAddr, oldLen, dest, newLen);
+    }
+
+    /// <summary>move_vma: a new area at dest, the PTEs moved over, the old range unmapped.</summary>
+    private long MoveVma(Vma vma, long oldAddr, long oldLen, long dest, long newLen)
+    {
+        // The new area is charged in full; unmapping the old range gives the old charge back.
+        if (vma.Has(VmFlags.VM_ACCOUNT) && VmEnoughMemory(newLen >> MemoryLayout.PAGE_SHIFT) < 0)
+        {
+            return Errno.ENOMEM.Ret();
+        }
+        var moved = NewVma(dest, dest + newLen, vma.VmFlagsValue, vma.VmPgoff + ((oldAddr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT), vma.Kind == VmaKind.Stack ? VmaKind.Anonymous : vma.Kind, vma.File, vma.AnonVma, vma.VmOps);
+        if (moved is null)
+        {
+            if (vma.Has(VmFlags.VM_ACCOUNT))
+            {
+                _node.Overcommit.Unacct(newLen >> MemoryLayout.PAGE_SHIFT);
+            }
+            return Errno.ENOMEM.Ret();
+        }
+        Vmas.Insert(moved);
+        TotalVm += newLen >> MemoryLayout.PAGE_SHIFT;
+        long n = Math.Min(oldLen, newLen);
+        for (long off = 0; off < n; off += MemoryLayout.PAGE_SIZE)
+        {
+            ref ulong pte = ref FindPte(oldAddr + off);
+            if (Unsafe.IsNullRef(ref pte))
+            {
+                continue;
+            }
+            if (!PteMapped(pte))
+            {
+                continue;
+            }
+            ref ulong destPte = ref PteAlloc(dest + off);
+            if (Unsafe.IsNullRef(ref destPte))
+            {
+                return Errno.ENOMEM.Ret();
+            }
+            int pfn = Paging.PfnOf(pte);
+            if (!_node.Rmap.AddPte(pfn, this, dest + off))
+            {
+                return Errno.ENOMEM.Ret();
+            }
+            _node.Rmap.RemovePte(pfn, this, oldAddr + off);
+            destPte = pte;
+            pte = 0;
+        }
+        if (vma.Has(VmFlags.VM_LOCKED))
+        {
+            LockedVm += newLen >> MemoryLayout.PAGE_SHIFT;
+        }
+        DoMunmap(oldAddr, oldLen);
+        UpdateHiwater();
+        return dest;
+    }
+}
