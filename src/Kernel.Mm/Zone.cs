@@ -78,7 +78,10 @@ public sealed class Zone
 /// <summary>struct free_area: one buddy list (pfns linked through Page.LruNext/LruPrev).</summary>
 public sealed class FreeArea
 {
-    public int Head { get; internal set; } = -1;
+    /// <summary>free_list: the free blocks of this order, linked by pfn.</summary>
+    internal PfnList List = PfnList.Empty;
+
+    public int Head => List.Head;
 
     public long NrFree { get; internal set; }
 }
@@ -102,8 +105,11 @@ public sealed class PerCpuPages
 
     public int Batch { get; internal set; }
 
-    public int Head { get; internal set; } = -1;
+    /// <summary>The list: the hottest page at the head.</summary>
+    internal PfnList List = PfnList.Empty;
+
+    public int Head => List.Head;
 
     /// <summary>The coldest page: free_pages_bulk returns pages from here.</summary>
-    public int Tail { get; internal set; } = -1;
+    public int Tail => List.Tail;
 }

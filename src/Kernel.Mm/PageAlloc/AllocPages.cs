@@ -223,42 +223,19 @@ public sealed partial class PglistData
 
     private void PcpAddHead(PerCpuPages pcp, int pfn)
     {
-        int head = pcp.Head;
-        ListAdd(ref head, pfn);
-        pcp.Head = head;
-        if (pcp.Tail < 0)
-        {
-            pcp.Tail = pfn;
-        }
+        pcp.List.AddHead(MemMap, pfn);
         pcp.Count++;
     }
 
     private void PcpAddTail(PerCpuPages pcp, int pfn)
     {
-        ref var page = ref MemMap[pfn];
-        page.LruNext = -1;
-        page.LruPrev = pcp.Tail;
-        if (pcp.Tail >= 0)
-        {
-            MemMap[pcp.Tail].LruNext = pfn;
-        }
-        else
-        {
-            pcp.Head = pfn;
-        }
-        pcp.Tail = pfn;
+        pcp.List.AddTail(MemMap, pfn);
         pcp.Count++;
     }
 
     private void PcpDel(PerCpuPages pcp, int pfn)
     {
-        if (pcp.Tail == pfn)
-        {
-            pcp.Tail = MemMap[pfn].LruPrev;
-        }
-        int head = pcp.Head;
-        ListDel(ref head, pfn);
-        pcp.Head = head;
+        pcp.List.Del(MemMap, pfn);
         pcp.Count--;
     }
 

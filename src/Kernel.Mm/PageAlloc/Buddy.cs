@@ -6,43 +6,10 @@ namespace Kernel.Mm;
 
 public sealed partial class PglistData
 {
-    private void ListAdd(ref int head, int pfn)
-    {
-        ref var page = ref MemMap[pfn];
-        page.LruPrev = -1;
-        page.LruNext = head;
-        if (head >= 0)
-        {
-            MemMap[head].LruPrev = pfn;
-        }
-        head = pfn;
-    }
-
-    private void ListDel(ref int head, int pfn)
-    {
-        ref var page = ref MemMap[pfn];
-        if (page.LruPrev >= 0)
-        {
-            MemMap[page.LruPrev].LruNext = page.LruNext;
-        }
-        else
-        {
-            head = page.LruNext;
-        }
-        if (page.LruNext >= 0)
-        {
-            MemMap[page.LruNext].LruPrev = page.LruPrev;
-        }
-        page.LruNext = -1;
-        page.LruPrev = -1;
-    }
-
     private void AddToFreeArea(Zone zone, int pfn, int order)
     {
         var area = zone.FreeArea[order];
-        int head = area.Head;
-        ListAdd(ref head, pfn);
-        area.Head = head;
+        area.List.AddHead(MemMap, pfn);
         area.NrFree++;
         ref var page = ref MemMap[pfn];
         page.Private = (uint)order; // set_page_order
@@ -52,9 +19,7 @@ public sealed partial class PglistData
     private void DelFromFreeArea(Zone zone, int pfn, int order)
     {
         var area = zone.FreeArea[order];
-        int head = area.Head;
-        ListDel(ref head, pfn);
-        area.Head = head;
+        area.List.Del(MemMap, pfn);
         area.NrFree--;
         ref var page = ref MemMap[pfn];
         page.Private = 0; // rmv_page_order
