@@ -51,11 +51,15 @@ public sealed partial class PglistData
         Rmap = new Rmap.ReverseMap(this, options.Rmap);
         SwapOut24 = new Vmscan.SwapOut24(this);
         Overcommit = new Memory.Overcommit(this);
+        PageWait = new PageWaitTable(this);
         RegisterProcFiles(machine.ProcFiles);
     }
 
     /// <summary>The reverse map of this kernel (its mode is MemoryOptions.Rmap).</summary>
     public Rmap.ReverseMap Rmap { get; }
+
+    /// <summary>lock_page / unlock_page / wait_on_page_locked over the zones' hashed wait tables.</summary>
+    public PageWaitTable PageWait { get; }
 
     /// <summary>2.4's virtual-scan reclaimer (swap_out), for comparing with the rmap-driven 2.6 one.</summary>
     public Vmscan.SwapOut24 SwapOut24 { get; }

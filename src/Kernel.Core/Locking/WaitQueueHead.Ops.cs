@@ -14,7 +14,7 @@ namespace Kernel.Core.Locking;
 public sealed partial class WaitQueueHead
 {
     /// <summary>prepare_to_wait(_exclusive): queue the executing task and set its state.</summary>
-    public void PrepareToWait(Machine m, TaskState state, bool exclusive = false)
+    public void PrepareToWait(Machine m, TaskState state, bool exclusive = false, long key = 0)
     {
         ArgumentNullException.ThrowIfNull(m);
         var p = m.RequireExecuting();
@@ -24,6 +24,7 @@ public sealed partial class WaitQueueHead
             e.Exclusive = exclusive;
             e.AutoRemove = true;
             e.WakeFunction = null;
+            e.Key = key;
             Add(e);
         }
         p.State = state;

@@ -83,13 +83,28 @@ public sealed partial class WaitQueueHead
     }
 
     /// <summary>__wake_up_common: wake non-exclusive waiters and up to nrExclusive exclusive ones.</summary>
-    public int WakeUp(TaskState mode = TaskState.TASK_INTERRUPTIBLE | TaskState.TASK_UNINTERRUPTIBLE, int nrExclusive = 1, bool sync = false)
+    public int WakeUp(TaskState mode = TaskState.TASK_INTERRUPTIBLE | TaskState.TASK_UNINTERRUPTIBLE, int nrExclusive = 1, bool sync = false) =>
+        WakeUpCommon(mode, nrExclusive, sync, key: null);
+
+    /// <summary>
+    /// __wake_up_bit: wake only the waiters whose key matches (wake_bit_function), so many
+    /// objects can share one hashed queue without waking each other's waiters.
+    /// </summary>
+    public int WakeUpKey(long key, TaskState mode = TaskState.TASK_INTERRUPTIBLE | TaskState.TASK_UNINTERRUPTIBLE, int nrExclusive = 1) =>
+        WakeUpCommon(mode, nrExclusive, sync: false, key);
+
+    private int WakeUpCommon(TaskState mode, int nrExclusive, bool sync, long? key)
     {
         int woken = 0;
         var e = First;
         while (e is not null)
         {
             var next = e.Next;
+            if (key is { } k && e.Key != k)
+            {
+                e = next;
+                continue;
+            }
             bool exclusive = e.Exclusive;
             bool ok = e.WakeFunction is null
                 ? e.Task.Machine.Scheduler.TryToWakeUp(e.Task, mode, sync)
@@ -139,6 +154,9 @@ public sealed class WaitQueueEntry
 
     /// <summary>A custom wake function (return true if the task was woken); default try_to_wake_up.</summary>
     public Func<WaitQueueEntry, TaskState, bool, bool>? WakeFunction { get; set; }
+
+    /// <summary>The (object, bit) a keyed wait waits for (wait_bit_queue's key); ignored by plain wake-ups.</summary>
+    public long Key { get; set; }
 
     public WaitQueueHead? Head { get; internal set; }
 

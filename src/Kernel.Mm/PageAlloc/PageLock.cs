@@ -1,0 +1,116 @@
+// Linux 2.6.20 mm/filemap.c lock_page / unlock_page / wait_on_page_locked over the zone's
+// hashed wait table (mm/page_alloc.c wait_table_hash_nr_entries: one queue per 256 pages, a power
+// of two between 4 and 4096). A page keeps only its PG_locked bit, never a queue, so struct page
+// stays reference-free; waiters of different pages sharing a bucket are told apart by their key
+// (wake_bit_function), so unlocking one page does not wake another page's waiters.
+using Kernel.Core;
+using Kernel.Core.Locking;
+using Kernel.Core.Tasks;
+
+namespace Kernel.Mm;
+
+public sealed class PageWaitTable
+{
+    /// <summary>PAGES_PER_WAITQUEUE.</summary>
+    public const int PAGES_PER_WAITQUEUE = 256;
+
+    private readonly PglistData _node;
+    private readonly WaitQueueHead[][] _tables;
+    private readonly int[] _bits;
+
+    internal PageWaitTable(PglistData node)
+    {
+        _node = node;
+        _tables = new WaitQueueHead[node.Zones.Length][];
+        _bits = new int[node.Zones.Length];
+        foreach (var z in node.Zones)
+        {
+            int size = EntriesFor(z.SpannedPages);
+            _bits[z.Index] = System.Numerics.BitOperations.Log2((uint)size);
+            _tables[z.Index] = Enumerable.Range(0, size).Select(i => new WaitQueueHead($"{z.Name}.wait_table[{i}]")).ToArray();
+        }
+    }
+
+    /// <summary>wait_table_hash_nr_entries: pages / 256 rounded up to a power of two, clamped to [4, 4096].</summary>
+    public static int EntriesFor(long pages)
+    {
+        long size = 1;
+        while (size < pages / PAGES_PER_WAITQUEUE)
+        {
+            size <<= 1;
+        }
+        return (int)Math.Clamp(size, 4, 4096);
+    }
+
+    /// <summary>The zone's table size (for /proc and tests).</summary>
+    public int TableSize(Zone zone)
+    {
+        ArgumentNullException.ThrowIfNull(zone);
+        return _tables[zone.Index].Length;
+    }
+
+    /// <summary>page_waitqueue: the bucket a page's waiters sleep on.</summary>
+    public WaitQueueHead QueueOf(int pfn)
+    {
+        var z = _node.ZoneOf(pfn);
+        // hash_ptr: a multiplicative hash of the page's address, top bits.
+        uint h = (uint)pfn * 0x9e370001u;
+        return _tables[z.Index][_bits[z.Index] == 0 ? 0 : (int)(h >> (32 - _bits[z.Index]))];
+    }
+
+    private static long KeyOf(int pfn) => ((long)pfn << 8) | (int)PageFlag.PG_locked;
+
+    /// <summary>TestSetPageLocked: take the page lock if it is free.</summary>
+    public bool TryLockPage(int pfn)
+    {
+        ref var page = ref _node.PageAt(pfn);
+        if (page.Test(PageFlag.PG_locked))
+        {
+            return false;
+        }
+        page.Set(PageFlag.PG_locked);
+        return true;
+    }
+
+    /// <summary>lock_page: sleep TASK_UNINTERRUPTIBLE until this task holds the page lock.</summary>
+    public async ValueTask LockPage(Machine m, int pfn)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        await m.MightSleep();
+        while (!TryLockPage(pfn))
+        {
+            await WaitOnPageLocked(m, pfn, exclusive: true);
+        }
+    }
+
+    /// <summary>wait_on_page_locked: sleep until the page is unlocked (without taking the lock).</summary>
+    public ValueTask WaitOnPageLocked(Machine m, int pfn) => WaitOnPageLocked(m, pfn, exclusive: false);
+
+    private async ValueTask WaitOnPageLocked(Machine m, int pfn, bool exclusive)
+    {
+        var wq = QueueOf(pfn);
+        long key = KeyOf(pfn);
+        while (true)
+        {
+            wq.PrepareToWait(m, TaskState.TASK_UNINTERRUPTIBLE, exclusive, key);
+            if (!_node.PageAt(pfn).Test(PageFlag.PG_locked))
+            {
+                break;
+            }
+            await m.Schedule();
+        }
+        wq.FinishWait(m);
+    }
+
+    /// <summary>unlock_page: clear PG_locked and wake this page's waiters (one exclusive locker).</summary>
+    public void UnlockPage(int pfn)
+    {
+        ref var page = ref _node.PageAt(pfn);
+        if (!page.Test(PageFlag.PG_locked))
+        {
+            throw new KernelBug($"unlock_page: pfn {pfn} is not locked");
+        }
+        page.Clear(PageFlag.PG_locked);
+        QueueOf(pfn).WakeUpKey(KeyOf(pfn), TaskState.TASK_UNINTERRUPTIBLE, nrExclusive: 1);
+    }
+}
