@@ -18,15 +18,7 @@ public class TmpfsTests
     private const int RW = Prot.PROT_READ | Prot.PROT_WRITE;
     private const long Page = MemoryLayout.PAGE_SIZE;
 
-    private static LinuxKernel Run(UserProgram body)
-    {
-        var k = KernelBuilder.New().Boot();
-        var t = k.Spawn("prog", body);
-        k.RunUntilIdle().Should().BeTrue();
-        t.ExitCode.Should().Be(0, "the program should finish normally");
-        k.AssertInvariants();
-        return k;
-    }
+    private static LinuxKernel Run(UserProgram body) => KernelBuilder.New().RunToExit(body);
 
     [Test]
     public void WrittenBytesReadBackThroughThePageCache()

@@ -17,15 +17,7 @@ public class UaccessTests
     private const int RW = Prot.PROT_READ | Prot.PROT_WRITE;
     private const long Page = MemoryLayout.PAGE_SIZE;
 
-    private static LinuxKernel Run(UserProgram body)
-    {
-        var k = KernelBuilder.New().Boot();
-        var t = k.Spawn("prog", body);
-        k.RunUntilIdle().Should().BeTrue();
-        t.ExitCode.Should().Be(0, "the program survives: no SIGSEGV for a kernel copy");
-        k.AssertInvariants();
-        return k;
-    }
+    private static LinuxKernel Run(UserProgram body) => KernelBuilder.New().RunToExit(body, "the program survives: no SIGSEGV for a kernel copy");
 
     private static async ValueTask<int> FileWith(UserTask self, int bytes)
     {

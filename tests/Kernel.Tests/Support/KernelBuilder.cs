@@ -55,6 +55,23 @@ public sealed class KernelBuilder
     }
 
     public LinuxKernel Boot() => LinuxKernel.Boot(_o);
+
+    /// <summary>Boot, run one program to completion, check it exited 0 and the invariants hold.</summary>
+    public LinuxKernel RunToExit(UserProgram body, string because = "the program should finish normally")
+    {
+        var k = Boot();
+        var t = k.Spawn("prog", body);
+        if (!k.RunUntilIdle())
+        {
+            throw new InvalidOperationException("the kernel did not go idle");
+        }
+        if (t.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"exit status 0x{t.ExitCode:x}: {because}");
+        }
+        k.AssertInvariants();
+        return k;
+    }
 }
 
 public static class Ms
