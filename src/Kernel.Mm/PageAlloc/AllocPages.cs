@@ -191,7 +191,7 @@ public sealed partial class PglistData
             ref var page = ref MemMap[pfn + i];
             if (page.Count != 0 || page.MapCount != -1 || page.Mapping != 0 || page.Test(PageFlag.PG_buddy))
             {
-                throw new KernelBug($"Bad page state in process '{Machine.ThisCpu.Curr.Comm}': pfn {pfn + i} count {page.Count} mapcount {page.MapCount} mapping {page.Mapping}");
+                ThrowBadPageAtAlloc(pfn + i);
             }
             page.Flags &= ~((1u << (int)PageFlag.PG_referenced) | (1u << (int)PageFlag.PG_dirty) | (1u << (int)PageFlag.PG_uptodate)
                 | (1u << (int)PageFlag.PG_active) | (1u << (int)PageFlag.PG_private));
@@ -247,7 +247,7 @@ public sealed partial class PglistData
         ref var page = ref MemMap[pfn];
         if (page.Count <= 0)
         {
-            throw new KernelBug($"__free_pages: pfn {pfn} has count {page.Count}");
+            ThrowBadFreeCount(pfn);
         }
         if (--page.Count != 0)
         {
@@ -308,7 +308,7 @@ public sealed partial class PglistData
         if (page.MapCount != -1 || page.Mapping != 0 || page.Count != 0 || page.Test(PageFlag.PG_reserved)
             || page.Test(PageFlag.PG_buddy) || page.Test(PageFlag.PG_lru) || page.Test(PageFlag.PG_locked))
         {
-            throw new KernelBug($"Bad page state at free: pfn {pfn} flags 0x{page.Flags:x8} count {page.Count} mapcount {page.MapCount} mapping {page.Mapping}");
+            ThrowBadPageAtFree(pfn);
         }
         ReleaseContents(ref page);
     }
@@ -331,5 +331,27 @@ public sealed partial class PglistData
                 }
             }
         }
+    }
+
+    // The throw sites live out of line (a ThrowHelper, as System.IO.Pipelines does), so the hot
+    // allocation and free paths stay small enough to inline and free of string formatting.
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void ThrowBadPageAtAlloc(int pfn)
+    {
+        ref var page = ref MemMap[pfn];
+        throw new KernelBug($"Bad page state in process '{Machine.ThisCpu.Curr.Comm}': pfn {pfn} count {page.Count} mapcount {page.MapCount} mapping {page.Mapping}");
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void ThrowBadFreeCount(int pfn) => throw new KernelBug($"__free_pages: pfn {pfn} has count {MemMap[pfn].Count}");
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void ThrowBadPageAtFree(int pfn)
+    {
+        ref var page = ref MemMap[pfn];
+        throw new KernelBug($"Bad page state at free: pfn {pfn} flags 0x{page.Flags:x8} count {page.Count} mapcount {page.MapCount} mapping {page.Mapping}");
     }
 }
