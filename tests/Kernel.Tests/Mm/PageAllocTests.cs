@@ -270,4 +270,13 @@ public class PageAllocTests
             .And.BeLessThan(8L * 1024 * 1024 * 32 + 5 * MemoryLayout.MiB);
         k.Mm.ZoneByType(ZoneType.ZONE_HIGHMEM)!.FreePages.Should().BeGreaterThan(7_000_000);
     }
+    [Test]
+    public void FreeingAFreePageIsAKernelBug()
+    {
+        var k = Boot(64 * MemoryLayout.MiB);
+        int pfn = k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
+        k.Mm.FreePages(pfn, 0);
+        var act = () => k.Mm.FreePages(pfn, 0);
+        act.Should().Throw<Kernel.Core.KernelBug>().WithMessage($"__free_pages: pfn {pfn} has count 0");
+    }
 }
