@@ -279,4 +279,19 @@ public class PageAllocTests
         var act = () => k.Mm.FreePages(pfn, 0);
         act.Should().Throw<Kernel.Core.KernelBug>().WithMessage($"__free_pages: pfn {pfn} has count 0");
     }
+    [Test]
+    public void TheBuddyAllocatorWorksWithoutAKernel()
+    {
+        // Memory on a bare machine: no init, no process layer, no syscalls.
+        var mm = Subsystems.MemoryAlone(32 * MemoryLayout.MiB);
+        long free = mm.Zones.Sum(z => z.FreePages);
+        int block = mm.AllocPages(Gfp.GFP_KERNEL, 4);
+        block.Should().BeGreaterThanOrEqualTo(0);
+        (block & 15).Should().Be(0, "an order-4 block is 16-page aligned");
+        mm.Zones.Sum(z => z.FreePages).Should().Be(free - 16);
+        mm.FreePages(block, 4);
+        mm.Zones.Sum(z => z.FreePages).Should().Be(free);
+        mm.CheckInvariants().Should().BeEmpty();
+        mm.Machine.ProcFiles.Read("/proc/buddyinfo").Should().StartWith("Node 0, zone      DMA");
+    }
 }
