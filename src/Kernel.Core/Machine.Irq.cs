@@ -47,7 +47,7 @@ public sealed partial class Machine
     }
 
     /// <summary>The timer interrupt's handler and softirqs, without the return path.</summary>
-    internal void TickHandler(Cpu cpu)
+    private void TickHandler(Cpu cpu)
     {
         var p = cpu.Curr;
         bool userTick = !p.InKernel && !p.IsIdleTask;
@@ -282,8 +282,18 @@ public sealed partial class Machine
     public ValueTask LocalIrqEnable()
     {
         var p = RequireExecuting();
+        bool any = IrqsBackOn(ThisCpu, p);
+        return any && Preempt == PreemptModel.Full ? PreemptCheck(p) : default;
+    }
+
+    /// <summary>
+    /// Interrupts come back on (sti): the device interrupts and the tick that arrived meanwhile are
+    /// taken now, in arrival order of kind. True if any was. local_irq_enable and spin_unlock_irq
+    /// both end here.
+    /// </summary>
+    internal bool IrqsBackOn(Cpu cpu, TaskStruct p)
+    {
         p.IrqsDisabled = false;
-        var cpu = ThisCpu;
         bool any = false;
         while (cpu.DeferredIrqs is { Count: > 0 } q)
         {
@@ -296,6 +306,6 @@ public sealed partial class Machine
             TickHandler(cpu);
             any = true;
         }
-        return any && Preempt == PreemptModel.Full ? PreemptCheck(p) : default;
+        return any;
     }
 }

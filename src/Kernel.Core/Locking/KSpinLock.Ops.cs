@@ -86,15 +86,9 @@ public sealed partial class KSpinLock
         }
         if (irqsOn)
         {
-            // spin_unlock_irq: the lock is released, then interrupts come back (a deferred tick
-            // runs now), then preempt_enable.
-            p.IrqsDisabled = false;
-            var cpu = m.ThisCpu;
-            if (cpu.TickDeferred)
-            {
-                cpu.TickDeferred = false;
-                m.TickHandler(cpu);
-            }
+            // spin_unlock_irq: the lock is released, then interrupts come back (what arrived
+            // meanwhile is taken now), then preempt_enable.
+            m.IrqsBackOn(m.ThisCpu, p);
         }
         if (m.Preempt != PreemptModel.Full)
         {

@@ -32,7 +32,6 @@ public interface IScheduler
     /// <summary>scheduler_tick: called from the timer interrupt of `cpu` (hardirq context).</summary>
     void SchedulerTick(Cpu cpu);
 
-
     /// <summary>
     /// The body of schedule(): deactivate prev unless it is runnable or was preempted, pick next,
     /// update sleep_avg and timestamps. Returns next (possibly prev). The machine then switches.

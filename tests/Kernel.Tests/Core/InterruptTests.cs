@@ -107,4 +107,28 @@ public class InterruptTests
         dev.SoftirqRanAt.Should().Be(enabledAt);
         k.AssertInvariants();
     }
+    [Test]
+    public void SpinUnlockIrqTakesTheDeviceInterruptsThatArrivedUnderTheLock()
+    {
+        // spin_lock_irq ... spin_unlock_irq: interrupts come back at the unlock, device ones too.
+        var k = KernelBuilder.New().Boot();
+        var dev = new FakeDevice(k.Machine);
+        var l = new KSpinLock("irq_lock");
+        long handledAt = -1, unlockedAt = -1;
+        k.Spawn("locker", async self => await self.KernelCall(async m =>
+        {
+            await l.Lock(m, irqsOff: true);
+            dev.Submit(m.Now + Ms.Of(1));
+            await m.Work(Ms.Of(2));
+            dev.Complete.Should().BeFalse("interrupts are off under the lock");
+            unlockedAt = m.Now;
+            await l.Unlock(m, irqsOn: true);
+            handledAt = dev.Complete ? m.Now : -1;
+            return 0;
+        }));
+        k.RunUntilIdle().Should().BeTrue();
+        handledAt.Should().Be(unlockedAt);
+        dev.SoftirqRanAt.Should().Be(unlockedAt, "its softirq ran at that irq_exit");
+        k.AssertInvariants();
+    }
 }
