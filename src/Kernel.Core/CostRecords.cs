@@ -23,6 +23,24 @@ public static class CostRecords
         }
     }
 
+    /// <summary>
+    /// A record of the same type with every cost set to 0 ("free"): derived, so a cost added to
+    /// the record later can never be forgotten in its Free table.
+    /// </summary>
+    public static T AllFree<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] T>()
+        where T : class, new()
+    {
+        var free = new T();
+        foreach (var p in typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (p.PropertyType == typeof(long) && p.Name.EndsWith("Ns", StringComparison.Ordinal) && p.SetMethod is not null)
+            {
+                p.SetValue(free, 0L); // an init accessor is an ordinary setter to reflection
+            }
+        }
+        return free;
+    }
+
     /// <summary>Throws ArgumentException naming the first negative cost.</summary>
     public static void Validate<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] T>(T record)
         where T : class

@@ -46,21 +46,7 @@ public sealed record CostTable
     public static CostTable Default { get; } = new();
 
     /// <summary>A table where Core's kernel work is free: useful to isolate policy from overhead.</summary>
-    public static CostTable Free { get; } = new()
-    {
-        SyscallNs = 0,
-        ContextSwitchNs = 0,
-        TimerTickNs = 0,
-        RunqueueLockHoldNs = 0,
-        WakeupNs = 0,
-        MigrationNs = 0,
-        IrqNs = 0,
-        IpiNs = 0,
-        ForkNs = 0,
-        ExitNs = 0,
-        SpinLockNs = 0,
-        GoodnessPerTaskNs = 0,
-    };
+    public static CostTable Free { get; } = CostRecords.AllFree<CostTable>();
 
     internal void Validate() => CostRecords.Validate(this);
 }

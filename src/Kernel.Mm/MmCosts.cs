@@ -45,20 +45,7 @@ public sealed record MmCosts
     public static MmCosts Default { get; } = new();
 
     /// <summary>Memory work is free: isolates policy from overhead.</summary>
-    public static MmCosts Free { get; } = new()
-    {
-        PageAllocNs = 0,
-        ZoneLockHoldNs = 0,
-        PageFaultNs = 0,
-        ClearPageNs = 0,
-        CopyPageNs = 0,
-        CopyUserPerKbNs = 0,
-        PteCopyNs = 0,
-        PteZapNs = 0,
-        RmapUpdateNs = 0,
-        RmapPteNs = 0,
-        SlabObjectNs = 0,
-    };
+    public static MmCosts Free { get; } = CostRecords.AllFree<MmCosts>();
 
     internal void Validate() => CostRecords.Validate(this);
 }

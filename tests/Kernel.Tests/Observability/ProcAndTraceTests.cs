@@ -229,4 +229,13 @@ public class ProcAndTraceTests
         k.Proc.Read("/sys/block/toy/queue/scheduler").Should().Be("noop [noop]\n");
         m.ProcFiles.Paths.Should().Contain(["/proc/meminfo", "/proc/sys/vm/overcommit_memory", "/sys/block/toy/queue/scheduler"]);
     }
+    [Test]
+    public void TheFreeCostTablesAreZeroInEveryEntryAndTheDefaultsAreNot()
+    {
+        CostRecords.Entries(CostTable.Free).Should().OnlyContain(e => e.Value == 0).And.HaveCountGreaterThan(10);
+        CostRecords.Entries(Kernel.Mm.MmCosts.Free).Should().OnlyContain(e => e.Value == 0).And.HaveCountGreaterThan(10);
+        CostRecords.Entries(CostTable.Default).Should().OnlyContain(e => e.Value > 0);
+        CostRecords.Entries(Kernel.Mm.MmCosts.Default).Should().OnlyContain(e => e.Value > 0);
+        CostTable.Default.SyscallNs.Should().Be(150, "AllFree built a new record and left the defaults alone");
+    }
 }
