@@ -55,7 +55,13 @@ public static class Uaccess
     }
 
     /// <summary>copy_from_user: returns the number of bytes NOT copied; the rest of `dst` is zeroed, as Linux does.</summary>
-    public static long CopyFromUser(MmStruct mm, Span<byte> dst, long src)
+    public static long CopyFromUser(MmStruct mm, Span<byte> dst, long src) => CopyFromUser(mm, dst, src, zeroTail: true);
+
+    /// <summary>
+    /// copy_from_user, or with `zeroTail` false the __copy_from_user_inatomic form that leaves
+    /// what it could not copy untouched (the page cache must keep the file's bytes there).
+    /// </summary>
+    internal static long CopyFromUser(MmStruct mm, Span<byte> dst, long src, bool zeroTail)
     {
         int done = 0;
         while (done < dst.Length)
@@ -66,7 +72,10 @@ public static class Uaccess
             int pfn = UserPage(mm, a, write: false);
             if (pfn < 0)
             {
-                dst[done..].Clear();
+                if (zeroTail)
+                {
+                    dst[done..].Clear();
+                }
                 break;
             }
             mm.Node.ReadPage(pfn).Slice(off, n).CopyTo(dst.Slice(done, n));

@@ -76,9 +76,16 @@ public static class GenericFile
 
     /// <summary>
     /// do_generic_mapping_read: copy from the page cache at f_pos to user memory, a page at a
-    /// time, up to i_size. Returns the bytes read, or -EFAULT (or readpage's error) if none were.
+    /// time, up to i_size, reading absent pages in through a_ops.readpage. Returns the bytes
+    /// read, or -EFAULT (or readpage's error) if none were.
     /// </summary>
-    public static long Read(KFile file, MmStruct mm, long buf, long count)
+    public static long Read(KFile file, MmStruct mm, long buf, long count) => Read(file, mm, buf, count, holesReadAsZeros: false);
+
+    /// <summary>
+    /// The read loop. With `holesReadAsZeros` an absent page is copied out as zeros without being
+    /// read in or allocated (shmem_file_read's SGP_READ); otherwise it is read in.
+    /// </summary>
+    internal static long Read(KFile file, MmStruct mm, long buf, long count, bool holesReadAsZeros)
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(mm);
@@ -90,14 +97,18 @@ public static class GenericFile
         while (done < n)
         {
             long pos = file.Pos + done;
-            int pfn = ReadCachePage(node, mapping, pos >> MemoryLayout.PAGE_SHIFT, out _);
-            if (pfn < 0)
+            long index = pos >> MemoryLayout.PAGE_SHIFT;
+            int pfn = holesReadAsZeros ? mapping.FindPage(index) : ReadCachePage(node, mapping, index, out _);
+            if (pfn < 0 && !holesReadAsZeros)
             {
                 error = pfn;
                 break;
             }
-            long want = Math.Min(n - done, MemoryLayout.PAGE_SIZE - (pos & (MemoryLayout.PAGE_SIZE - 1)));
-            long copied = CopyPageToUser(mm, pfn, pos, buf + done, want);
+            int off = (int)(pos & (MemoryLayout.PAGE_SIZE - 1));
+            int want = (int)Math.Min(n - done, MemoryLayout.PAGE_SIZE - off);
+            // file_read_actor: copy_to_user from the cache page (or the zero page for a hole).
+            var from = node.ReadPage(pfn < 0 ? node.ZeroPagePfn : pfn).Slice(off, want);
+            long copied = want - Uaccess.CopyToUser(mm, buf + done, from);
             done += copied;
             if (copied < want)
             {
@@ -107,43 +118,6 @@ public static class GenericFile
         }
         file.Pos += done;
         return done > 0 ? done : error;
-    }
-
-    /// <summary>
-    /// The actor of the read loop (file_read_actor): copy the part of cache page `pfn` from file
-    /// offset `pos` to user address `dst`, at most `max` bytes, stopping at the first bad user
-    /// page. `pfn` &lt; 0 stands for a hole that reads as zeros. Returns the bytes copied.
-    /// </summary>
-    public static long CopyPageToUser(MmStruct mm, int pfn, long pos, long dst, long max)
-    {
-        ArgumentNullException.ThrowIfNull(mm);
-        var node = mm.Node;
-        int fileOff = (int)(pos & (MemoryLayout.PAGE_SIZE - 1));
-        long want = Math.Min(max, MemoryLayout.PAGE_SIZE - fileOff);
-        long done = 0;
-        while (done < want)
-        {
-            // Page to page: each step stays inside the cache page and one user page.
-            int userOff = (int)((dst + done) & (MemoryLayout.PAGE_SIZE - 1));
-            int len = (int)Math.Min(want - done, MemoryLayout.PAGE_SIZE - userOff);
-            int userPfn = Uaccess.UserPage(mm, dst + done, write: true);
-            if (userPfn < 0)
-            {
-                break;
-            }
-            var dest = node.WritePage(userPfn).Slice(userOff, len);
-            if (pfn < 0)
-            {
-                dest.Clear();
-            }
-            else
-            {
-                node.ReadPage(pfn).Slice(fileOff + (int)done, len).CopyTo(dest);
-            }
-            done += len;
-        }
-        Uaccess.Charge(mm, done);
-        return done;
     }
 
     /// <summary>
@@ -181,7 +155,8 @@ public static class GenericFile
                 error = err;
                 break;
             }
-            int copied = CopyPageFromUser(mm, pfn, fileOff, buf + done, len);
+            // filemap_copy_from_user (the in-atomic form: a short copy leaves the page's other bytes).
+            int copied = len - (int)Uaccess.CopyFromUser(mm, node.WritePage(pfn).Slice(fileOff, len), buf + done, zeroTail: false);
             if (copied > 0)
             {
                 mapping.AOps.CommitWrite(node, file, pfn, pos + copied);
@@ -195,28 +170,6 @@ public static class GenericFile
         }
         file.Pos += done;
         return done > 0 || count == 0 ? done : error;
-    }
-
-    /// <summary>filemap_copy_from_user: user bytes into cache page `pfn` at `off`; bytes copied.</summary>
-    private static int CopyPageFromUser(MmStruct mm, int pfn, int off, long src, int len)
-    {
-        var node = mm.Node;
-        int done = 0;
-        while (done < len)
-        {
-            int userOff = (int)((src + done) & (MemoryLayout.PAGE_SIZE - 1));
-            int n = Math.Min(len - done, MemoryLayout.PAGE_SIZE - userOff);
-            int userPfn = Uaccess.UserPage(mm, src + done, write: false);
-            if (userPfn < 0)
-            {
-                break;
-            }
-            // Span.CopyTo is overlap-safe, so a buffer mapped from this very page copies correctly.
-            node.ReadPage(userPfn).Slice(userOff, n).CopyTo(node.WritePage(pfn).Slice(off + done, n));
-            done += n;
-        }
-        Uaccess.Charge(mm, done);
-        return done;
     }
 
     /// <summary>generic_file_mmap: the mapping faults through filemap_nopage.</summary>
@@ -240,8 +193,8 @@ public static class GenericFile
             ArgumentNullException.ThrowIfNull(vma);
             major = false;
             var inode = vma.File!.Inode;
-            long index = ((address - vma.VmStart) >> MemoryLayout.PAGE_SHIFT) + vma.VmPgoff;
-            if (index << MemoryLayout.PAGE_SHIFT >= inode.Size)
+            long index = vma.LinearPageIndex(address);
+            if (index >= inode.SizeInPages)
             {
                 return NOPAGE_SIGBUS;
             }

@@ -27,6 +27,9 @@ public abstract class Inode
     /// <summary>i_size in bytes.</summary>
     public long Size { get; internal set; }
 
+    /// <summary>Pages covering i_size (a fault at or past this index is SIGBUS).</summary>
+    public long SizeInPages => (Size + MemoryLayout.PAGE_SIZE - 1) >> MemoryLayout.PAGE_SHIFT;
+
     /// <summary>Directory entries naming it (0 once unlinked).</summary>
     public int NLink { get; internal set; }
 

@@ -247,7 +247,7 @@ public sealed partial class MmStruct
         ref var page = ref _node.PageAt(pfn);
         page.MapCount = 0;
         page.Mapping = _node.Rmap.AnonMappingFor(vma);
-        page.Index = (uint)(((addr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT) + vma.VmPgoff);
+        page.Index = (uint)vma.LinearPageIndex(addr);
         if (!_node.Rmap.AddPte(pfn, this, addr))
         {
             page.MapCount = -1;

@@ -284,7 +284,7 @@ public sealed partial class MmStruct
         {
             return null;
         }
-        var upper = NewVma(addr, vma.VmEnd, vma.VmFlagsValue, vma.VmPgoff + ((addr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT), vma.Kind, vma.File, vma.AnonVma, vma.VmOps);
+        var upper = NewVma(addr, vma.VmEnd, vma.VmFlagsValue, vma.LinearPageIndex(addr), vma.Kind, vma.File, vma.AnonVma, vma.VmOps);
         if (upper is null)
         {
             return null;

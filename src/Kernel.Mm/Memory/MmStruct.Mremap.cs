@@ -112,7 +112,7 @@ public sealed partial class MmStruct
         {
             return Errno.ENOMEM.Ret();
         }
-        var moved = NewVma(dest, dest + newLen, vma.VmFlagsValue, vma.VmPgoff + ((oldAddr - vma.VmStart) >> MemoryLayout.PAGE_SHIFT), vma.Kind == VmaKind.Stack ? VmaKind.Anonymous : vma.Kind, vma.File, vma.AnonVma, vma.VmOps);
+        var moved = NewVma(dest, dest + newLen, vma.VmFlagsValue, vma.LinearPageIndex(oldAddr), vma.Kind == VmaKind.Stack ? VmaKind.Anonymous : vma.Kind, vma.File, vma.AnonVma, vma.VmOps);
         if (moved is null)
         {
             if (vma.Has(VmFlags.VM_ACCOUNT))

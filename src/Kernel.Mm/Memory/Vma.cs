@@ -85,6 +85,9 @@ public sealed class Vma
 
     public long Pages => (VmEnd - VmStart) >> MemoryLayout.PAGE_SHIFT;
 
+    /// <summary>linear_page_index: the file (or anon_vma) page offset `address` maps in this area.</summary>
+    public long LinearPageIndex(long address) => ((address - VmStart) >> MemoryLayout.PAGE_SHIFT) + VmPgoff;
+
     public bool Has(VmFlags f) => (VmFlagsValue & f) != 0;
 
     public override string ToString() => $"{VmStart:x8}-{VmEnd:x8} {VmFlagsValue}";

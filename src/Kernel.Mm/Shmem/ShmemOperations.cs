@@ -18,32 +18,7 @@ public sealed class ShmemFileOperations : FileOperations
     internal ShmemFileOperations(Tmpfs fs) => _fs = fs;
 
     /// <summary>shmem_file_read: cache pages, or zeros for holes (shmem_getpage SGP_READ), up to i_size.</summary>
-    public override long Read(KFile file, MmStruct mm, long buf, long count)
-    {
-        ArgumentNullException.ThrowIfNull(file);
-        ArgumentNullException.ThrowIfNull(mm);
-        var inode = (ShmemInode)file.Inode;
-        long n = Math.Max(0, Math.Min(count, inode.Size - file.Pos));
-        long done = 0;
-        while (done < n)
-        {
-            long pos = file.Pos + done;
-            int pfn = _fs.GetPage(inode, pos >> MemoryLayout.PAGE_SHIFT, allocate: false);
-            long want = Math.Min(n - done, MemoryLayout.PAGE_SIZE - (pos & (MemoryLayout.PAGE_SIZE - 1)));
-            long copied = GenericFile.CopyPageToUser(mm, pfn, pos, buf + done, want);
-            done += copied;
-            if (copied < want)
-            {
-                if (done == 0)
-                {
-                    return Errno.EFAULT.Ret();
-                }
-                break;
-            }
-        }
-        file.Pos += done;
-        return done;
-    }
+    public override long Read(KFile file, MmStruct mm, long buf, long count) => GenericFile.Read(file, mm, buf, count, holesReadAsZeros: true);
 
     /// <summary>generic_file_write: the buffered write over shmem_aops.</summary>
     public override long Write(KFile file, MmStruct mm, long buf, long count) => GenericFile.Write(file, mm, buf, count);
@@ -111,8 +86,8 @@ public sealed class ShmemVmOperations : VmOperations
         ArgumentNullException.ThrowIfNull(vma);
         major = false;
         var inode = (ShmemInode)vma.File!.Inode;
-        long index = ((address - vma.VmStart) >> MemoryLayout.PAGE_SHIFT) + vma.VmPgoff;
-        if (index << MemoryLayout.PAGE_SHIFT >= inode.Size)
+        long index = vma.LinearPageIndex(address);
+        if (index >= inode.SizeInPages)
         {
             return NOPAGE_SIGBUS;
         }
@@ -129,11 +104,11 @@ public sealed class ShmemVmOperations : VmOperations
     public override int Populate(Vma vma, long addr, long len, bool nonblock)
     {
         ArgumentNullException.ThrowIfNull(vma);
+        var inode = (ShmemInode)vma.File!.Inode;
         for (long a = addr; a < addr + len; a += MemoryLayout.PAGE_SIZE)
         {
-            var inode = (ShmemInode)vma.File!.Inode;
-            long index = ((a - vma.VmStart) >> MemoryLayout.PAGE_SHIFT) + vma.VmPgoff;
-            if (index << MemoryLayout.PAGE_SHIFT >= inode.Size)
+            long index = vma.LinearPageIndex(a);
+            if (index >= inode.SizeInPages)
             {
                 return (int)Errno.EINVAL.Ret();
             }

@@ -146,4 +146,24 @@ public class UaccessTests
         });
         minflt.Should().Be(3, "copy_to_user took one minor fault per untouched page");
     }
+    [Test]
+    public void AShortWriteLeavesTheRestOfTheFilePageAlone()
+    {
+        // filemap_copy_from_user's in-atomic copy: what could not be copied is not zeroed in the cache.
+        long r = 0;
+        int tail = 0;
+        Run(async self =>
+        {
+            int fd = await FileWith(self, 4096);                   // bytes hold their own offsets
+            long buf = await self.Mmap(0, 2 * Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
+            await self.Munmap(buf + Page, Page);
+            r = await self.Write(fd, buf + 1000, 4096);             // 3,096 bytes fit before the hole
+            long probe = await self.Mmap(0, Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
+            await self.Lseek(fd, 4000, UserTask.SEEK_SET);
+            await self.Read(fd, probe, 4);
+            tail = await self.Load<int>(probe);
+        });
+        r.Should().Be(Page - 1000);
+        tail.Should().Be(4000, "the file's bytes past the short copy are what they were");
+    }
 }
