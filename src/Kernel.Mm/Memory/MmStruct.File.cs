@@ -24,9 +24,11 @@ public sealed partial class MmStruct
             return Errno.ENOMEM.Ret();
         }
         long pgoff = offset >> MemoryLayout.PAGE_SHIFT;
-        if (offset < 0 || (uint)pgoff + (ulong)(alen >> MemoryLayout.PAGE_SHIFT) > uint.MaxValue)
+        // do_mmap_pgoff: pgoff + pages must not wrap pgoff_t (unsigned long: 32 bits on i386).
+        ulong pgoffMax = Paging.Arch == Architecture.I386Pae ? uint.MaxValue : ulong.MaxValue;
+        if (offset < 0 || (ulong)pgoff > pgoffMax - (ulong)(alen >> MemoryLayout.PAGE_SHIFT))
         {
-            return Errno.EOVERFLOW.Ret(); // pgoff + pages wraps the 32-bit pgoff_t
+            return Errno.EOVERFLOW.Ret();
         }
         bool shared = (flags & MapFlags.MAP_SHARED) != 0;
         if (!file.CanRead)
@@ -74,7 +76,7 @@ public sealed partial class MmStruct
             }
             vmFlags |= VmFlags.VM_ACCOUNT;
         }
-        var vma = NewVma(start, start + alen, vmFlags, offset >> MemoryLayout.PAGE_SHIFT, VmaKind.Anonymous, file);
+        var vma = NewVma(start, start + alen, vmFlags, pgoff, VmaKind.Anonymous, file);
         if (vma is null)
         {
             if ((vmFlags & VmFlags.VM_ACCOUNT) != 0)
@@ -125,7 +127,7 @@ public sealed partial class MmStruct
     }
 
     /// <summary>ptep_test_and_clear_young.</summary>
-    public bool TestAndClearYoung(long addr)
+    internal bool TestAndClearYoung(long addr)
     {
         ref ulong pte = ref FindPte(addr);
         if (Unsafe.IsNullRef(ref pte))
@@ -138,7 +140,7 @@ public sealed partial class MmStruct
     }
 
     /// <summary>try_to_unmap_one: the dirty bit moves to the page, the PTE goes.</summary>
-    public void UnmapOne(long addr, int pfn)
+    internal void UnmapOne(long addr, int pfn)
     {
         ref ulong pte = ref PageCheckAddress(addr, pfn);
         if (Unsafe.IsNullRef(ref pte))

@@ -204,8 +204,7 @@ public sealed partial class MmStruct
     }
 
     /// <summary>__vm_enough_memory for this mm: the current task's privilege decides the 3 % reserve.</summary>
-    internal long VmEnoughMemory(long pages) =>
-        _node.Overcommit.VmEnoughMemory(pages, capSysAdmin: _node.Machine.ThisCpu?.Curr.Euid == 0, this);
+    internal long VmEnoughMemory(long pages) => _node.Overcommit.VmEnoughMemory(pages, this);
 
     /// <summary>Remove an area; `merged`: its pages now belong to a neighbour, so its charge stays.</summary>
     private void RemoveVma(Vma v, bool merged = false)

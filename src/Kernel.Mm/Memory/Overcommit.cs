@@ -55,6 +55,13 @@ public sealed class Overcommit
     }
 
     /// <summary>
+    /// security_vm_enough_memory for the current task: root (CAP_SYS_ADMIN) keeps the last 3 %.
+    /// `mm` is the address space being charged (NEVER mode leaves 3 % of its size for others).
+    /// </summary>
+    public long VmEnoughMemory(long pages, MmStruct? mm) =>
+        VmEnoughMemory(pages, capSysAdmin: _node.Machine.ThisCpu?.Curr.Euid == 0, mm);
+
+    /// <summary>
     /// __vm_enough_memory: charge `pages` and return 0, or leave them uncharged and return
     /// -ENOMEM. `capSysAdmin` keeps the last 3 % for root; `mm` is current->mm (NEVER mode
     /// leaves 3 % of its size for other processes).

@@ -27,7 +27,8 @@ public sealed class PageWaitTable
         {
             int size = EntriesFor(z.SpannedPages);
             _bits[z.Index] = System.Numerics.BitOperations.Log2((uint)size);
-            _tables[z.Index] = Enumerable.Range(0, size).Select(i => new WaitQueueHead($"{z.Name}.wait_table[{i}]")).ToArray();
+            string name = $"{z.Name}.wait_table"; // one name for the zone's buckets: no string per queue
+            _tables[z.Index] = Enumerable.Range(0, size).Select(_ => new WaitQueueHead(name)).ToArray();
         }
     }
 

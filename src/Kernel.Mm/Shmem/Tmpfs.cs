@@ -80,7 +80,7 @@ public sealed class Tmpfs
     public KFile? ZeroSetup(long size, bool noreserve = false, Memory.MmStruct? mm = null)
     {
         long pages = (size + MemoryLayout.PAGE_SIZE - 1) >> MemoryLayout.PAGE_SHIFT;
-        if (!noreserve && _mm.Overcommit.VmEnoughMemory(pages, capSysAdmin: _mm.Machine.ThisCpu?.Curr.Euid == 0, mm) < 0)
+        if (!noreserve && _mm.Overcommit.VmEnoughMemory(pages, mm) < 0)
         {
             return null;
         }

@@ -95,13 +95,30 @@ public class RwSemaphoreTests
     }
 
     [Test]
-    public void EveryMmHasAnMmapSem()
+    public void CloneVmSharesTheMmapSemAndForkGivesTheChildItsOwn()
     {
         var k = KernelBuilder.New().Boot();
-        var t = k.Spawn("p", async self => await self.Pause());
-        k.Run(Ms.Of(5));
-        t.Mm.Should().NotBeNull();
-        t.Mm!.MmapSem.Name.Should().Be("mmap_sem");
-        t.Mm.MmapSem.Activity.Should().Be(0);
+        KRwSemaphore? parentSem = null, threadSem = null, childSem = null;
+        k.Spawn("p", async self =>
+        {
+            parentSem = self.Task.Mm!.MmapSem;
+            await self.Clone(CloneFlags.CLONE_VM | (CloneFlags)Signals.SIGCHLD, async c =>
+            {
+                threadSem = c.Task.Mm!.MmapSem;
+                await c.Exit(0);
+            });
+            long pid = await self.Fork(async c =>
+            {
+                childSem = c.Task.Mm!.MmapSem;
+                await c.Exit(0);
+            });
+            await self.Wait4(-1);
+            await self.Wait4(-1);
+        });
+        k.RunUntilIdle().Should().BeTrue();
+        parentSem.Should().NotBeNull();
+        threadSem.Should().BeSameAs(parentSem, "one mm, one mmap_sem");
+        childSem.Should().NotBeNull().And.NotBeSameAs(parentSem, "dup_mm makes a new mm_struct");
+        k.AssertInvariants();
     }
 }
