@@ -102,10 +102,8 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         return all;
     }
 
-    public int TaskCount => Machine.Tasks.Count;
-
     /// <summary>nr_threads: tasks from copy_process until release_task (zombies included).</summary>
-    public int NrThreads => Machine.Tasks.Count;
+    public int TaskCount => Machine.Tasks.Count;
 
     /// <summary>
     /// max_threads (/proc/sys/kernel/threads-max): fork_init sets mempages / (8 * THREAD_SIZE /

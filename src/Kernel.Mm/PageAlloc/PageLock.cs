@@ -56,7 +56,7 @@ public sealed class PageWaitTable
         var z = _node.ZoneOf(pfn);
         // hash_ptr: a multiplicative hash of the page's address, top bits.
         uint h = (uint)pfn * 0x9e370001u;
-        return _tables[z.Index][_bits[z.Index] == 0 ? 0 : (int)(h >> (32 - _bits[z.Index]))];
+        return _tables[z.Index][(int)(h >> (32 - _bits[z.Index]))]; // at least 4 buckets: bits >= 2
     }
 
     private static long KeyOf(int pfn) => ((long)pfn << 8) | (int)PageFlag.PG_locked;

@@ -60,11 +60,11 @@ public sealed partial class LinuxKernel
             return Errno.EINVAL.Ret();
         }
         // copy_process: RLIMIT_NPROC per user (root exempt), then the system-wide max_threads.
-        if (NrThreads >= RlimitNproc && parent.Uid != 0 && CountProcessesOf(parent.Uid) >= RlimitNproc)
+        if (TaskCount >= RlimitNproc && parent.Uid != 0 && CountProcessesOf(parent.Uid) >= RlimitNproc)
         {
             return Errno.EAGAIN.Ret();
         }
-        if (NrThreads >= MaxThreads)
+        if (TaskCount >= MaxThreads)
         {
             return Errno.EAGAIN.Ret();
         }

@@ -113,7 +113,7 @@ public class SlabTests
                 if (r < 0)
                 {
                     firstError = r;
-                    threadsAtFailure = self.Kernel.NrThreads;
+                    threadsAtFailure = self.Kernel.TaskCount;
                     mine = self.Kernel.Tasks.Count(t => t.Uid == uid && !t.IsKernelThread);
                     break;
                 }
