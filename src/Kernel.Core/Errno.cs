@@ -49,6 +49,8 @@ public enum Errno
     ERESTARTNOHAND = 514,
     /// <summary>Restart through restart_syscall (nanosleep's remaining time).</summary>
     ERESTART_RESTARTBLOCK = 516,
+    /// <summary>The operation would sleep here and must be run again once the wait is over (AIO's retry code).</summary>
+    EIOCBRETRY = 530,
 }
 
 /// <summary>Helpers for the negative-errno return convention.</summary>

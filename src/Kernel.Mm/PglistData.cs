@@ -52,6 +52,7 @@ public sealed partial class PglistData
         SwapOut24 = new Vmscan.SwapOut24(this);
         Overcommit = new Memory.Overcommit(this);
         PageWait = new PageWaitTable(this);
+        BackingDev = new BackingDev(machine);
         RegisterProcFiles(machine.ProcFiles);
     }
 

@@ -19,8 +19,11 @@ public abstract class AddressSpaceOperations
     public virtual bool CapAccountDirty => true;
 
     /// <summary>
-    /// readpage: fill the new, not-uptodate cache page `pfn` (already in `mapping` at its index)
-    /// from the backing store and mark it PG_uptodate. 0 or -errno.
+    /// readpage: start filling the new, not-uptodate cache page `pfn` (already in `mapping` at its
+    /// index, and locked) from the backing store. When the read completes the file system marks
+    /// the page PG_uptodate (unless the read failed) and unlocks it (PageWaitTable.UnlockPage),
+    /// which wakes the tasks waiting for it: at once for a synchronous store, from the I/O
+    /// completion for a device. 0 when the read was started, or -errno (the page is unlocked).
     /// </summary>
     public abstract int ReadPage(PglistData node, AddressSpace mapping, int pfn);
 

@@ -48,30 +48,53 @@ public static class GenericFile
 
     /// <summary>
     /// find_get_page, else page_cache_read: the uptodate cache page at `index`, read in through
-    /// a_ops.readpage when absent (`major` then reports the I/O). -ENOMEM or readpage's -errno.
+    /// a_ops.readpage when absent (`major` then reports the I/O). A page whose read is still in
+    /// flight (locked, not uptodate) cannot be waited for here: the caller's synchronous section
+    /// records the wait and this returns -EIOCBRETRY, so the caller sleeps and tries again.
+    /// -ENOMEM, -EIO (the read failed), or readpage's -errno.
     /// </summary>
     public static int ReadCachePage(PglistData node, AddressSpace mapping, long index, out bool major)
     {
+        ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(mapping);
         major = false;
         int pfn = mapping.FindPage(index);
-        if (pfn >= 0)
+        if (pfn < 0)
+        {
+            // page_cache_read: a new locked page in the cache, then ->readpage.
+            pfn = AddToPageCache(node, mapping, index);
+            if (pfn < 0)
+            {
+                return (int)Errno.ENOMEM.Ret();
+            }
+            major = true;
+            node.PageAt(pfn).Set(PageFlag.PG_locked);
+            int err = mapping.AOps.ReadPage(node, mapping, pfn);
+            if (err < 0)
+            {
+                if (node.PageAt(pfn).Test(PageFlag.PG_locked))
+                {
+                    node.PageWait.UnlockPage(pfn);
+                }
+                RemoveFromPageCache(node, mapping, index, pfn);
+                return err;
+            }
+        }
+        ref var page = ref node.PageAt(pfn);
+        if (page.Test(PageFlag.PG_uptodate))
         {
             return pfn;
         }
-        pfn = AddToPageCache(node, mapping, index);
-        if (pfn < 0)
+        if (page.Test(PageFlag.PG_locked))
         {
-            return (int)Errno.ENOMEM.Ret();
+            // filemap_nopage's page_not_uptodate: lock_page, i.e. wait for the read in flight.
+            major = true;
+            return node.DeferWait(new MmWait(MmWaitKind.PageLocked, Pfn: pfn)) ? (int)Errno.EIOCBRETRY.Ret() : (int)Errno.EIO.Ret();
         }
-        major = true;
-        int err = mapping.AOps.ReadPage(node, mapping, pfn);
-        if (err < 0)
-        {
-            RemoveFromPageCache(node, mapping, index, pfn);
-            return err;
-        }
-        return pfn;
+        // Unlocked but not uptodate: the read failed. The page leaves the cache so a later
+        // access reads it again (filemap_nopage retries readpage once; the error is the same).
+        RemoveFromPageCache(node, mapping, index, pfn);
+        return (int)Errno.EIO.Ret();
     }
 
     /// <summary>
@@ -101,7 +124,7 @@ public static class GenericFile
             int pfn = holesReadAsZeros ? mapping.FindPage(index) : ReadCachePage(node, mapping, index, out _);
             if (pfn < 0 && !holesReadAsZeros)
             {
-                error = pfn;
+                error = pfn; // -EIOCBRETRY: the caller sleeps on the page and reads on from f_pos
                 break;
             }
             int off = (int)(pos & (MemoryLayout.PAGE_SIZE - 1));
@@ -187,7 +210,10 @@ public static class GenericFile
 
         public override string Name => "generic_file_vm_ops";
 
-        /// <summary>filemap_nopage: SIGBUS past EOF, else the cache page (read in if absent), referenced.</summary>
+        /// <summary>
+        /// filemap_nopage: SIGBUS past EOF, else the cache page (read in if absent), referenced;
+        /// NOPAGE_RETRY while its read is in flight (the fault sleeps on the page and runs again).
+        /// </summary>
         public override int Nopage(Vma vma, long address, out bool major)
         {
             ArgumentNullException.ThrowIfNull(vma);
@@ -202,7 +228,9 @@ public static class GenericFile
             int pfn = ReadCachePage(node, inode.Mapping, index, out major);
             if (pfn < 0)
             {
-                return pfn == (int)Errno.ENOMEM.Ret() ? NOPAGE_OOM : NOPAGE_SIGBUS;
+                return pfn == (int)Errno.ENOMEM.Ret() ? NOPAGE_OOM
+                    : pfn == (int)Errno.EIOCBRETRY.Ret() ? NOPAGE_RETRY
+                    : NOPAGE_SIGBUS;
             }
             node.PageAt(pfn).Count++; // page_cache_get: the caller's reference
             return pfn;

@@ -14,12 +14,20 @@ public abstract class VmOperations
     /// <summary>nopage's "no memory for the page" (NOPAGE_OOM).</summary>
     public const int NOPAGE_OOM = -2;
 
+    /// <summary>
+    /// nopage would sleep (the page is locked for I/O, or its allocation needs reclaim) and has
+    /// recorded the wait in the caller's synchronous section: the fault sleeps and runs again.
+    /// The role 2.6.20's in-place sleep plays; later kernels return VM_FAULT_RETRY.
+    /// </summary>
+    public const int NOPAGE_RETRY = -3;
+
     /// <summary>The vm_ops' name, for diagnostics ("shmem_vm_ops").</summary>
     public abstract string Name { get; }
 
     /// <summary>
     /// nopage: the page backing `address` of `vma`, with a reference the caller owns
-    /// (page_cache_get), or NOPAGE_SIGBUS / NOPAGE_OOM. `major` tells whether I/O was needed.
+    /// (page_cache_get), or NOPAGE_SIGBUS / NOPAGE_OOM / NOPAGE_RETRY. `major` tells whether I/O
+    /// was needed (also with NOPAGE_RETRY, when the fault waits for a read).
     /// </summary>
     public abstract int Nopage(Vma vma, long address, out bool major);
 

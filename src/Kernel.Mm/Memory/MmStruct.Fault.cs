@@ -19,6 +19,12 @@ public enum FaultResult
     Oom,
     /// <summary>VM_FAULT_SIGBUS: a file page beyond the end of the file.</summary>
     Sigbus,
+    /// <summary>
+    /// The fault must sleep (direct reclaim, a page under read I/O, a contended mmap_sem) and
+    /// has recorded why in the open synchronous section; it is run again after the sleep
+    /// (VM_FAULT_RETRY in later kernels). Never the final result of a fault.
+    /// </summary>
+    Retry,
 }
 
 public static class FaultResultNames
@@ -93,6 +99,10 @@ public sealed partial class MmStruct
         {
             UpdateHiwater();
         }
+        else if (r == FaultResult.Oom && _node.HasPendingWait)
+        {
+            r = FaultResult.Retry; // an allocation wants direct reclaim: sleep, then fault again
+        }
         return r;
     }
 
@@ -155,17 +165,21 @@ public sealed partial class MmStruct
     private FaultResult DoNoPage(Vma vma, long addr, bool write, ref ulong pte)
     {
         int pfn = vma.VmOps!.Nopage(vma, addr & ~(MemoryLayout.PAGE_SIZE - 1L), out bool major);
+        if (major)
+        {
+            _node.PgMajFault++; // counted once: the retry after the read finds the page cached
+        }
         if (pfn == Filemap.VmOperations.NOPAGE_SIGBUS)
         {
             return FaultResult.Sigbus;
         }
+        if (pfn == Filemap.VmOperations.NOPAGE_RETRY)
+        {
+            return FaultResult.Retry;
+        }
         if (pfn < 0)
         {
             return FaultResult.Oom;
-        }
-        if (major)
-        {
-            _node.PgMajFault++;
         }
         if (write && !vma.Has(VmFlags.VM_SHARED))
         {

@@ -33,6 +33,36 @@ public sealed partial class MmStruct
         }
     }
 
+    /// <summary>
+    /// dup_mm with dup_mmap's locking, for fork: down_write(oldmm->mmap_sem) around the copy. A copy
+    /// that stopped for direct reclaim is undone, and made again after the sleep (holding the
+    /// semaphore, as 2.6.20 sleeps inside dup_mmap). Null when memory runs out.
+    /// </summary>
+    public async ValueTask<MmStruct?> DupAsync()
+    {
+        var m = _node.Machine;
+        await MmapSem.DownWrite(m);
+        try
+        {
+            bool mayDefer = true;
+            while (true)
+            {
+                _node.BeginSync(mayDefer);
+                var child = Dup();
+                var w = _node.EndSync();
+                if (child is not null || w.IsNone)
+                {
+                    return child;
+                }
+                mayDefer = await _node.SleepFor(w);
+            }
+        }
+        finally
+        {
+            MmapSem.UpWrite(m);
+        }
+    }
+
     /// <summary>dup_mm: a copy-on-write duplicate for fork; null when memory runs out (fork fails -ENOMEM).</summary>
     public MmStruct? Dup()
     {

@@ -1,8 +1,10 @@
 // Linux 2.6.20 mm/page_alloc.c: __alloc_pages (watermark passes over the zonelist),
 // get_page_from_freelist, zone_watermark_ok, buffered_rmqueue with the per-CPU hot/cold lists,
-// and the free side (__free_pages, free_hot_cold_page, free_pages_bulk). There is no reclaim
-// yet: when the watermarks cannot be met the allocation fails, with Linux's warning, and the
-// caller takes its out-of-memory path. Nothing pretends to free memory.
+// and the free side (__free_pages, free_hot_cold_page, free_pages_bulk). This is the synchronous
+// part; where __alloc_pages would enter direct reclaim, an allocation inside a synchronous
+// section records the wait and fails quietly so its caller can sleep and retry (AllocSlow.cs).
+// Without a reclaimer, or once reclaim made no progress, the allocation fails with Linux's
+// warning and the caller takes its out-of-memory path. Nothing pretends to free memory.
 using Kernel.Core;
 using Kernel.Core.Tasks;
 
@@ -47,7 +49,7 @@ public sealed partial class PglistData
         {
             return pfn;
         }
-        // (kswapd would be woken here once reclaim exists.)
+        // (kswapd is woken here once it exists: wakeup_kswapd for each zone of the zonelist.)
         var current = Machine.ThisCpu.Curr;
         bool inInterrupt = PreemptCount.InInterrupt(current.PreemptCount);
         var flags = AllocFlags.ALLOC_WMARK_MIN;
@@ -73,9 +75,15 @@ public sealed partial class PglistData
                 return pfn;
             }
         }
+        else if (wait && !inInterrupt && DirectReclaim is not null
+            && DeferWait(new MmWait(MmWaitKind.DirectReclaim, Gfp: gfp, Order: order)))
+        {
+            // The caller's section sleeps in direct reclaim (SleepFor) and runs again.
+            return -1;
+        }
         else if (wait && (gfp & Gfp.__GFP_FS) != 0 && (gfp & Gfp.__GFP_NORETRY) == 0)
         {
-            // No reclaim made progress (there is none yet): one last try at pages_high before
+            // No reclaim made progress (or there is none): one last try at pages_high before
             // out_of_memory(), which arrives with the OOM killer.
             pfn = GetPageFromFreelist(gfp, order, zonelist, AllocFlags.ALLOC_WMARK_HIGH | AllocFlags.ALLOC_CPUSET);
             if (pfn >= 0)

@@ -52,6 +52,7 @@ public sealed class ShmemAddressSpaceOperations : AddressSpaceOperations
     {
         ArgumentNullException.ThrowIfNull(node);
         node.PageAt(pfn).Set(PageFlag.PG_uptodate);
+        node.PageWait.UnlockPage(pfn); // an in-memory read completes at once
         return 0;
     }
 

@@ -82,7 +82,7 @@ public sealed partial class LinuxKernel
             }
             else
             {
-                mm = parentMm.Dup();
+                mm = await parentMm.DupAsync();
                 if (mm is null)
                 {
                     return Errno.ENOMEM.Ret();

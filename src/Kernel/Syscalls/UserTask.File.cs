@@ -5,6 +5,7 @@
 using Kernel.Core;
 using Kernel.Mm;
 using Kernel.Mm.Filemap;
+using Kernel.Mm.Memory;
 using Kernel.Process;
 
 namespace Kernel.Syscalls;
@@ -110,7 +111,7 @@ public sealed partial class UserTask
         {
             return Return(Errno.EINVAL.Ret());
         }
-        return Return(f.FOps.Read(f, MmOrThrow(), buf, count));
+        return FileIo(f, buf, count, write: false);
     }
 
     /// <summary>write(fd, buf, count): f_op->write from the task's memory at `buf`; -EFAULT for a bad buffer.</summary>
@@ -126,6 +127,38 @@ public sealed partial class UserTask
         {
             return Return(Errno.EINVAL.Ret());
         }
-        return Return(f.FOps.Write(f, MmOrThrow(), buf, count));
+        return FileIo(f, buf, count, write: true);
+    }
+
+    /// <summary>
+    /// f_op->read or ->write in a synchronous section. When the loop stopped where Linux sleeps
+    /// (a page under read I/O, direct reclaim, a fault on a contended mmap_sem), the slow path
+    /// sleeps and carries on from f_pos for the bytes not yet done, so the caller sees one call.
+    /// </summary>
+    private ValueTask<long> FileIo(KFile f, long buf, long count, bool write)
+    {
+        var mm = MmOrThrow();
+        var node = _k.Mm;
+        node.BeginSync();
+        long r = write ? f.FOps.Write(f, mm, buf, count) : f.FOps.Read(f, mm, buf, count);
+        var w = node.EndSync();
+        return w.IsNone ? Return(r) : FileIoSlow(f, mm, buf, count, write, r, w);
+    }
+
+    private async ValueTask<long> FileIoSlow(KFile f, MmStruct mm, long buf, long count, bool write, long r, MmWait w)
+    {
+        var node = _k.Mm;
+        long done = 0;
+        // A stop ends the loop at once, so r is the bytes before it or the stop's own error.
+        while (!w.IsNone)
+        {
+            done += Math.Max(r, 0);
+            bool mayDefer = await node.SleepFor(w);
+            node.BeginSync(mayDefer);
+            r = write ? f.FOps.Write(f, mm, buf + done, count - done) : f.FOps.Read(f, mm, buf + done, count - done);
+            w = node.EndSync();
+        }
+        done += Math.Max(r, 0);
+        return await Return(done > 0 ? done : r);
     }
 }

@@ -11,6 +11,7 @@ using Kernel.Core;
 using Kernel.Core.Tasks;
 using Kernel.Mm;
 using Kernel.Mm.Arch;
+using Kernel.Mm.Filemap;
 using Kernel.Mm.Memory;
 using Kernel.Process;
 
@@ -30,98 +31,186 @@ public sealed partial class UserTask
     public ValueTask<long> Mmap(long addr, long length, int prot, int flags, int fd = -1, long offset = 0)
     {
         var p = Enter();
-        var mm = MmOrThrow();
-        // sys_mmap2: fget (EBADF) comes before do_mmap_pgoff's checks.
+        // sys_mmap2: fget (EBADF) comes before do_mmap_pgoff's checks, and before mmap_sem.
         var file = (flags & MapFlags.MAP_ANONYMOUS) == 0 ? Fd(fd) : null;
         if ((flags & MapFlags.MAP_ANONYMOUS) == 0 && file is null)
         {
             return Return(Errno.EBADF.Ret());
         }
+        return MmSyscall(write: true, (this, addr, length, prot, flags, file, offset, privileged: p.Euid == 0), static (mm, a) =>
+            a.Item1.DoMmapLocked(mm, a.addr, a.length, a.prot, a.flags, a.file, a.offset, a.privileged));
+    }
+
+    /// <summary>do_mmap_pgoff's callers' part under down_write(mmap_sem).</summary>
+    private long DoMmapLocked(MmStruct mm, long addr, long length, int prot, int flags, KFile? file, long offset, bool privileged)
+    {
         int type = flags & (MapFlags.MAP_SHARED | MapFlags.MAP_PRIVATE);
         if (type is not (MapFlags.MAP_SHARED or MapFlags.MAP_PRIVATE) || (offset & (MemoryLayout.PAGE_SIZE - 1)) != 0)
         {
-            return Return(Errno.EINVAL.Ret());
+            return Errno.EINVAL.Ret();
         }
         if (file is not null)
         {
-            return Return(mm.DoMmapFile(file, addr, length, prot, flags, offset));
+            return mm.DoMmapFile(file, addr, length, prot, flags, offset);
         }
         if (type == MapFlags.MAP_SHARED)
         {
             if (length <= 0)
             {
-                return Return(Errno.EINVAL.Ret());
+                return Errno.EINVAL.Ret();
             }
             // shmem_zero_setup: shared anonymous memory is an unlinked shmem file.
             var zero = _k.Mm.Shmem.ZeroSetup((length + MemoryLayout.PAGE_SIZE - 1) & ~(MemoryLayout.PAGE_SIZE - 1L),
                 noreserve: (flags & MapFlags.MAP_NORESERVE) != 0 && _k.Mm.Overcommit.Mode != Overcommit.OVERCOMMIT_NEVER, mm);
             if (zero is null)
             {
-                return Return(Errno.ENOMEM.Ret());
+                return Errno.ENOMEM.Ret();
             }
             long r = mm.DoMmapFile(zero, addr, length, prot, flags & ~MapFlags.MAP_ANONYMOUS, 0);
             zero.Fput(); // the mapping holds its own reference now
-            return Return(r);
+            return r;
         }
-        return Return(mm.DoMmapAnon(addr, length, prot, flags, privileged: p.Euid == 0));
+        return mm.DoMmapAnon(addr, length, prot, flags, privileged);
     }
 
     public ValueTask<long> Munmap(long addr, long length)
     {
         Enter();
-        return Return(MmOrThrow().DoMunmap(addr, length));
+        return MmSyscall(write: true, (addr, length), static (mm, a) => mm.DoMunmap(a.addr, a.length));
     }
 
     public ValueTask<long> Mprotect(long addr, long length, int prot)
     {
         Enter();
-        return Return(MmOrThrow().Mprotect(addr, length, prot));
+        return MmSyscall(write: true, (addr, length, prot), static (mm, a) => mm.Mprotect(a.addr, a.length, a.prot));
     }
 
     /// <summary>brk: the raw syscall returns the new (or unchanged) break; brk(0) asks for it.</summary>
     public ValueTask<long> Brk(long brk)
     {
         Enter();
-        return Return(MmOrThrow().SysBrk(brk));
+        return MmSyscall(write: true, brk, static (mm, b) => mm.SysBrk(b));
     }
 
     /// <summary>mremap: grow in place if the next pages are free, else move (MREMAP_MAYMOVE).</summary>
     public ValueTask<long> Mremap(long oldAddr, long oldLen, long newLen, int flags, long newAddr = 0)
     {
         Enter();
-        return Return(MmOrThrow().Mremap(oldAddr, oldLen, newLen, flags, newAddr));
+        return MmSyscall(write: true, (oldAddr, oldLen, newLen, flags, newAddr), static (mm, a) =>
+            mm.Mremap(a.oldAddr, a.oldLen, a.newLen, a.flags, a.newAddr));
     }
 
     public ValueTask<long> Madvise(long addr, long length, int advice)
     {
         Enter();
-        return Return(MmOrThrow().Madvise(addr, length, advice));
+        return MmSyscall(write: true, (addr, length, advice), static (mm, a) => mm.Madvise(a.addr, a.length, a.advice));
     }
 
     /// <summary>mincore: fills `vec` with one byte per page (1 = resident).</summary>
-    public long Mincore(long addr, long length, byte[] vec)
+    public ValueTask<long> Mincore(long addr, long length, byte[] vec)
     {
         Enter();
         ArgumentNullException.ThrowIfNull(vec);
-        return MmOrThrow().Mincore(addr, length, vec);
+        return MmSyscall(write: false, (addr, length, vec), static (mm, a) => mm.Mincore(a.addr, a.length, a.vec));
     }
 
     public ValueTask<long> Msync(long addr, long length, int flags)
     {
         Enter();
-        return Return(MmOrThrow().Msync(addr, length, flags));
+        return MmSyscall(write: false, (addr, length, flags), static (mm, a) => mm.Msync(a.addr, a.length, a.flags));
     }
 
     public ValueTask<long> Mlock(long addr, long length)
     {
         var p = Enter();
-        return Return(MmOrThrow().Mlock(addr, length, lockPages: true, privileged: p.Euid == 0));
+        return MmSyscall(write: true, (addr, length, privileged: p.Euid == 0), static (mm, a) =>
+            mm.Mlock(a.addr, a.length, lockPages: true, a.privileged));
     }
 
     public ValueTask<long> Munlock(long addr, long length)
     {
         var p = Enter();
-        return Return(MmOrThrow().Mlock(addr, length, lockPages: false, privileged: p.Euid == 0));
+        return MmSyscall(write: true, (addr, length, privileged: p.Euid == 0), static (mm, a) =>
+            mm.Mlock(a.addr, a.length, lockPages: false, a.privileged));
+    }
+
+    // ------------------------------------------------------------------ mmap_sem and sleeping
+
+    /// <summary>
+    /// Run a memory syscall's body under mmap_sem (down_write, or down_read for mincore and
+    /// msync). The fast path takes the semaphore with a trylock and runs the body in a synchronous
+    /// section, allocating nothing; if the semaphore is contended, or the body stopped where Linux
+    /// sleeps (direct reclaim, a page under I/O), the slow path sleeps holding the semaphore, as
+    /// 2.6.20 does, and runs the body again (or finishes its populate).
+    /// </summary>
+    private ValueTask<long> MmSyscall<TArg>(bool write, TArg arg, Func<MmStruct, TArg, long> body)
+    {
+        var mm = MmOrThrow();
+        var sem = mm.MmapSem;
+        if (!(write ? sem.DownWriteTrylock() : sem.DownReadTrylock()))
+        {
+            return MmSyscallSlow(mm, write, arg, body, MmWait.None, semHeld: false, 0);
+        }
+        var node = _k.Mm;
+        node.BeginSync();
+        long r = body(mm, arg);
+        var w = node.EndSync();
+        if (!w.IsNone && (r < 0 || mm.PopulatePending))
+        {
+            return MmSyscallSlow(mm, write, arg, body, w, semHeld: true, r);
+        }
+        mm.CancelPopulate();
+        UpMmapSem(sem, write);
+        return Return(r);
+    }
+
+    private async ValueTask<long> MmSyscallSlow<TArg>(MmStruct mm, bool write, TArg arg, Func<MmStruct, TArg, long> body, MmWait w, bool semHeld, long r)
+    {
+        var node = _k.Mm;
+        var sem = mm.MmapSem;
+        if (!semHeld)
+        {
+            await (write ? sem.DownWrite(_m) : sem.DownRead(_m));
+        }
+        bool runBody = !semHeld || r < 0;
+        bool mayDefer = true;
+        while (true)
+        {
+            if (!w.IsNone)
+            {
+                mayDefer = await node.SleepFor(w);
+            }
+            node.BeginSync(mayDefer);
+            if (runBody)
+            {
+                r = body(mm, arg);
+            }
+            else
+            {
+                mm.ResumePopulate();
+            }
+            w = node.EndSync();
+            if (w.IsNone || (r >= 0 && !mm.PopulatePending))
+            {
+                break;
+            }
+            runBody = r < 0; // failed: run it again after the sleep; succeeded: finish its populate
+        }
+        mm.CancelPopulate();
+        UpMmapSem(sem, write);
+        return await Return(r);
+    }
+
+    private void UpMmapSem(Kernel.Core.Locking.KRwSemaphore sem, bool write)
+    {
+        if (write)
+        {
+            sem.UpWrite(_m);
+        }
+        else
+        {
+            sem.UpRead(_m);
+        }
     }
 
     // ------------------------------------------------------------------ loads and stores
@@ -135,15 +224,15 @@ public sealed partial class UserTask
         {
             return LoadSlow<T>(addr);
         }
-        int pfn = FaultIn(addr, write: false, out var r);
-        return pfn >= 0 ? new ValueTask<T>(ReadAt<T>(pfn, off)) : LoadAfterSignal<T>(addr, r);
+        int pfn = FaultIn(addr, write: false, out var r, out var retry);
+        return pfn >= 0 ? new ValueTask<T>(ReadAt<T>(pfn, off)) : LoadSlowFault<T>(addr, r, retry);
     }
 
     private T ReadAt<T>(int pfn, int off) where T : unmanaged => MemoryMarshal.Read<T>(_k.Mm.ReadPage(pfn)[off..]);
 
-    private async ValueTask<T> LoadAfterSignal<T>(long addr, FaultResult failed) where T : unmanaged
+    private async ValueTask<T> LoadSlowFault<T>(long addr, FaultResult failed, FaultRetry retry) where T : unmanaged
     {
-        int pfn = await RaiseAndRetry(addr, write: false, failed);
+        int pfn = await FaultSlow(addr, write: false, failed, retry);
         return ReadAt<T>(pfn, (int)(addr & (MemoryLayout.PAGE_SIZE - 1)));
     }
 
@@ -166,18 +255,18 @@ public sealed partial class UserTask
             MemoryMarshal.Write(buf, in value);
             return StoreBytes(addr, buf);
         }
-        int pfn = FaultIn(addr, write: true, out var r);
+        int pfn = FaultIn(addr, write: true, out var r, out var retry);
         if (pfn < 0)
         {
-            return StoreAfterSignal(addr, value, r);
+            return StoreSlowFault(addr, value, r, retry);
         }
         MemoryMarshal.Write(_k.Mm.WritePage(pfn)[off..], in value);
         return default;
     }
 
-    private async ValueTask StoreAfterSignal<T>(long addr, T value, FaultResult failed) where T : unmanaged
+    private async ValueTask StoreSlowFault<T>(long addr, T value, FaultResult failed, FaultRetry retry) where T : unmanaged
     {
-        int pfn = await RaiseAndRetry(addr, write: true, failed);
+        int pfn = await FaultSlow(addr, write: true, failed, retry);
         MemoryMarshal.Write(_k.Mm.WritePage(pfn)[(int)(addr & (MemoryLayout.PAGE_SIZE - 1))..], in value);
     }
 
@@ -225,20 +314,21 @@ public sealed partial class UserTask
         long n = 0;
         for (long a = addr; a < addr + length; a += stride, n++)
         {
-            if (FaultIn(a, write, out var r) < 0)
+            if (FaultIn(a, write, out var r, out var retry) < 0)
             {
-                await RaiseAndRetry(a, write, r);
+                await FaultSlow(a, write, r, retry);
             }
         }
         return n;
     }
 
     /// <summary>
-    /// The synchronous half of an access: translate, and service minor faults in place. Returns the
-    /// pfn, or -1 with the fault that needs a signal (whose delivery must await the return to user
-    /// mode). Kept out of the async methods so the common fault allocates no state machine.
+    /// The synchronous half of an access: translate, and service faults in place. Returns the pfn,
+    /// or -1 with the fault that needs a signal (whose delivery must await the return to user
+    /// mode) or must sleep (Retry, with what its slow path needs). Kept out of the async methods
+    /// so the common fault allocates no state machine.
     /// </summary>
-    private int FaultIn(long addr, bool write, out FaultResult failed)
+    private int FaultIn(long addr, bool write, out FaultResult failed, out FaultRetry retry)
     {
         var mm = MmOrThrow();
         while (true)
@@ -247,9 +337,10 @@ public sealed partial class UserTask
             if (pfn >= 0)
             {
                 failed = FaultResult.Minor;
+                retry = default;
                 return pfn;
             }
-            var r = PageFault.DoPageFault(mm, Task, addr, write, userMode: true);
+            var r = PageFault.DoPageFault(mm, Task, addr, write, userMode: true, out retry);
             if (r != FaultResult.Minor)
             {
                 failed = r;
@@ -261,45 +352,59 @@ public sealed partial class UserTask
     /// <summary>An access that may fault: returns the pfn once the PTE allows it.</summary>
     private ValueTask<int> Access(long addr, bool write)
     {
-        int pfn = FaultIn(addr, write, out var r);
-        return pfn >= 0 ? new ValueTask<int>(pfn) : RaiseAndRetry(addr, write, r);
+        int pfn = FaultIn(addr, write, out var r, out var retry);
+        return pfn >= 0 ? new ValueTask<int>(pfn) : FaultSlow(addr, write, r, retry);
     }
 
     /// <summary>
-    /// A fault the kernel could not resolve: raise its signal, return to user mode (where the
-    /// signal is handled or kills the task), and retry the access as the hardware would.
+    /// A fault the fast path could not finish: sleep in its slow path if it must; if the kernel
+    /// could not resolve it, raise its signal and return to user mode (where the signal is handled
+    /// or kills the task); then retry the access as the hardware would.
     /// </summary>
-    private async ValueTask<int> RaiseAndRetry(long addr, bool write, FaultResult failed)
+    private async ValueTask<int> FaultSlow(long addr, bool write, FaultResult failed, FaultRetry retry)
     {
         var p = Task;
         bool retried = false;
         while (true)
         {
-            if (failed == FaultResult.Sigbus)
+            if (failed == FaultResult.Retry)
             {
-                _k.ForceSignal(p, Signals.SIGBUS);
+                failed = await PageFault.DoPageFaultSlow(MmOrThrow(), p, addr, write, retry);
             }
-            else if (failed == FaultResult.Oom)
+            if (failed != FaultResult.Minor)
             {
-                _m.RecordWarning(_m.ThisCpu, $"VM: killing process {p.Comm}");
-                _k.ForceSignal(p, Signals.SIGKILL); // the task dies on its way back to user mode
+                RaiseFaultSignal(p, failed, retried);
+                retried |= failed is FaultResult.SegvMaperr or FaultResult.SegvAccerr;
+                await Return(0);
             }
-            else
-            {
-                // SIGSEGV: a handler gets one chance; a second fault dies with the default action.
-                if (retried)
-                {
-                    p.SigActions[Signals.SIGSEGV] = SignalDisposition.Default;
-                }
-                _k.ForceSignal(p, Signals.SIGSEGV);
-                retried = true;
-            }
-            await Return(0);
-            int pfn = FaultIn(addr, write, out failed);
+            int pfn = FaultIn(addr, write, out failed, out retry);
             if (pfn >= 0)
             {
                 return pfn;
             }
+        }
+    }
+
+    /// <summary>The signal of a fault the kernel could not fix (do_page_fault's bad_area, do_sigbus, out_of_memory).</summary>
+    private void RaiseFaultSignal(TaskStruct p, FaultResult failed, bool segvRetried)
+    {
+        if (failed == FaultResult.Sigbus)
+        {
+            _k.ForceSignal(p, Signals.SIGBUS);
+        }
+        else if (failed == FaultResult.Oom)
+        {
+            _m.RecordWarning(_m.ThisCpu, $"VM: killing process {p.Comm}");
+            _k.ForceSignal(p, Signals.SIGKILL); // the task dies on its way back to user mode
+        }
+        else
+        {
+            // SIGSEGV: a handler gets one chance; a second fault dies with the default action.
+            if (segvRetried)
+            {
+                p.SigActions[Signals.SIGSEGV] = SignalDisposition.Default;
+            }
+            _k.ForceSignal(p, Signals.SIGSEGV);
         }
     }
 }

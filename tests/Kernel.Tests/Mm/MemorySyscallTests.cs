@@ -86,9 +86,9 @@ public class MemorySyscallTests
         {
             long a = await self.Mmap(0, 4 * Page, RW, Anon);
             await self.Store(a + 2 * Page, 1);
-            self.Mincore(a, 4 * Page, vec).Should().Be(0);
-            self.Mincore(a + 5, Page, vec).Should().Be(Errno.EINVAL.Ret());
-            self.Mincore(0x50000000, Page, vec).Should().Be(Errno.ENOMEM.Ret());
+            (await self.Mincore(a, 4 * Page, vec)).Should().Be(0);
+            (await self.Mincore(a + 5, Page, vec)).Should().Be(Errno.EINVAL.Ret());
+            (await self.Mincore(0x50000000, Page, vec)).Should().Be(Errno.ENOMEM.Ret());
         });
         vec.Should().Equal(0, 0, 1, 0);
     }
