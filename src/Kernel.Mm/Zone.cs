@@ -20,6 +20,7 @@ public sealed class Zone
         long memmapPages = SpannedPages * sizeofStructPage >> MemoryLayout.PAGE_SHIFT;
         PresentPages = SpannedPages >= memmapPages ? SpannedPages - memmapPages : SpannedPages;
         Lock = new KSpinLock($"zone.{spec.Name}.lock");
+        LruLock = new KSpinLock($"zone.{spec.Name}.lru_lock");
         for (int o = 0; o < MAX_ORDER; o++)
         {
             FreeArea[o] = new FreeArea();
@@ -46,6 +47,12 @@ public sealed class Zone
     public long PresentPages { get; }
 
     public bool IsHighmem => Type == ZoneType.ZONE_HIGHMEM;
+
+    /// <summary>
+    /// zone->lru_lock: guards the zone's active and inactive lists and PG_lru (mm/swap.c,
+    /// mm/vmscan.c). The lists come with reclaim; the lock is here so the order is fixed now.
+    /// </summary>
+    public KSpinLock LruLock { get; }
 
     // ---- Guarded by Lock ----
     public KSpinLock Lock { get; }

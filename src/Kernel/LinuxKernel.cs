@@ -46,6 +46,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         _maxThreads = (int)Math.Max(20, Mm.TotalPages / (8 * (MemoryLayout.PAGE_SIZE << THREAD_SIZE_ORDER) / MemoryLayout.PAGE_SIZE));
         RlimitNproc = _maxThreads / 2;
         Proc = new ProcFs(this);
+        Mounts = new Fs.MountTable(Mm.Shmem, Machine.ProcFiles);
     }
 
     /// <summary>Boot a kernel: CPUs and idle tasks, init (pid 1), the migration threads.</summary>
@@ -79,6 +80,9 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
     public Kernel.Mm.Slab.KmemCache TaskStructCachep { get; }
 
     public ProcFs Proc { get; }
+
+    /// <summary>The mount table: tmpfs at "/", and whatever a harness or a file system mounts.</summary>
+    public Fs.MountTable Mounts { get; }
 
     public Tracepoints Trace => Machine.Trace;
 

@@ -30,8 +30,28 @@ public sealed class AddressSpace
 
     public long NrPages => PageTree.Count;
 
+    /// <summary>i_mmap_lock: guards IMmap (taken by vma_link/unlink, truncation and the rmap walk).</summary>
+    public Kernel.Core.Locking.KSpinLock IMmapLock { get; } = new("i_mmap_lock");
+
+    // ---- Guarded by IMmapLock ----
     /// <summary>i_mmap: every VMA mapping this file, shared or private.</summary>
     public List<Vma> IMmap { get; } = new();
+
+    /// <summary>__vma_link_file under i_mmap_lock.</summary>
+    internal void LinkVma(Vma v)
+    {
+        var m = v.Mm.Node.Machine;
+        m.ChargeLock(IMmapLock, m.ThisCpu, 0);
+        IMmap.Add(v);
+    }
+
+    /// <summary>__remove_shared_vm_struct under i_mmap_lock.</summary>
+    internal void UnlinkVma(Vma v)
+    {
+        var m = v.Mm.Node.Machine;
+        m.ChargeLock(IMmapLock, m.ThisCpu, 0);
+        IMmap.Remove(v);
+    }
 
     /// <summary>find_get_page without the reference: the cached pfn at `index`, or -1.</summary>
     public int FindPage(long index) => PageTree.TryGetValue(index, out int pfn) ? pfn : -1;

@@ -197,7 +197,7 @@ public sealed partial class MmStruct
             // get_file + __vma_link_file
             file.Get();
             v.File = file;
-            file.Inode.Mapping.IMmap.Add(v);
+            file.Inode.Mapping.LinkVma(v);
         }
         Kernel.Mm.Rmap.ReverseMap.Link(v, anonVma);
         return v;
@@ -219,7 +219,7 @@ public sealed partial class MmStruct
         v.SlabObj = Slab.SlabObject.None;
         if (v.File is { } f)
         {
-            f.Inode.Mapping.IMmap.Remove(v);
+            f.Inode.Mapping.UnlinkVma(v);
             v.File = null;
             f.Fput();
         }

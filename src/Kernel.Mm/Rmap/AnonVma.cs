@@ -18,6 +18,10 @@ public sealed class AnonVma
     /// <summary>The value page->mapping holds: odd, (index &lt;&lt; 1) | PAGE_MAPPING_ANON.</summary>
     public int Handle { get; }
 
+    /// <summary>anon_vma->lock: guards Head (anon_vma_link/unlink and page_lock_anon_vma's walk).</summary>
+    public Kernel.Core.Locking.KSpinLock Lock { get; } = new("anon_vma->lock");
+
+    // ---- Guarded by Lock ----
     /// <summary>anon_vma->head: the VMAs linked to it.</summary>
     public List<Vma> Head { get; } = new();
 

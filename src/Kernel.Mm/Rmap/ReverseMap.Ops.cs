@@ -18,12 +18,36 @@ public enum UnmapResult
 
 public sealed partial class ReverseMap
 {
-    /// <summary>The PTEs of `pfn`, the walk's cost charged to the CPU that runs it.</summary>
+    /// <summary>
+    /// The PTEs of `pfn`, the walk's cost charged to the CPU that runs it. In objrmap mode the walk
+    /// holds the page's anon_vma->lock (page_lock_anon_vma) or its file's i_mmap_lock for its whole
+    /// cost, so a second CPU walking the same object spins until the first is done.
+    /// </summary>
     private IReadOnlyList<(MmStruct Mm, long Addr)> Walk(int pfn)
     {
         var r = FindPtes(pfn);
-        _node.Machine.Charge(r.CostNs);
+        var m = _node.Machine;
+        var lk = WalkLock(pfn);
+        if (lk is null)
+        {
+            m.Charge(r.CostNs);
+        }
+        else
+        {
+            m.ChargeLock(lk, m.ThisCpu, r.CostNs);
+        }
         return r.Ptes;
+    }
+
+    /// <summary>The lock objrmap's walk of `pfn` takes, or null (other modes, or an unmapped page).</summary>
+    public Kernel.Core.Locking.KSpinLock? WalkLock(int pfn)
+    {
+        if (Mode != RmapMode.ObjRmap)
+        {
+            return null;
+        }
+        ref var page = ref _node.PageAt(pfn);
+        return page.IsAnon ? AnonVmaOf(page.Mapping)?.Lock : _node.AddressSpaceOf(page.Mapping)?.IMmapLock;
     }
 
     /// <summary>page_referenced: how many PTEs (plus PG_referenced) saw an access since the last check; clears them.</summary>

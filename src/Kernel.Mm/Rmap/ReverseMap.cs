@@ -8,8 +8,10 @@
 // (PG_direct), so the chains cost lowmem in proportion to the number of mappings.
 //
 // Lock order (mm/rmap.c): i_mutex > mmap_sem > PG_locked > i_mmap_lock > anon_vma->lock >
-// page_table_lock > lru_lock / swap_lock > mmlist_lock > tree_lock. None of them is needed yet,
-// because no mm path sleeps or is interrupted midway; docs/locking.md says which comes when.
+// page_table_lock > lru_lock / swap_lock > mmlist_lock > tree_lock. The walk holds the page's
+// anon_vma->lock or its file's i_mmap_lock for as long as it takes (its cost is the hold time,
+// so two CPUs walking the same object serialise); linking and unlinking a VMA takes them too.
+// docs/locking.md has the whole table and says which locks are modelled how.
 using Kernel.Core;
 using Kernel.Mm.Memory;
 using Kernel.Mm.Slab;
@@ -114,7 +116,12 @@ public sealed partial class ReverseMap
     internal static void Link(Vma vma, AnonVma? av)
     {
         vma.AnonVma = av;
-        av?.Head.Add(vma);
+        if (av is not null)
+        {
+            var m = vma.Mm.Node.Machine;
+            m.ChargeLock(av.Lock, m.ThisCpu, 0);
+            av.Head.Add(vma);
+        }
     }
 
     /// <summary>anon_vma_unlink: the last VMA out frees the anon_vma.</summary>
@@ -126,6 +133,7 @@ public sealed partial class ReverseMap
             return;
         }
         vma.AnonVma = null;
+        _node.Machine.ChargeLock(av.Lock, _node.Machine.ThisCpu, 0);
         av.Head.Remove(vma);
         if (av.Head.Count == 0)
         {

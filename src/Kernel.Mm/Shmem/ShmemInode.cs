@@ -18,4 +18,11 @@ public sealed class ShmemInode : Inode
 
     /// <summary>Pages charged to vm_committed_space for the whole file (shared anonymous memory).</summary>
     public long AccountedPages { get; internal set; }
+
+    /// <summary>shmem_setattr / shmem_truncate.</summary>
+    public override long Truncate(long size)
+    {
+        Fs.Truncate(this, size);
+        return 0;
+    }
 }

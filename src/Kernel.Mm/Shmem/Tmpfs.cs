@@ -7,7 +7,7 @@ using Kernel.Mm.Filemap;
 
 namespace Kernel.Mm.Shmem;
 
-public sealed class Tmpfs
+public sealed class Tmpfs : IFileSystem
 {
     private readonly PglistData _mm;
     private readonly Dictionary<string, ShmemInode> _names = new(StringComparer.Ordinal);
@@ -19,6 +19,9 @@ public sealed class Tmpfs
         FileOps = new ShmemFileOperations(this);
         VmOps = new ShmemVmOperations(this);
     }
+
+    /// <summary>The file system type's name, as /proc/mounts shows it.</summary>
+    public string Name => "tmpfs";
 
     /// <summary>shmem_file_operations.</summary>
     public ShmemFileOperations FileOps { get; }

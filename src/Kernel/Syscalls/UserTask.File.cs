@@ -1,7 +1,8 @@
-// File syscalls on the tmpfs namespace (think /dev/shm): open, close, read, write, lseek,
-// ftruncate, unlink. As in fs/read_write.c, sys_read and sys_write check their arguments and call
-// the file's f_op; the copies go through copy_to_user/copy_from_user (Kernel.Mm.Arch.Uaccess), so a
-// bad buffer gives -EFAULT, not a signal.
+// File syscalls: open, close, read, write, lseek, ftruncate, unlink. A path reaches the file
+// system mounted at its longest matching prefix (LinuxKernel.Mounts; tmpfs at "/"). As in
+// fs/read_write.c, sys_read and sys_write check their arguments and call the file's f_op; the
+// copies go through copy_to_user/copy_from_user (Kernel.Mm.Arch.Uaccess), so a bad buffer gives
+// -EFAULT, not a signal.
 using Kernel.Core;
 using Kernel.Mm;
 using Kernel.Mm.Filemap;
@@ -20,12 +21,13 @@ public sealed partial class UserTask
 
     private KFile? Fd(int fd) => Files.Get(fd);
 
-    /// <summary>open(path, flags): a tmpfs file descriptor, or -errno.</summary>
+    /// <summary>open(path, flags): a file descriptor, or -errno.</summary>
     public ValueTask<long> Open(string path, int flags)
     {
         Enter();
         ArgumentNullException.ThrowIfNull(path);
-        var (file, err) = _k.Mm.Shmem.Open(path, flags);
+        var (fs, rest) = _k.Mounts.Resolve(path);
+        var (file, err) = fs.Open(rest, flags);
         if (file is null)
         {
             return Return(err);
@@ -56,7 +58,8 @@ public sealed partial class UserTask
     {
         Enter();
         ArgumentNullException.ThrowIfNull(path);
-        return Return(_k.Mm.Shmem.Unlink(path));
+        var (fs, rest) = _k.Mounts.Resolve(path);
+        return Return(fs.Unlink(rest));
     }
 
     public ValueTask<long> Ftruncate(int fd, long length)
@@ -71,8 +74,7 @@ public sealed partial class UserTask
         {
             return Return(Errno.EINVAL.Ret());
         }
-        _k.Mm.Shmem.Truncate(f.Inode, length);
-        return Return(0);
+        return Return(f.Inode.Truncate(length));
     }
 
     public ValueTask<long> Lseek(int fd, long offset, int whence)
