@@ -29,6 +29,7 @@ public class FilemapSeamTests
             ref var page = ref node.PageAt(pfn);
             BitConverter.TryWriteBytes(node.WritePage(pfn), (int)page.Index + 1000);
             page.Set(PageFlag.PG_uptodate);
+            node.PageWait.UnlockPage(pfn); // a synchronous "disk": the read is complete
             return 0;
         }
 
