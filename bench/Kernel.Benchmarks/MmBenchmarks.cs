@@ -27,7 +27,7 @@ public class BootBenchmarks
 public class PageAllocBenchmarks
 {
     private LinuxKernel _k = null!;
-    private PglistData _mm = null!;
+    private MemorySubsystem _mm = null!;
 
     [GlobalSetup]
     public void Setup()

@@ -5,7 +5,7 @@ using System.Text;
 
 namespace Kernel.Mm;
 
-public sealed partial class PglistData
+public sealed partial class MemorySubsystem
 {
     private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
 

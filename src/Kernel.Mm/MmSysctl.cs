@@ -7,7 +7,7 @@ using Kernel.Core.Proc;
 
 namespace Kernel.Mm;
 
-public sealed partial class PglistData
+public sealed partial class MemorySubsystem
 {
     /// <summary>sysctl_lowmem_reserve_ratio: a zone keeps back 1/ratio of the higher zones' pages.</summary>
     public int[] LowmemReserveRatio { get; private set; } = [];

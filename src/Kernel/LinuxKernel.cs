@@ -39,7 +39,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         };
         Machine = new Machine(options.ToMachineOptions(), Scheduler);
         Machine.SetHooks(this);
-        Mm = new PglistData(Machine, options.Memory);
+        Mm = new MemorySubsystem(Machine, options.Memory);
         Machine.EnterHostContext();
         TaskStructCachep = Mm.KmemCacheCreate("task_struct", SizeofTaskStruct, Kernel.Mm.Slab.SlabFlags.SLAB_HWCACHE_ALIGN | Kernel.Mm.Slab.SlabFlags.SLAB_PANIC);
         // fork_init: THREAD_SIZE is 8 KiB (two pages), so mempages / 16.
@@ -68,7 +68,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
     public PidMap Pids => Machine.Tasks.Pids;
 
     /// <summary>Physical memory: mem_map, zones and the page allocator (pg_data_t of node 0).</summary>
-    public PglistData Mm { get; }
+    public MemorySubsystem Mm { get; }
 
     /// <summary>sizeof(struct task_struct) on 2.6.20 i386 (approximately: config dependent).</summary>
     public const int SizeofTaskStruct = 1312;

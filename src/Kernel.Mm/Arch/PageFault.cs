@@ -30,13 +30,13 @@ public static class PageFault
     public static FaultResult DoPageFault(MmStruct mm, TaskStruct p, long addr, bool write, bool userMode, out FaultRetry retry)
     {
         ArgumentNullException.ThrowIfNull(mm);
-        var node = mm.Node;
-        var m = node.Machine;
-        m.EnterKernel(p, node.Options.Costs.PageFaultNs);
-        long majBefore = node.PgMajFault;
+        var mem = mm.Memory;
+        var m = mem.Machine;
+        m.EnterKernel(p, mem.Options.Costs.PageFaultNs);
+        long majBefore = mem.PgMajFault;
         if (userMode)
         {
-            node.BeginSync();
+            mem.BeginSync();
         }
         FaultResult r;
         var sem = mm.MmapSem;
@@ -45,7 +45,7 @@ public static class PageFault
             r = mm.HandleFault(addr, write);
             sem.UpRead(m);
         }
-        else if (node.DeferWait(new MmWait(MmWaitKind.MmapSem, Sem: sem)))
+        else if (mem.DeferWait(new MmWait(MmWaitKind.MmapSem, Sem: sem)))
         {
             r = FaultResult.Retry;
         }
@@ -54,7 +54,7 @@ public static class PageFault
             // No section to sleep in (host code): nothing can hold the semaphore across it.
             r = mm.HandleFault(addr, write);
         }
-        retry = new FaultRetry(userMode ? node.EndSync() : MmWait.None, majBefore);
+        retry = new FaultRetry(userMode ? mem.EndSync() : MmWait.None, majBefore);
         if (r != FaultResult.Retry)
         {
             Finish(mm, p, addr, write, userMode, r, majBefore);
@@ -73,8 +73,8 @@ public static class PageFault
     public static async ValueTask<FaultResult> DoPageFaultSlow(MmStruct mm, TaskStruct p, long addr, bool write, FaultRetry retry)
     {
         ArgumentNullException.ThrowIfNull(mm);
-        var node = mm.Node;
-        var m = node.Machine;
+        var mem = mm.Memory;
+        var m = mem.Machine;
         long majBefore = retry.MajBefore;
         var wait = retry.Wait;
         var sem = mm.MmapSem;
@@ -85,11 +85,11 @@ public static class PageFault
         {
             if (!wait.IsNone && wait.Kind != MmWaitKind.MmapSem)
             {
-                mayDefer = await node.SleepFor(wait);
+                mayDefer = await mem.SleepFor(wait);
             }
-            node.BeginSync(mayDefer);
+            mem.BeginSync(mayDefer);
             r = mm.HandleFault(addr, write);
-            wait = node.EndSync();
+            wait = mem.EndSync();
             if (r != FaultResult.Retry)
             {
                 break;
@@ -102,9 +102,9 @@ public static class PageFault
 
     private static void Finish(MmStruct mm, TaskStruct p, long addr, bool write, bool userMode, FaultResult r, long majBefore)
     {
-        var node = mm.Node;
-        var m = node.Machine;
-        var tp = node.Tracepoints.PageFault;
+        var mem = mm.Memory;
+        var m = mem.Machine;
+        var tp = mem.Tracepoints.PageFault;
         if (tp.Enabled)
         {
             tp.Emit(new PageFaultUser(m.Now, m.ThisCpu.Id, p.Pid, addr, write, r.Name()));
@@ -112,7 +112,7 @@ public static class PageFault
         if (r == FaultResult.Minor)
         {
             // VM_FAULT_MAJOR when the fix needed I/O (a readpage, or a wait for one), else VM_FAULT_MINOR.
-            if (node.PgMajFault != majBefore)
+            if (mem.PgMajFault != majBefore)
             {
                 p.MajFlt++;
             }

@@ -25,7 +25,7 @@ public static class Uaccess
             {
                 return pfn;
             }
-            var p = mm.Node.Machine.RequireExecuting();
+            var p = mm.Memory.Machine.RequireExecuting();
             if (PageFault.DoPageFault(mm, p, addr, write, userMode: false) != FaultResult.Minor)
             {
                 return (int)Errno.EFAULT.Ret();
@@ -47,7 +47,7 @@ public static class Uaccess
             {
                 break;
             }
-            src.Slice(done, n).CopyTo(mm.Node.WritePage(pfn).Slice(off, n));
+            src.Slice(done, n).CopyTo(mm.Memory.WritePage(pfn).Slice(off, n));
             done += n;
         }
         Charge(mm, done);
@@ -78,7 +78,7 @@ public static class Uaccess
                 }
                 break;
             }
-            mm.Node.ReadPage(pfn).Slice(off, n).CopyTo(dst.Slice(done, n));
+            mm.Memory.ReadPage(pfn).Slice(off, n).CopyTo(dst.Slice(done, n));
             done += n;
         }
         Charge(mm, done);
@@ -103,8 +103,8 @@ public static class Uaccess
     /// <summary>Charge the copy's time to the executing task (rep movsl: per byte copied).</summary>
     internal static void Charge(MmStruct mm, long bytes)
     {
-        var m = mm.Node.Machine;
-        long ns = bytes * mm.Node.Options.Costs.CopyUserPerKbNs / 1024;
+        var m = mm.Memory.Machine;
+        long ns = bytes * mm.Memory.Options.Costs.CopyUserPerKbNs / 1024;
         if (ns > 0)
         {
             m.Charge(ns);

@@ -40,7 +40,7 @@ public sealed class AddressSpace
     /// <summary>__vma_link_file under i_mmap_lock.</summary>
     internal void LinkVma(Vma v)
     {
-        var m = v.Mm.Node.Machine;
+        var m = v.Mm.Memory.Machine;
         m.ChargeLock(IMmapLock, m.ThisCpu, 0);
         IMmap.Add(v);
     }
@@ -48,7 +48,7 @@ public sealed class AddressSpace
     /// <summary>__remove_shared_vm_struct under i_mmap_lock.</summary>
     internal void UnlinkVma(Vma v)
     {
-        var m = v.Mm.Node.Machine;
+        var m = v.Mm.Memory.Machine;
         m.ChargeLock(IMmapLock, m.ThisCpu, 0);
         IMmap.Remove(v);
     }

@@ -25,19 +25,19 @@ public abstract class AddressSpaceOperations
     /// which wakes the tasks waiting for it: at once for a synchronous store, from the I/O
     /// completion for a device. 0 when the read was started, or -errno (the page is unlocked).
     /// </summary>
-    public abstract int ReadPage(PglistData node, AddressSpace mapping, int pfn);
+    public abstract int ReadPage(MemorySubsystem mem, AddressSpace mapping, int pfn);
 
     /// <summary>
     /// writepage: start writing the dirty page `pfn` back (its PG_dirty already cleared). 0, -errno,
     /// or AOP_WRITEPAGE_ACTIVATE when the page cannot be written now and must stay in memory.
     /// </summary>
-    public abstract int WritePage(PglistData node, AddressSpace mapping, int pfn);
+    public abstract int WritePage(MemorySubsystem mem, AddressSpace mapping, int pfn);
 
     /// <summary>set_page_dirty (__set_page_dirty_nobuffers): mark the page dirty; true if it was clean.</summary>
-    public virtual bool SetPageDirty(PglistData node, AddressSpace mapping, int pfn)
+    public virtual bool SetPageDirty(MemorySubsystem mem, AddressSpace mapping, int pfn)
     {
-        ArgumentNullException.ThrowIfNull(node);
-        ref var page = ref node.PageAt(pfn);
+        ArgumentNullException.ThrowIfNull(mem);
+        ref var page = ref mem.PageAt(pfn);
         bool wasClean = !page.Test(PageFlag.PG_dirty);
         page.Set(PageFlag.PG_dirty);
         return wasClean;
@@ -47,20 +47,20 @@ public abstract class AddressSpaceOperations
     /// prepare_write: make bytes [fromByte, toByte) of the cache page ready to be overwritten; a page that
     /// is not uptodate must have the rest of its bytes read or zeroed. 0 or -errno.
     /// </summary>
-    public abstract int PrepareWrite(PglistData node, KFile file, int pfn, int fromByte, int toByte);
+    public abstract int PrepareWrite(MemorySubsystem mem, KFile file, int pfn, int fromByte, int toByte);
 
     /// <summary>
     /// commit_write (generic_commit_write): the bytes are in the page; dirty it and extend i_size
     /// to `pos` if the write went past the end. 0 or -errno.
     /// </summary>
-    public virtual int CommitWrite(PglistData node, KFile file, int pfn, long pos)
+    public virtual int CommitWrite(MemorySubsystem mem, KFile file, int pfn, long pos)
     {
-        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(mem);
         ArgumentNullException.ThrowIfNull(file);
         var inode = file.Inode;
-        ref var page = ref node.PageAt(pfn);
+        ref var page = ref mem.PageAt(pfn);
         page.Set(PageFlag.PG_uptodate);
-        SetPageDirty(node, inode.Mapping, pfn);
+        SetPageDirty(mem, inode.Mapping, pfn);
         if (pos > inode.Size)
         {
             inode.Size = pos;

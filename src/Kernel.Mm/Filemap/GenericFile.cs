@@ -15,35 +15,35 @@ public static class GenericFile
     /// add_to_page_cache: a new page at `index` of `mapping`, not yet uptodate, with the cache's
     /// reference. -1 when no memory.
     /// </summary>
-    public static int AddToPageCache(PglistData node, AddressSpace mapping, long index, Gfp gfp = Gfp.GFP_HIGHUSER)
+    public static int AddToPageCache(MemorySubsystem mem, AddressSpace mapping, long index, Gfp gfp = Gfp.GFP_HIGHUSER)
     {
-        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(mem);
         ArgumentNullException.ThrowIfNull(mapping);
-        int pfn = node.AllocPages(gfp, 0);
+        int pfn = mem.AllocPages(gfp, 0);
         if (pfn < 0)
         {
             return -1;
         }
-        ref var page = ref node.PageAt(pfn);
+        ref var page = ref mem.PageAt(pfn);
         page.Mapping = mapping.Handle;
         page.Index = (uint)index;
         mapping.PageTree.Add(index, pfn);
-        node.NrFilePages++;
+        mem.NrFilePages++;
         return pfn;
     }
 
     /// <summary>remove_from_page_cache + page_cache_release: the page leaves the cache.</summary>
-    public static void RemoveFromPageCache(PglistData node, AddressSpace mapping, long index, int pfn)
+    public static void RemoveFromPageCache(MemorySubsystem mem, AddressSpace mapping, long index, int pfn)
     {
-        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(mem);
         ArgumentNullException.ThrowIfNull(mapping);
         mapping.PageTree.Remove(index);
-        node.NrFilePages--;
-        ref var page = ref node.PageAt(pfn);
+        mem.NrFilePages--;
+        ref var page = ref mem.PageAt(pfn);
         page.Mapping = 0;
         page.Clear(PageFlag.PG_uptodate);
         page.Clear(PageFlag.PG_dirty);
-        node.FreePages(pfn, 0);
+        mem.FreePages(pfn, 0);
     }
 
     /// <summary>
@@ -53,34 +53,34 @@ public static class GenericFile
     /// records the wait and this returns -EIOCBRETRY, so the caller sleeps and tries again.
     /// -ENOMEM, -EIO (the read failed), or readpage's -errno.
     /// </summary>
-    public static int ReadCachePage(PglistData node, AddressSpace mapping, long index, out bool major)
+    public static int ReadCachePage(MemorySubsystem mem, AddressSpace mapping, long index, out bool major)
     {
-        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(mem);
         ArgumentNullException.ThrowIfNull(mapping);
         major = false;
         int pfn = mapping.FindPage(index);
         if (pfn < 0)
         {
             // page_cache_read: a new locked page in the cache, then ->readpage.
-            pfn = AddToPageCache(node, mapping, index);
+            pfn = AddToPageCache(mem, mapping, index);
             if (pfn < 0)
             {
                 return (int)Errno.ENOMEM.Ret();
             }
             major = true;
-            node.PageAt(pfn).Set(PageFlag.PG_locked);
-            int err = mapping.AOps.ReadPage(node, mapping, pfn);
+            mem.PageAt(pfn).Set(PageFlag.PG_locked);
+            int err = mapping.AOps.ReadPage(mem, mapping, pfn);
             if (err < 0)
             {
-                if (node.PageAt(pfn).Test(PageFlag.PG_locked))
+                if (mem.PageAt(pfn).Test(PageFlag.PG_locked))
                 {
-                    node.PageWait.UnlockPage(pfn);
+                    mem.PageWait.UnlockPage(pfn);
                 }
-                RemoveFromPageCache(node, mapping, index, pfn);
+                RemoveFromPageCache(mem, mapping, index, pfn);
                 return err;
             }
         }
-        ref var page = ref node.PageAt(pfn);
+        ref var page = ref mem.PageAt(pfn);
         if (page.Test(PageFlag.PG_uptodate))
         {
             return pfn;
@@ -89,11 +89,11 @@ public static class GenericFile
         {
             // filemap_nopage's page_not_uptodate: lock_page, i.e. wait for the read in flight.
             major = true;
-            return node.DeferWait(new MmWait(MmWaitKind.PageLocked, Pfn: pfn)) ? (int)Errno.EIOCBRETRY.Ret() : (int)Errno.EIO.Ret();
+            return mem.DeferWait(new MmWait(MmWaitKind.PageLocked, Pfn: pfn)) ? (int)Errno.EIOCBRETRY.Ret() : (int)Errno.EIO.Ret();
         }
         // Unlocked but not uptodate: the read failed. The page leaves the cache so a later
         // access reads it again (filemap_nopage retries readpage once; the error is the same).
-        RemoveFromPageCache(node, mapping, index, pfn);
+        RemoveFromPageCache(mem, mapping, index, pfn);
         return (int)Errno.EIO.Ret();
     }
 
@@ -112,7 +112,7 @@ public static class GenericFile
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(mm);
-        var node = mm.Node;
+        var mem = mm.Memory;
         var mapping = file.Inode.Mapping;
         long n = Math.Max(0, Math.Min(count, file.Inode.Size - file.Pos));
         long done = 0;
@@ -121,7 +121,7 @@ public static class GenericFile
         {
             long pos = file.Pos + done;
             long index = pos >> MemoryLayout.PAGE_SHIFT;
-            int pfn = holesReadAsZeros ? mapping.FindPage(index) : ReadCachePage(node, mapping, index, out _);
+            int pfn = holesReadAsZeros ? mapping.FindPage(index) : ReadCachePage(mem, mapping, index, out _);
             if (pfn < 0 && !holesReadAsZeros)
             {
                 error = pfn; // -EIOCBRETRY: the caller sleeps on the page and reads on from f_pos
@@ -130,7 +130,7 @@ public static class GenericFile
             int off = (int)(pos & (MemoryLayout.PAGE_SIZE - 1));
             int want = (int)Math.Min(n - done, MemoryLayout.PAGE_SIZE - off);
             // file_read_actor: copy_to_user from the cache page (or the zero page for a hole).
-            var from = node.ReadPage(pfn < 0 ? node.ZeroPagePfn : pfn).Slice(off, want);
+            var from = mem.ReadPage(pfn < 0 ? mem.ZeroPagePfn : pfn).Slice(off, want);
             long copied = want - Uaccess.CopyToUser(mm, buf + done, from);
             done += copied;
             if (copied < want)
@@ -152,7 +152,7 @@ public static class GenericFile
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(mm);
-        var node = mm.Node;
+        var mem = mm.Memory;
         var mapping = file.Inode.Mapping;
         if ((file.Flags & OpenFlags.O_APPEND) != 0)
         {
@@ -167,22 +167,22 @@ public static class GenericFile
             int fileOff = (int)(pos & (MemoryLayout.PAGE_SIZE - 1));
             int len = (int)Math.Min(count - done, MemoryLayout.PAGE_SIZE - fileOff);
             int pfn = mapping.FindPage(index);
-            if (pfn < 0 && (pfn = AddToPageCache(node, mapping, index)) < 0)
+            if (pfn < 0 && (pfn = AddToPageCache(mem, mapping, index)) < 0)
             {
                 error = Errno.ENOSPC.Ret();
                 break;
             }
-            int err = mapping.AOps.PrepareWrite(node, file, pfn, fileOff, fileOff + len);
+            int err = mapping.AOps.PrepareWrite(mem, file, pfn, fileOff, fileOff + len);
             if (err < 0)
             {
                 error = err;
                 break;
             }
             // filemap_copy_from_user (the in-atomic form: a short copy leaves the page's other bytes).
-            int copied = len - (int)Uaccess.CopyFromUser(mm, node.WritePage(pfn).Slice(fileOff, len), buf + done, zeroTail: false);
+            int copied = len - (int)Uaccess.CopyFromUser(mm, mem.WritePage(pfn).Slice(fileOff, len), buf + done, zeroTail: false);
             if (copied > 0)
             {
-                mapping.AOps.CommitWrite(node, file, pfn, pos + copied);
+                mapping.AOps.CommitWrite(mem, file, pfn, pos + copied);
                 done += copied;
             }
             if (copied < len)
@@ -224,15 +224,15 @@ public static class GenericFile
             {
                 return NOPAGE_SIGBUS;
             }
-            var node = vma.Mm.Node;
-            int pfn = ReadCachePage(node, inode.Mapping, index, out major);
+            var mem = vma.Mm.Memory;
+            int pfn = ReadCachePage(mem, inode.Mapping, index, out major);
             if (pfn < 0)
             {
                 return pfn == (int)Errno.ENOMEM.Ret() ? NOPAGE_OOM
                     : pfn == (int)Errno.EIOCBRETRY.Ret() ? NOPAGE_RETRY
                     : NOPAGE_SIGBUS;
             }
-            node.PageAt(pfn).Count++; // page_cache_get: the caller's reference
+            mem.PageAt(pfn).Count++; // page_cache_get: the caller's reference
             return pfn;
         }
     }

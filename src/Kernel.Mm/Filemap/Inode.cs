@@ -23,7 +23,7 @@ public abstract class Inode
     /// <summary>i_fop: what read, write and mmap do on this inode's open files.</summary>
     public FileOperations FOps { get; }
 
-    /// <summary>i_mapping: the page cache (the file system makes it with PglistData.NewAddressSpace).</summary>
+    /// <summary>i_mapping: the page cache (the file system makes it with MemorySubsystem.NewAddressSpace).</summary>
     public AddressSpace Mapping { get; protected internal set; } = null!;
 
     /// <summary>i_size in bytes.</summary>

@@ -34,7 +34,7 @@ public sealed partial class MmStruct
                 ptesPerPfn[pfn] = list = new List<(MmStruct, long)>();
             }
             list.Add((this, addr));
-            if (_node.PageAt(pfn).IsAnon)
+            if (_mem.PageAt(pfn).IsAnon)
             {
                 anon++;
             }

@@ -10,15 +10,15 @@ public sealed partial class MmStruct
     public const long InitialStack = 128 * 1024;
 
     /// <summary>Create an address space with a fresh exec layout; null when memory runs out.</summary>
-    public static MmStruct? CreateForExec(PglistData node)
+    public static MmStruct? CreateForExec(MemorySubsystem mem)
     {
-        var mm = Create(node);
+        var mm = Create(mem);
         if (mm is null)
         {
             return null;
         }
-        long text = node.Paging.Arch == Architecture.I386Pae ? 0x08048000L : 0x00400000L;
-        long data = node.Paging.Arch == Architecture.I386Pae ? text + MemoryLayout.PAGE_SIZE : 0x00600000L;
+        long text = mem.Paging.Arch == Architecture.I386Pae ? 0x08048000L : 0x00400000L;
+        long data = mem.Paging.Arch == Architecture.I386Pae ? text + MemoryLayout.PAGE_SIZE : 0x00600000L;
         const VmFlags may = VmFlags.VM_MAYREAD | VmFlags.VM_MAYWRITE | VmFlags.VM_MAYEXEC;
         // The writable data page and the stack (VM_STACK_FLAGS has VM_ACCOUNT) are charged, as the
         // ELF data mapping and setup_arg_pages charge them.
@@ -35,7 +35,7 @@ public sealed partial class MmStruct
         {
             // Areas that were created give their charge back as they go; the rest is returned here.
             long mapped = mm.Vmas.InOrder().Where(v => v.Has(VmFlags.VM_ACCOUNT)).Sum(v => v.Pages);
-            node.Overcommit.Unacct(charged - mapped);
+            mem.Overcommit.Unacct(charged - mapped);
             mm.ExitMmap();
             return null;
         }

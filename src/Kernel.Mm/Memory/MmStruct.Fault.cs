@@ -71,7 +71,7 @@ public sealed partial class MmStruct
     /// <summary>do_page_fault for a user-mode access: find the VMA, check it, fix the PTE.</summary>
     public FaultResult HandleFault(long addr, bool write)
     {
-        _node.PgFault++;
+        _mem.PgFault++;
         if ((ulong)addr >= (ulong)Paging.TaskSize)
         {
             return FaultResult.SegvMaperr;
@@ -99,7 +99,7 @@ public sealed partial class MmStruct
         {
             UpdateHiwater();
         }
-        else if (r == FaultResult.Oom && _node.HasPendingWait)
+        else if (r == FaultResult.Oom && _mem.HasPendingWait)
         {
             r = FaultResult.Retry; // an allocation wants direct reclaim: sleep, then fault again
         }
@@ -136,8 +136,8 @@ public sealed partial class MmStruct
         if (!write)
         {
             // The shared ZERO_PAGE, read-only: a write will copy it.
-            int zero = _node.ZeroPagePfn;
-            ref var zp = ref _node.PageAt(zero);
+            int zero = _mem.ZeroPagePfn;
+            ref var zp = ref _mem.PageAt(zero);
             zp.Count++;
             zp.MapCount++;
             FileRss++;
@@ -167,7 +167,7 @@ public sealed partial class MmStruct
         int pfn = vma.VmOps!.Nopage(vma, addr & ~(MemoryLayout.PAGE_SIZE - 1L), out bool major);
         if (major)
         {
-            _node.PgMajFault++; // counted once: the retry after the read finds the page cached
+            _mem.PgMajFault++; // counted once: the retry after the read finds the page cached
         }
         if (pfn == Filemap.VmOperations.NOPAGE_SIGBUS)
         {
@@ -186,11 +186,11 @@ public sealed partial class MmStruct
             int copy = NewAnonPage(vma, addr);
             if (copy < 0)
             {
-                _node.FreePages(pfn, 0);
+                _mem.FreePages(pfn, 0);
                 return FaultResult.Oom;
             }
-            _node.CopyPage(pfn, copy);
-            _node.FreePages(pfn, 0); // page_cache_release of nopage's reference
+            _mem.CopyPage(pfn, copy);
+            _mem.FreePages(pfn, 0); // page_cache_release of nopage's reference
             pte = AnonPte(copy);
             return FaultResult.Minor;
         }
@@ -200,12 +200,12 @@ public sealed partial class MmStruct
     /// <summary>The file half of do_no_page and install_page: map `pfn` (whose reference the PTE takes over).</summary>
     private FaultResult MapFilePage(Vma vma, long addr, int pfn, bool write, ref ulong pte)
     {
-        if (!_node.Rmap.AddPte(pfn, this, addr))
+        if (!_mem.Rmap.AddPte(pfn, this, addr))
         {
-            _node.FreePages(pfn, 0);
+            _mem.FreePages(pfn, 0);
             return FaultResult.Oom;
         }
-        ref var page = ref _node.PageAt(pfn);
+        ref var page = ref _mem.PageAt(pfn);
         page.MapCount++;
         FileRss++;
         ulong prot = Paging._PAGE_PRESENT | Paging._PAGE_USER | Paging._PAGE_ACCESSED;
@@ -217,7 +217,7 @@ public sealed partial class MmStruct
         if (write)
         {
             prot |= Paging._PAGE_RW | Paging._PAGE_DIRTY;
-            mapping.AOps.SetPageDirty(_node, mapping, pfn);
+            mapping.AOps.SetPageDirty(_mem, mapping, pfn);
         }
         pte = Paging.MkPte(pfn, prot);
         return FaultResult.Minor;
@@ -233,12 +233,12 @@ public sealed partial class MmStruct
         ref ulong pte = ref PteAlloc(addr);
         if (Unsafe.IsNullRef(ref pte))
         {
-            _node.FreePages(pfn, 0);
+            _mem.FreePages(pfn, 0);
             return (int)Errno.ENOMEM.Ret();
         }
         if (PteMapped(pte))
         {
-            _node.FreePages(pfn, 0);
+            _mem.FreePages(pfn, 0);
             return 0;
         }
         var r = MapFilePage(vma, addr, pfn, write: false, ref pte);
@@ -249,24 +249,24 @@ public sealed partial class MmStruct
     /// <summary>alloc_zeroed_user_highpage + page_add_new_anon_rmap.</summary>
     private int NewAnonPage(Vma vma, long addr)
     {
-        if (!_node.Rmap.AnonVmaPrepare(vma))
+        if (!_mem.Rmap.AnonVmaPrepare(vma))
         {
             return -1;
         }
-        int pfn = _node.AllocPages(Gfp.GFP_HIGHUSER | Gfp.__GFP_ZERO, 0);
+        int pfn = _mem.AllocPages(Gfp.GFP_HIGHUSER | Gfp.__GFP_ZERO, 0);
         if (pfn < 0)
         {
             return -1;
         }
-        ref var page = ref _node.PageAt(pfn);
+        ref var page = ref _mem.PageAt(pfn);
         page.MapCount = 0;
-        page.Mapping = _node.Rmap.AnonMappingFor(vma);
+        page.Mapping = _mem.Rmap.AnonMappingFor(vma);
         page.Index = (uint)vma.LinearPageIndex(addr);
-        if (!_node.Rmap.AddPte(pfn, this, addr))
+        if (!_mem.Rmap.AddPte(pfn, this, addr))
         {
             page.MapCount = -1;
             page.Mapping = 0;
-            _node.FreePages(pfn, 0);
+            _mem.FreePages(pfn, 0);
             return -1;
         }
         AnonRss++;
@@ -277,7 +277,7 @@ public sealed partial class MmStruct
     private FaultResult DoWpPage(Vma vma, long addr, ref ulong pte)
     {
         int old = Paging.PfnOf(pte);
-        ref var oldPage = ref _node.PageAt(old);
+        ref var oldPage = ref _mem.PageAt(old);
         if (vma.Has(VmFlags.VM_SHARED))
         {
             // A shared mapping writes to the file's own page: no copy, the page becomes dirty.
@@ -285,7 +285,7 @@ public sealed partial class MmStruct
             pte |= Paging._PAGE_RW | Paging._PAGE_DIRTY | Paging._PAGE_ACCESSED;
             return FaultResult.Minor;
         }
-        if (old != _node.ZeroPagePfn && oldPage.IsAnon && oldPage.PageMapcount == 1)
+        if (old != _mem.ZeroPagePfn && oldPage.IsAnon && oldPage.PageMapcount == 1)
         {
             pte |= Paging._PAGE_RW | Paging._PAGE_DIRTY | Paging._PAGE_ACCESSED;
             return FaultResult.Minor;
@@ -295,7 +295,7 @@ public sealed partial class MmStruct
         {
             return FaultResult.Oom;
         }
-        _node.CopyPage(old, pfn);
+        _mem.CopyPage(old, pfn);
         pte = AnonPte(pfn);
         DropMapping(old, addr);
         return FaultResult.Minor;
@@ -304,8 +304,8 @@ public sealed partial class MmStruct
     /// <summary>page_remove_rmap + put_page for one PTE that stops mapping `pfn`, with the RSS counters.</summary>
     internal void DropMapping(int pfn, long addr)
     {
-        _node.Rmap.RemovePte(pfn, this, addr);
-        ref var page = ref _node.PageAt(pfn);
+        _mem.Rmap.RemovePte(pfn, this, addr);
+        ref var page = ref _mem.PageAt(pfn);
         if (page.MapCount < 0)
         {
             throw new Kernel.Core.KernelBug($"Eeek! page_mapcount(page) went negative! (pfn {pfn})");
@@ -323,12 +323,12 @@ public sealed partial class MmStruct
         {
             page.Mapping = 0;
         }
-        if (pfn == _node.ZeroPagePfn)
+        if (pfn == _mem.ZeroPagePfn)
         {
             page.Count--;
             return;
         }
-        _node.FreePages(pfn, 0);
+        _mem.FreePages(pfn, 0);
     }
 
     /// <summary>expand_stack: grow a VM_GROWSDOWN area down to addr, within RLIMIT_STACK.</summary>

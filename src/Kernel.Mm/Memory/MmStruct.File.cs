@@ -68,7 +68,7 @@ public sealed partial class MmStruct
         // mmap_region: a private writable file mapping is charged (its COW copies are anonymous);
         // a shared one is not (shared anonymous memory is charged by its shmem file instead).
         if ((vmFlags & (VmFlags.VM_SHARED | VmFlags.VM_WRITE)) == VmFlags.VM_WRITE
-            && ((flags & MapFlags.MAP_NORESERVE) == 0 || _node.Overcommit.Mode == Overcommit.OVERCOMMIT_NEVER))
+            && ((flags & MapFlags.MAP_NORESERVE) == 0 || _mem.Overcommit.Mode == Overcommit.OVERCOMMIT_NEVER))
         {
             if (VmEnoughMemory(alen >> MemoryLayout.PAGE_SHIFT) < 0)
             {
@@ -81,7 +81,7 @@ public sealed partial class MmStruct
         {
             if ((vmFlags & VmFlags.VM_ACCOUNT) != 0)
             {
-                _node.Overcommit.Unacct(alen >> MemoryLayout.PAGE_SHIFT);
+                _mem.Overcommit.Unacct(alen >> MemoryLayout.PAGE_SHIFT);
             }
             return Errno.ENOMEM.Ret();
         }
@@ -149,7 +149,7 @@ public sealed partial class MmStruct
         }
         if ((pte & Paging._PAGE_DIRTY) != 0)
         {
-            _node.PageAt(pfn).Set(PageFlag.PG_dirty);
+            _mem.PageAt(pfn).Set(PageFlag.PG_dirty);
         }
         ZapPte(ref pte, addr);
     }

@@ -40,21 +40,21 @@ public sealed partial class MmStruct
     /// </summary>
     public async ValueTask<MmStruct?> DupAsync()
     {
-        var m = _node.Machine;
+        var m = _mem.Machine;
         await MmapSem.DownWrite(m);
         try
         {
             bool mayDefer = true;
             while (true)
             {
-                _node.BeginSync(mayDefer);
+                _mem.BeginSync(mayDefer);
                 var child = Dup();
-                var w = _node.EndSync();
+                var w = _mem.EndSync();
                 if (child is not null || w.IsNone)
                 {
                     return child;
                 }
-                mayDefer = await _node.SleepFor(w);
+                mayDefer = await _mem.SleepFor(w);
             }
         }
         finally
@@ -66,7 +66,7 @@ public sealed partial class MmStruct
     /// <summary>dup_mm: a copy-on-write duplicate for fork; null when memory runs out (fork fails -ENOMEM).</summary>
     public MmStruct? Dup()
     {
-        var child = Create(_node);
+        var child = Create(_mem);
         if (child is null)
         {
             return null;
@@ -96,7 +96,7 @@ public sealed partial class MmStruct
             {
                 if (v.Has(VmFlags.VM_ACCOUNT))
                 {
-                    _node.Overcommit.Unacct(v.Pages);
+                    _mem.Overcommit.Unacct(v.Pages);
                 }
                 child.ExitMmap();
                 return null;
@@ -120,7 +120,7 @@ public sealed partial class MmStruct
     /// </summary>
     private bool CopyPageRange(MmStruct child, Vma v)
     {
-        if (_node.Rmap.Mode == Rmap.RmapMode.ObjRmap && v.AnonVma is null)
+        if (_mem.Rmap.Mode == Rmap.RmapMode.ObjRmap && v.AnonVma is null)
         {
             return true;
         }
@@ -149,7 +149,7 @@ public sealed partial class MmStruct
                 return false;
             }
             int pfn = Paging.PfnOf(pte);
-            if (!_node.Rmap.AddPte(pfn, child, a))
+            if (!_mem.Rmap.AddPte(pfn, child, a))
             {
                 return false;
             }
@@ -157,7 +157,7 @@ public sealed partial class MmStruct
             // (the parent's PTE keeps the dirty bit that writeback will find).
             childPte = pte & ~(Paging._PAGE_ACCESSED | (shared ? Paging._PAGE_DIRTY : 0));
             copied++;
-            ref var page = ref _node.PageAt(pfn);
+            ref var page = ref _mem.PageAt(pfn);
             page.Count++;
             page.MapCount++;
             if (page.IsAnon)
@@ -169,7 +169,7 @@ public sealed partial class MmStruct
                 child.FileRss++;
             }
         }
-        _node.Machine.Charge(copied * _node.Options.Costs.PteCopyNs);
+        _mem.Machine.Charge(copied * _mem.Options.Costs.PteCopyNs);
         return true;
     }
 }

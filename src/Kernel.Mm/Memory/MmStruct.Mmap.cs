@@ -40,7 +40,7 @@ public sealed partial class MmStruct
     public const int DEFAULT_MAX_MAP_COUNT = 65530;
 
     /// <summary>sysctl_max_map_count (/proc/sys/vm/max_map_count).</summary>
-    private int MaxMapCount => _node.MaxMapCount;
+    private int MaxMapCount => _mem.MaxMapCount;
 
     /// <summary>RLIMIT_MEMLOCK default (2.6.20 MLOCK_LIMIT): 32 KiB for unprivileged tasks.</summary>
     public const long MlockLimit = 8 * MemoryLayout.PAGE_SIZE;
@@ -96,7 +96,7 @@ public sealed partial class MmStruct
         // mmap_region: a private writable area is charged unless MAP_NORESERVE (which
         // OVERCOMMIT_NEVER ignores).
         if ((vmFlags & VmFlags.VM_WRITE) != 0
-            && ((flags & MapFlags.MAP_NORESERVE) == 0 || _node.Overcommit.Mode == Overcommit.OVERCOMMIT_NEVER))
+            && ((flags & MapFlags.MAP_NORESERVE) == 0 || _mem.Overcommit.Mode == Overcommit.OVERCOMMIT_NEVER))
         {
             if (VmEnoughMemory(alen >> MemoryLayout.PAGE_SHIFT) < 0)
             {
@@ -109,7 +109,7 @@ public sealed partial class MmStruct
         {
             if ((vmFlags & VmFlags.VM_ACCOUNT) != 0)
             {
-                _node.Overcommit.Unacct(alen >> MemoryLayout.PAGE_SHIFT);
+                _mem.Overcommit.Unacct(alen >> MemoryLayout.PAGE_SHIFT);
             }
             return Errno.ENOMEM.Ret();
         }
@@ -186,7 +186,7 @@ public sealed partial class MmStruct
 
     private Vma? NewVma(long start, long end, VmFlags flags, long pgoff, VmaKind kind, Filemap.KFile? file = null, Rmap.AnonVma? anonVma = null, Filemap.VmOperations? vmOps = null)
     {
-        var obj = _node.VmAreaCachep.Alloc(Gfp.GFP_KERNEL);
+        var obj = _mem.VmAreaCachep.Alloc(Gfp.GFP_KERNEL);
         if (obj.IsNone)
         {
             return null;
@@ -204,18 +204,18 @@ public sealed partial class MmStruct
     }
 
     /// <summary>__vm_enough_memory for this mm: the current task's privilege decides the 3 % reserve.</summary>
-    internal long VmEnoughMemory(long pages) => _node.Overcommit.VmEnoughMemory(pages, this);
+    internal long VmEnoughMemory(long pages) => _mem.Overcommit.VmEnoughMemory(pages, this);
 
     /// <summary>Remove an area; `merged`: its pages now belong to a neighbour, so its charge stays.</summary>
     private void RemoveVma(Vma v, bool merged = false)
     {
         if (!merged && v.Has(VmFlags.VM_ACCOUNT))
         {
-            _node.Overcommit.Unacct(v.Pages); // remove_vma_list's nr_accounted
+            _mem.Overcommit.Unacct(v.Pages); // remove_vma_list's nr_accounted
         }
         Vmas.Remove(v);
-        _node.Rmap.Unlink(v);
-        _node.VmAreaCachep.Free(v.SlabObj);
+        _mem.Rmap.Unlink(v);
+        _mem.VmAreaCachep.Free(v.SlabObj);
         v.SlabObj = Slab.SlabObject.None;
         if (v.File is { } f)
         {
@@ -398,13 +398,13 @@ public sealed partial class MmStruct
     /// <summary>zap_pte_range for one entry: a file page takes the PTE's dirty bit, then the PTE goes.</summary>
     private void ZapPte(ref ulong pte, long addr)
     {
-        long zapNs = _node.Options.Costs.PteZapNs;
+        long zapNs = _mem.Options.Costs.PteZapNs;
         if (zapNs != 0)
         {
-            _node.Machine.Charge(zapNs);
+            _mem.Machine.Charge(zapNs);
         }
         int pfn = Paging.PfnOf(pte);
-        ref var page = ref _node.PageAt(pfn);
+        ref var page = ref _mem.PageAt(pfn);
         if ((pte & Paging._PAGE_DIRTY) != 0 && !page.IsAnon)
         {
             page.Set(PageFlag.PG_dirty);
@@ -536,7 +536,7 @@ public sealed partial class MmStruct
         }
         if (MapRegion(oldbrk, newbrk - oldbrk, VmFlags.VM_READ | VmFlags.VM_WRITE | VmFlags.VM_MAYREAD | VmFlags.VM_MAYWRITE | VmFlags.VM_MAYEXEC | VmFlags.VM_ACCOUNT, VmaKind.Heap) is null)
         {
-            _node.Overcommit.Unacct(pages);
+            _mem.Overcommit.Unacct(pages);
             return Brk;
         }
         Brk = brk;
@@ -559,8 +559,8 @@ public sealed partial class MmStruct
         LockedVm = 0;
         FreeAllTables(Pgd, 0);
         Pgd = -1;
-        _node.MmCachep.Free(_slabObj);
-        _node.Mms.Remove(this);
+        _mem.MmCachep.Free(_slabObj);
+        _mem.Mms.Remove(this);
         Released = true;
     }
 }

@@ -117,7 +117,7 @@ public sealed partial class MmStruct
         {
             if (vma.Has(VmFlags.VM_ACCOUNT))
             {
-                _node.Overcommit.Unacct(newLen >> MemoryLayout.PAGE_SHIFT);
+                _mem.Overcommit.Unacct(newLen >> MemoryLayout.PAGE_SHIFT);
             }
             return Errno.ENOMEM.Ret();
         }
@@ -141,11 +141,11 @@ public sealed partial class MmStruct
                 return Errno.ENOMEM.Ret();
             }
             int pfn = Paging.PfnOf(pte);
-            if (!_node.Rmap.AddPte(pfn, this, dest + off))
+            if (!_mem.Rmap.AddPte(pfn, this, dest + off))
             {
                 return Errno.ENOMEM.Ret();
             }
-            _node.Rmap.RemovePte(pfn, this, oldAddr + off);
+            _mem.Rmap.RemovePte(pfn, this, oldAddr + off);
             destPte = pte;
             pte = 0;
         }

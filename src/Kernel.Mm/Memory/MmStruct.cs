@@ -11,12 +11,12 @@ namespace Kernel.Mm.Memory;
 
 public sealed partial class MmStruct : MmContext
 {
-    private readonly PglistData _node;
+    private readonly MemorySubsystem _mem;
     private SlabObject _slabObj = SlabObject.None;
 
-    private MmStruct(PglistData node, Paging paging)
+    private MmStruct(MemorySubsystem mem, Paging paging)
     {
-        _node = node;
+        _mem = mem;
         Paging = paging;
     }
 
@@ -28,11 +28,11 @@ public sealed partial class MmStruct : MmContext
     }
 
     /// <summary>mm_alloc + pgd_alloc: null when memory runs out.</summary>
-    public static MmStruct? Create(PglistData node)
+    public static MmStruct? Create(MemorySubsystem mem)
     {
-        ArgumentNullException.ThrowIfNull(node);
-        var mm = new MmStruct(node, node.Paging);
-        mm._slabObj = node.MmCachep.Alloc(Gfp.GFP_KERNEL);
+        ArgumentNullException.ThrowIfNull(mem);
+        var mm = new MmStruct(mem, mem.Paging);
+        mm._slabObj = mem.MmCachep.Alloc(Gfp.GFP_KERNEL);
         if (mm._slabObj.IsNone)
         {
             return null;
@@ -40,16 +40,16 @@ public sealed partial class MmStruct : MmContext
         mm.Pgd = mm.AllocTable();
         if (mm.Pgd < 0)
         {
-            node.MmCachep.Free(mm._slabObj);
+            mem.MmCachep.Free(mm._slabObj);
             return null;
         }
         long gap = 128L << 20; // the stack rlimit gap, clamped to at least 128 MiB
         mm.MmapBase = (mm.Paging.TaskSize - gap) & ~(MemoryLayout.PAGE_SIZE - 1L);
-        node.Mms.Add(mm);
+        mem.Mms.Add(mm);
         return mm;
     }
 
-    public PglistData Node => _node;
+    public MemorySubsystem Memory => _mem;
 
     /// <summary>mm->swap_address: where the 2.4 swap_out scan resumes in this address space.</summary>
     public long SwapAddress { get; set; }
@@ -90,25 +90,25 @@ public sealed partial class MmStruct : MmContext
 
     private int AllocTable()
     {
-        int pfn = _node.AllocPages(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO | Gfp.__GFP_NOWARN, 0);
+        int pfn = _mem.AllocPages(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO | Gfp.__GFP_NOWARN, 0);
         if (pfn < 0)
         {
             return -1;
         }
-        _node.WritePage(pfn); // the entries live in the frame's bytes
+        _mem.WritePage(pfn); // the entries live in the frame's bytes
         NrPtes++;
-        _node.PageTablePages++;
+        _mem.PageTablePages++;
         return pfn;
     }
 
     private void FreeTable(int pfn)
     {
         NrPtes--;
-        _node.PageTablePages--;
-        _node.FreePages(pfn, 0);
+        _mem.PageTablePages--;
+        _mem.FreePages(pfn, 0);
     }
 
-    private Span<ulong> Entries(int tablePfn) => MemoryMarshal.Cast<byte, ulong>(_node.WritePage(tablePfn));
+    private Span<ulong> Entries(int tablePfn) => MemoryMarshal.Cast<byte, ulong>(_mem.WritePage(tablePfn));
 
     /// <summary>
     /// The PTE slot of `addr` for reading or updating in place, or a null ref when no PTE table

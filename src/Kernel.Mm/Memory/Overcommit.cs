@@ -15,11 +15,11 @@ public sealed class Overcommit
     public const int OVERCOMMIT_ALWAYS = 1;
     public const int OVERCOMMIT_NEVER = 2;
 
-    private readonly PglistData _node;
+    private readonly MemorySubsystem _mem;
 
-    internal Overcommit(PglistData node)
+    internal Overcommit(MemorySubsystem mem)
     {
-        _node = node;
+        _mem = mem;
         CalculateTotalReservePages();
     }
 
@@ -33,7 +33,7 @@ public sealed class Overcommit
     public long CommittedPages { get; private set; }
 
     /// <summary>CommitLimit in pages: totalram_pages * ratio / 100 + total_swap_pages.</summary>
-    public long CommitLimitPages => _node.TotalRamPages * Ratio / 100;
+    public long CommitLimitPages => _mem.TotalRamPages * Ratio / 100;
 
     /// <summary>totalreserve_pages: per zone, its largest lowmem_reserve plus pages_high, capped at present.</summary>
     public long TotalReservePages { get; private set; }
@@ -42,7 +42,7 @@ public sealed class Overcommit
     internal void CalculateTotalReservePages()
     {
         long reserve = 0;
-        foreach (var z in _node.Zones)
+        foreach (var z in _mem.Zones)
         {
             long max = 0;
             for (int j = z.Index; j < z.LowmemReserve.Length; j++)
@@ -59,7 +59,7 @@ public sealed class Overcommit
     /// `mm` is the address space being charged (NEVER mode leaves 3 % of its size for others).
     /// </summary>
     public long VmEnoughMemory(long pages, MmStruct? mm) =>
-        VmEnoughMemory(pages, capSysAdmin: _node.Machine.ThisCpu?.Curr.Euid == 0, mm);
+        VmEnoughMemory(pages, capSysAdmin: _mem.Machine.ThisCpu?.Curr.Euid == 0, mm);
 
     /// <summary>
     /// __vm_enough_memory: charge `pages` and return 0, or leave them uncharged and return
@@ -76,7 +76,7 @@ public sealed class Overcommit
         }
         if (Mode == OVERCOMMIT_GUESS)
         {
-            long free = _node.NrFilePages; // + nr_swap_pages + NR_SLAB_RECLAIMABLE, both 0 here
+            long free = _mem.NrFilePages; // + nr_swap_pages + NR_SLAB_RECLAIMABLE, both 0 here
             if (!capSysAdmin)
             {
                 free -= free / 32;
@@ -86,7 +86,7 @@ public sealed class Overcommit
                 return 0;
             }
             long n = 0;
-            foreach (var z in _node.Zones)
+            foreach (var z in _mem.Zones)
             {
                 n += z.FreePages; // nr_free_pages
             }
@@ -107,7 +107,7 @@ public sealed class Overcommit
         }
         else
         {
-            long allowed = _node.TotalRamPages * Ratio / 100;
+            long allowed = _mem.TotalRamPages * Ratio / 100;
             if (!capSysAdmin)
             {
                 allowed -= allowed / 32;

@@ -22,7 +22,7 @@ internal enum AllocFlags
     ALLOC_CPUSET = 0x40,
 }
 
-public sealed partial class PglistData
+public sealed partial class MemorySubsystem
 {
     /// <summary>Failed allocations (the "page allocation failure" warnings), for tests and /proc.</summary>
     public long AllocFailures { get; private set; }

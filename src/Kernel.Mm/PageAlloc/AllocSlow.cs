@@ -20,7 +20,7 @@ public interface IDirectReclaim
     ValueTask<long> TryToFreePages(Zone[] zonelist, int order, Gfp gfp);
 }
 
-public sealed partial class PglistData
+public sealed partial class MemorySubsystem
 {
     /// <summary>PAGE_ALLOC_COSTLY_ORDER: above it an allocation does not loop unless __GFP_REPEAT.</summary>
     public const int PAGE_ALLOC_COSTLY_ORDER = 3;

@@ -4,7 +4,7 @@
 // block of the same order, then add at the head of the list). Caller holds zone->lock.
 namespace Kernel.Mm;
 
-public sealed partial class PglistData
+public sealed partial class MemorySubsystem
 {
     private void AddToFreeArea(Zone zone, int pfn, int order)
     {

@@ -3,7 +3,7 @@
 // claim, inside their zone and counted in free_pages / nr_free.
 namespace Kernel.Mm;
 
-public sealed partial class PglistData
+public sealed partial class MemorySubsystem
 {
     private enum Where : byte
     {

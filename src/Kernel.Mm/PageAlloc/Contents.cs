@@ -3,7 +3,7 @@
 // data in a freed page; here it reads as zeros until written again).
 namespace Kernel.Mm;
 
-public sealed partial class PglistData
+public sealed partial class MemorySubsystem
 {
     private static readonly byte[] ZeroPage = new byte[MemoryLayout.PAGE_SIZE];
 

@@ -14,16 +14,16 @@ public sealed class PageWaitTable
     /// <summary>PAGES_PER_WAITQUEUE.</summary>
     public const int PAGES_PER_WAITQUEUE = 256;
 
-    private readonly PglistData _node;
+    private readonly MemorySubsystem _mem;
     private readonly WaitQueueHead[][] _tables;
     private readonly int[] _bits;
 
-    internal PageWaitTable(PglistData node)
+    internal PageWaitTable(MemorySubsystem mem)
     {
-        _node = node;
-        _tables = new WaitQueueHead[node.Zones.Length][];
-        _bits = new int[node.Zones.Length];
-        foreach (var z in node.Zones)
+        _mem = mem;
+        _tables = new WaitQueueHead[mem.Zones.Length][];
+        _bits = new int[mem.Zones.Length];
+        foreach (var z in mem.Zones)
         {
             int size = EntriesFor(z.SpannedPages);
             _bits[z.Index] = System.Numerics.BitOperations.Log2((uint)size);
@@ -53,7 +53,7 @@ public sealed class PageWaitTable
     /// <summary>page_waitqueue: the bucket a page's waiters sleep on.</summary>
     public WaitQueueHead QueueOf(int pfn)
     {
-        var z = _node.ZoneOf(pfn);
+        var z = _mem.ZoneOf(pfn);
         // hash_ptr: a multiplicative hash of the page's address, top bits.
         uint h = (uint)pfn * 0x9e370001u;
         return _tables[z.Index][(int)(h >> (32 - _bits[z.Index]))]; // at least 4 buckets: bits >= 2
@@ -64,7 +64,7 @@ public sealed class PageWaitTable
     /// <summary>TestSetPageLocked: take the page lock if it is free.</summary>
     public bool TryLockPage(int pfn)
     {
-        ref var page = ref _node.PageAt(pfn);
+        ref var page = ref _mem.PageAt(pfn);
         if (page.Test(PageFlag.PG_locked))
         {
             return false;
@@ -94,7 +94,7 @@ public sealed class PageWaitTable
         while (true)
         {
             wq.PrepareToWait(m, TaskState.TASK_UNINTERRUPTIBLE, exclusive, key);
-            if (!_node.PageAt(pfn).Test(PageFlag.PG_locked))
+            if (!_mem.PageAt(pfn).Test(PageFlag.PG_locked))
             {
                 break;
             }
@@ -106,7 +106,7 @@ public sealed class PageWaitTable
     /// <summary>unlock_page: clear PG_locked and wake this page's waiters (one exclusive locker).</summary>
     public void UnlockPage(int pfn)
     {
-        ref var page = ref _node.PageAt(pfn);
+        ref var page = ref _mem.PageAt(pfn);
         if (!page.Test(PageFlag.PG_locked))
         {
             throw new KernelBug($"unlock_page: pfn {pfn} is not locked");

@@ -26,7 +26,7 @@ public sealed partial class ReverseMap
     private IReadOnlyList<(MmStruct Mm, long Addr)> Walk(int pfn)
     {
         var r = FindPtes(pfn);
-        var m = _node.Machine;
+        var m = _mem.Machine;
         var lk = WalkLock(pfn);
         if (lk is null)
         {
@@ -46,14 +46,14 @@ public sealed partial class ReverseMap
         {
             return null;
         }
-        ref var page = ref _node.PageAt(pfn);
-        return page.IsAnon ? AnonVmaOf(page.Mapping)?.Lock : _node.AddressSpaceOf(page.Mapping)?.IMmapLock;
+        ref var page = ref _mem.PageAt(pfn);
+        return page.IsAnon ? AnonVmaOf(page.Mapping)?.Lock : _mem.AddressSpaceOf(page.Mapping)?.IMmapLock;
     }
 
     /// <summary>page_referenced: how many PTEs (plus PG_referenced) saw an access since the last check; clears them.</summary>
     public int PageReferenced(int pfn)
     {
-        ref var page = ref _node.PageAt(pfn);
+        ref var page = ref _mem.PageAt(pfn);
         int referenced = 0;
         if (page.Test(PageFlag.PG_referenced))
         {
@@ -84,7 +84,7 @@ public sealed partial class ReverseMap
     /// </summary>
     public UnmapResult TryToUnmap(int pfn)
     {
-        ref var page = ref _node.PageAt(pfn);
+        ref var page = ref _mem.PageAt(pfn);
         if (page.IsAnon)
         {
             return UnmapResult.SWAP_FAIL;
@@ -98,13 +98,13 @@ public sealed partial class ReverseMap
             }
             mm.UnmapOne(addr, pfn);
         }
-        return _node.PageAt(pfn).MapCount < 0 ? UnmapResult.SWAP_SUCCESS : UnmapResult.SWAP_AGAIN;
+        return _mem.PageAt(pfn).MapCount < 0 ? UnmapResult.SWAP_SUCCESS : UnmapResult.SWAP_AGAIN;
     }
 
     /// <summary>page_mkclean: write-protect and clean the shared mappings of a file page; true if any PTE was dirty.</summary>
     public bool PageMkclean(int pfn)
     {
-        ref var page = ref _node.PageAt(pfn);
+        ref var page = ref _mem.PageAt(pfn);
         if (page.IsAnon)
         {
             return false;

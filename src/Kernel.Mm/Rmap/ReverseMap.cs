@@ -26,7 +26,7 @@ public sealed partial class ReverseMap
     /// <summary>sizeof(struct anon_vma) on i386: a spinlock and a list head.</summary>
     public const int SizeofAnonVma = 12;
 
-    private readonly PglistData _node;
+    private readonly MemorySubsystem _mem;
     private readonly long _rmapUpdateNs;
     private readonly List<AnonVma?> _anonVmas = new() { null };
     private readonly Dictionary<int, ChainState> _chains = new();
@@ -37,18 +37,18 @@ public sealed partial class ReverseMap
         public readonly List<SlabObject> Blocks = new();
     }
 
-    internal ReverseMap(PglistData node, RmapMode mode)
+    internal ReverseMap(MemorySubsystem mem, RmapMode mode)
     {
-        _node = node;
+        _mem = mem;
         Mode = mode;
-        _rmapUpdateNs = node.Options.Costs.RmapUpdateNs;
-        var o = node.Options;
+        _rmapUpdateNs = mem.Options.Costs.RmapUpdateNs;
+        var o = mem.Options;
         SizeofPteChain = o.L1CacheBytes;
         // Page tables are lowmem (no CONFIG_HIGHPTE), so pte_addr_t is a pointer: a word.
-        int word = node.Arch == Architecture.I386Pae ? 4 : 8;
+        int word = mem.Arch == Architecture.I386Pae ? 4 : 8;
         Nrpte = (SizeofPteChain - word) / word;
-        AnonVmaCachep = node.KmemCacheCreate("anon_vma", SizeofAnonVma, SlabFlags.SLAB_PANIC);
-        PteChainCachep = node.KmemCacheCreate("pte_chain", SizeofPteChain, SlabFlags.SLAB_HWCACHE_ALIGN | SlabFlags.SLAB_PANIC);
+        AnonVmaCachep = mem.KmemCacheCreate("anon_vma", SizeofAnonVma, SlabFlags.SLAB_PANIC);
+        PteChainCachep = mem.KmemCacheCreate("pte_chain", SizeofPteChain, SlabFlags.SLAB_HWCACHE_ALIGN | SlabFlags.SLAB_PANIC);
     }
 
     public RmapMode Mode { get; }
@@ -118,7 +118,7 @@ public sealed partial class ReverseMap
         vma.AnonVma = av;
         if (av is not null)
         {
-            var m = vma.Mm.Node.Machine;
+            var m = vma.Mm.Memory.Machine;
             m.ChargeLock(av.Lock, m.ThisCpu, 0);
             av.Head.Add(vma);
         }
@@ -133,7 +133,7 @@ public sealed partial class ReverseMap
             return;
         }
         vma.AnonVma = null;
-        _node.Machine.ChargeLock(av.Lock, _node.Machine.ThisCpu, 0);
+        _mem.Machine.ChargeLock(av.Lock, _mem.Machine.ThisCpu, 0);
         av.Head.Remove(vma);
         if (av.Head.Count == 0)
         {
@@ -155,9 +155,9 @@ public sealed partial class ReverseMap
     {
         if (_rmapUpdateNs != 0)
         {
-            _node.Machine.Charge(_rmapUpdateNs);
+            _mem.Machine.Charge(_rmapUpdateNs);
         }
-        if (Mode != RmapMode.PteChain || pfn == _node.ZeroPagePfn)
+        if (Mode != RmapMode.PteChain || pfn == _mem.ZeroPagePfn)
         {
             return true;
         }
@@ -185,9 +185,9 @@ public sealed partial class ReverseMap
     {
         if (_rmapUpdateNs != 0)
         {
-            _node.Machine.Charge(_rmapUpdateNs);
+            _mem.Machine.Charge(_rmapUpdateNs);
         }
-        if (Mode != RmapMode.PteChain || pfn == _node.ZeroPagePfn || !_chains.TryGetValue(pfn, out var c))
+        if (Mode != RmapMode.PteChain || pfn == _mem.ZeroPagePfn || !_chains.TryGetValue(pfn, out var c))
         {
             return;
         }
@@ -218,7 +218,7 @@ public sealed partial class ReverseMap
     {
         var found = new List<(MmStruct, long)>();
         long visited = 0;
-        ref var page = ref _node.PageAt(pfn);
+        ref var page = ref _mem.PageAt(pfn);
         switch (Mode)
         {
             case RmapMode.ObjRmap:
@@ -233,7 +233,7 @@ public sealed partial class ReverseMap
                         }
                     }
                 }
-                else if (_node.AddressSpaceOf(page.Mapping) is { } space)
+                else if (_mem.AddressSpaceOf(page.Mapping) is { } space)
                 {
                     foreach (var vma in space.IMmap)
                     {
@@ -249,7 +249,7 @@ public sealed partial class ReverseMap
                 }
                 break;
             default:
-                foreach (var mm in _node.Mms)
+                foreach (var mm in _mem.Mms)
                 {
                     foreach (var (addr, pte) in mm.MappedPtes())
                     {
@@ -262,7 +262,7 @@ public sealed partial class ReverseMap
                 }
                 break;
         }
-        return new RmapResult(found, visited, visited * _node.Options.Costs.RmapPteNs);
+        return new RmapResult(found, visited, visited * _mem.Options.Costs.RmapPteNs);
     }
 
     /// <summary>vma_address + page_check_address: does this VMA map the page where its index says?</summary>
@@ -289,7 +289,7 @@ public sealed partial class ReverseMap
         }
         foreach (var (pfn, list) in ptes)
         {
-            if (pfn == _node.ZeroPagePfn)
+            if (pfn == _mem.ZeroPagePfn)
             {
                 continue;
             }

@@ -48,26 +48,26 @@ public sealed class ShmemAddressSpaceOperations : AddressSpaceOperations
     public override bool CapAccountDirty => false;
 
     /// <summary>A new tmpfs page is a hole: zeros, uptodate at once (what shmem_getpage does).</summary>
-    public override int ReadPage(PglistData node, AddressSpace mapping, int pfn)
+    public override int ReadPage(MemorySubsystem mem, AddressSpace mapping, int pfn)
     {
-        ArgumentNullException.ThrowIfNull(node);
-        node.PageAt(pfn).Set(PageFlag.PG_uptodate);
-        node.PageWait.UnlockPage(pfn); // an in-memory read completes at once
+        ArgumentNullException.ThrowIfNull(mem);
+        mem.PageAt(pfn).Set(PageFlag.PG_uptodate);
+        mem.PageWait.UnlockPage(pfn); // an in-memory read completes at once
         return 0;
     }
 
     /// <summary>shmem_writepage without swap space: redirty and keep the page (AOP_WRITEPAGE_ACTIVATE).</summary>
-    public override int WritePage(PglistData node, AddressSpace mapping, int pfn)
+    public override int WritePage(MemorySubsystem mem, AddressSpace mapping, int pfn)
     {
-        SetPageDirty(node, mapping, pfn);
+        SetPageDirty(mem, mapping, pfn);
         return AOP_WRITEPAGE_ACTIVATE;
     }
 
     /// <summary>shmem_prepare_write: shmem_getpage(SGP_WRITE) makes a new page uptodate (zeros).</summary>
-    public override int PrepareWrite(PglistData node, KFile file, int pfn, int fromByte, int toByte)
+    public override int PrepareWrite(MemorySubsystem mem, KFile file, int pfn, int fromByte, int toByte)
     {
-        ArgumentNullException.ThrowIfNull(node);
-        node.PageAt(pfn).Set(PageFlag.PG_uptodate);
+        ArgumentNullException.ThrowIfNull(mem);
+        mem.PageAt(pfn).Set(PageFlag.PG_uptodate);
         return 0;
     }
 }
@@ -97,7 +97,7 @@ public sealed class ShmemVmOperations : VmOperations
         {
             return NOPAGE_OOM;
         }
-        vma.Mm.Node.PageAt(pfn).Count++; // page_cache_get: the caller's reference
+        vma.Mm.Memory.PageAt(pfn).Count++; // page_cache_get: the caller's reference
         return pfn;
     }
 
@@ -122,7 +122,7 @@ public sealed class ShmemVmOperations : VmOperations
                 }
                 return (int)Errno.ENOMEM.Ret();
             }
-            vma.Mm.Node.PageAt(pfn).Count++;
+            vma.Mm.Memory.PageAt(pfn).Count++;
             int err = vma.Mm.InstallPage(vma, a, pfn);
             if (err < 0)
             {

@@ -9,11 +9,11 @@ namespace Kernel.Mm.Shmem;
 
 public sealed class Tmpfs : IFileSystem
 {
-    private readonly PglistData _mm;
+    private readonly MemorySubsystem _mm;
     private readonly Dictionary<string, ShmemInode> _names = new(StringComparer.Ordinal);
     private long _nextIno = 2;
 
-    internal Tmpfs(PglistData mm)
+    internal Tmpfs(MemorySubsystem mm)
     {
         _mm = mm;
         FileOps = new ShmemFileOperations(this);

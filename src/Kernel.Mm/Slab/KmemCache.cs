@@ -37,7 +37,7 @@ public sealed class KmemCache
     public const int SizeofSlab = 28;
     public const int SizeofBufctl = 4;
 
-    private readonly PglistData _mm;
+    private readonly MemorySubsystem _mm;
     private readonly Dictionary<int, SlabDesc> _slabs = new();
     private readonly SortedSet<int> _partial = new();
     private readonly SortedSet<int> _free = new();
@@ -49,7 +49,7 @@ public sealed class KmemCache
         public readonly Stack<int> FreeSlots = new();
     }
 
-    internal KmemCache(PglistData mm, string name, int size, SlabFlags flags, bool breakHigh)
+    internal KmemCache(MemorySubsystem mm, string name, int size, SlabFlags flags, bool breakHigh)
     {
         _mm = mm;
         Name = name;

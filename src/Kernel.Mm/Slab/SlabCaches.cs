@@ -5,7 +5,7 @@ using Kernel.Mm.Slab;
 
 namespace Kernel.Mm;
 
-public sealed partial class PglistData
+public sealed partial class MemorySubsystem
 {
     private readonly List<KmemCache> _caches = new();
 

@@ -12,13 +12,13 @@ namespace Kernel.Mm.Vmscan;
 
 public sealed class SwapOut24
 {
-    private readonly PglistData _node;
+    private readonly MemorySubsystem _mem;
     private int _swapMm;
 
-    public SwapOut24(PglistData node)
+    public SwapOut24(MemorySubsystem mem)
     {
-        ArgumentNullException.ThrowIfNull(node);
-        _node = node;
+        ArgumentNullException.ThrowIfNull(mem);
+        _mem = mem;
     }
 
     /// <summary>PTEs examined so far (each costs MmCosts.RmapPteNs).</summary>
@@ -32,7 +32,7 @@ public sealed class SwapOut24
     public int SwapOut(int nrPages)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(nrPages);
-        var mms = _node.Mms;
+        var mms = _mem.Mms;
         int freed = 0;
         long visitedBefore = PtesVisited;
         for (int counter = mms.Count * 2; counter > 0 && freed < nrPages && mms.Count > 0; counter--)
@@ -49,7 +49,7 @@ public sealed class SwapOut24
                 _swapMm++;
             }
         }
-        _node.Machine.Charge((PtesVisited - visitedBefore) * _node.Options.Costs.RmapPteNs);
+        _mem.Machine.Charge((PtesVisited - visitedBefore) * _mem.Options.Costs.RmapPteNs);
         return freed;
     }
 
@@ -93,16 +93,16 @@ public sealed class SwapOut24
             return false;
         }
         int pfn = mm.Paging.PfnOf(mm.GetPte(addr));
-        if (pfn == _node.ZeroPagePfn)
+        if (pfn == _mem.ZeroPagePfn)
         {
             return false; // PageReserved
         }
         if (mm.TestAndClearYoung(addr))
         {
-            _node.PageAt(pfn).Set(PageFlag.PG_referenced); // mark_page_accessed
+            _mem.PageAt(pfn).Set(PageFlag.PG_referenced); // mark_page_accessed
             return false;
         }
-        if (_node.PageAt(pfn).IsAnon)
+        if (_mem.PageAt(pfn).IsAnon)
         {
             return false; // get_swap_page fails without swap: the PTE stays
         }

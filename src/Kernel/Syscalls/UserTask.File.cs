@@ -140,25 +140,25 @@ public sealed partial class UserTask
     private ValueTask<long> FileIo(KFile f, long buf, long count, bool write)
     {
         var mm = MmOrThrow();
-        var node = _k.Mm;
-        node.BeginSync();
+        var mem = _k.Mm;
+        mem.BeginSync();
         long r = write ? f.FOps.Write(f, mm, buf, count) : f.FOps.Read(f, mm, buf, count);
-        var w = node.EndSync();
+        var w = mem.EndSync();
         return w.IsNone ? Return(r) : FileIoSlow(f, mm, buf, count, write, r, w);
     }
 
     private async ValueTask<long> FileIoSlow(KFile f, MmStruct mm, long buf, long count, bool write, long r, MmWait w)
     {
-        var node = _k.Mm;
+        var mem = _k.Mm;
         long done = 0;
         // A stop ends the loop at once, so r is the bytes before it or the stop's own error.
         while (!w.IsNone)
         {
             done += Math.Max(r, 0);
-            bool mayDefer = await node.SleepFor(w);
-            node.BeginSync(mayDefer);
+            bool mayDefer = await mem.SleepFor(w);
+            mem.BeginSync(mayDefer);
             r = write ? f.FOps.Write(f, mm, buf + done, count - done) : f.FOps.Read(f, mm, buf + done, count - done);
-            w = node.EndSync();
+            w = mem.EndSync();
         }
         done += Math.Max(r, 0);
         return await Return(done > 0 ? done : r);

@@ -151,10 +151,10 @@ public sealed partial class UserTask
         {
             return MmSyscallSlow(mm, write, arg, body, MmWait.None, semHeld: false, 0);
         }
-        var node = _k.Mm;
-        node.BeginSync();
+        var mem = _k.Mm;
+        mem.BeginSync();
         long r = body(mm, arg);
-        var w = node.EndSync();
+        var w = mem.EndSync();
         if (!w.IsNone && (r < 0 || mm.PopulatePending))
         {
             return MmSyscallSlow(mm, write, arg, body, w, semHeld: true, r);
@@ -166,7 +166,7 @@ public sealed partial class UserTask
 
     private async ValueTask<long> MmSyscallSlow<TArg>(MmStruct mm, bool write, TArg arg, Func<MmStruct, TArg, long> body, MmWait w, bool semHeld, long r)
     {
-        var node = _k.Mm;
+        var mem = _k.Mm;
         var sem = mm.MmapSem;
         if (!semHeld)
         {
@@ -178,9 +178,9 @@ public sealed partial class UserTask
         {
             if (!w.IsNone)
             {
-                mayDefer = await node.SleepFor(w);
+                mayDefer = await mem.SleepFor(w);
             }
-            node.BeginSync(mayDefer);
+            mem.BeginSync(mayDefer);
             if (runBody)
             {
                 r = body(mm, arg);
@@ -189,7 +189,7 @@ public sealed partial class UserTask
             {
                 mm.ResumePopulate();
             }
-            w = node.EndSync();
+            w = mem.EndSync();
             if (w.IsNone || (r >= 0 && !mm.PopulatePending))
             {
                 break;

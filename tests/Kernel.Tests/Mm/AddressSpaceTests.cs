@@ -426,7 +426,7 @@ public class AddressSpaceTests
     }
 
     /// <summary>Free pages once the slab caches and per-CPU lists have given back what they keep.</summary>
-    private static long FreeAfterShrinking(PglistData mm)
+    private static long FreeAfterShrinking(MemorySubsystem mm)
     {
         foreach (var c in mm.Caches)
         {

@@ -23,19 +23,19 @@ public class FilemapSeamTests
 
         public override string Name => "pattern_aops";
 
-        public override int ReadPage(PglistData node, AddressSpace mapping, int pfn)
+        public override int ReadPage(MemorySubsystem mem, AddressSpace mapping, int pfn)
         {
             Reads++;
-            ref var page = ref node.PageAt(pfn);
-            BitConverter.TryWriteBytes(node.WritePage(pfn), (int)page.Index + 1000);
+            ref var page = ref mem.PageAt(pfn);
+            BitConverter.TryWriteBytes(mem.WritePage(pfn), (int)page.Index + 1000);
             page.Set(PageFlag.PG_uptodate);
-            node.PageWait.UnlockPage(pfn); // a synchronous "disk": the read is complete
+            mem.PageWait.UnlockPage(pfn); // a synchronous "disk": the read is complete
             return 0;
         }
 
-        public override int WritePage(PglistData node, AddressSpace mapping, int pfn) => 0;
+        public override int WritePage(MemorySubsystem mem, AddressSpace mapping, int pfn) => 0;
 
-        public override int PrepareWrite(PglistData node, KFile file, int pfn, int fromByte, int toByte) => 0;
+        public override int PrepareWrite(MemorySubsystem mem, KFile file, int pfn, int fromByte, int toByte) => 0;
     }
 
     private sealed class PatternFops : FileOperations
@@ -49,9 +49,9 @@ public class FilemapSeamTests
 
     private sealed class PatternInode : Inode
     {
-        public PatternInode(PglistData node, PatternAops aops, long size) : base(77, "/pattern", new PatternFops())
+        public PatternInode(MemorySubsystem mem, PatternAops aops, long size) : base(77, "/pattern", new PatternFops())
         {
-            Mapping = node.NewAddressSpace(this, aops);
+            Mapping = mem.NewAddressSpace(this, aops);
             Size = size;
             NLink = 1;
         }

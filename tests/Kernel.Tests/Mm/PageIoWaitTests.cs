@@ -26,13 +26,13 @@ public class PageIoWaitTests
     /// <summary>A read-only file system of one file whose page reads take IoNs and may fail.</summary>
     private sealed class SlowFs : IFileSystem
     {
-        public SlowFs(PglistData node, int pages)
+        public SlowFs(MemorySubsystem mem, int pages)
         {
-            Node = node;
+            Memory = mem;
             File = new SlowInode(this, pages);
         }
 
-        public PglistData Node { get; }
+        public MemorySubsystem Memory { get; }
         public SlowInode File { get; }
         public int ReadPages { get; set; }
         public HashSet<long> BadIndexes { get; } = new();
@@ -52,7 +52,7 @@ public class PageIoWaitTests
         public SlowInode(SlowFs fs, int pages)
             : base(1, "data", new SlowFops())
         {
-            Mapping = fs.Node.NewAddressSpace(this, new SlowAops(fs));
+            Mapping = fs.Memory.NewAddressSpace(this, new SlowAops(fs));
             Size = pages * Page;
             NLink = 1;
         }
@@ -70,30 +70,30 @@ public class PageIoWaitTests
         public override string Name => "slowfs_aops";
 
         /// <summary>Start the read; the "interrupt" IoNs later fills the page (or fails it) and unlocks it.</summary>
-        public override int ReadPage(PglistData node, AddressSpace mapping, int pfn)
+        public override int ReadPage(MemorySubsystem mem, AddressSpace mapping, int pfn)
         {
             fs.ReadPages++;
-            long index = node.PageAt(pfn).Index;
+            long index = mem.PageAt(pfn).Index;
             var timer = new KTimer(_ =>
             {
                 if (!fs.BadIndexes.Contains(index))
                 {
-                    var bytes = node.WritePage(pfn);
+                    var bytes = mem.WritePage(pfn);
                     for (int i = 0; i < bytes.Length; i++)
                     {
                         bytes[i] = SlowFs.ByteAt(index * Page + i);
                     }
-                    node.PageAt(pfn).Set(PageFlag.PG_uptodate);
+                    mem.PageAt(pfn).Set(PageFlag.PG_uptodate);
                 }
-                node.PageWait.UnlockPage(pfn); // end_page_read: wake the waiters
+                mem.PageWait.UnlockPage(pfn); // end_page_read: wake the waiters
             });
-            timer.Start(node.Machine, node.Machine.Now + IoNs);
+            timer.Start(mem.Machine, mem.Machine.Now + IoNs);
             return 0;
         }
 
-        public override int WritePage(PglistData node, AddressSpace mapping, int pfn) => 0;
+        public override int WritePage(MemorySubsystem mem, AddressSpace mapping, int pfn) => 0;
 
-        public override int PrepareWrite(PglistData node, KFile file, int pfn, int fromByte, int toByte) => (int)Errno.EROFS.Ret();
+        public override int PrepareWrite(MemorySubsystem mem, KFile file, int pfn, int fromByte, int toByte) => (int)Errno.EROFS.Ret();
     }
 
     private static (LinuxKernel K, SlowFs Fs) Boot(int pages = 4)

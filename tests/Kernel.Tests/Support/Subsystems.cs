@@ -18,9 +18,9 @@ public static class Subsystems
     }
 
     /// <summary>mem_map, zones, the buddy allocator and slab on a bare machine.</summary>
-    public static PglistData MemoryAlone(long bytes = 64 * MemoryLayout.MiB, Architecture arch = Architecture.I386Pae, int cpus = 1)
+    public static MemorySubsystem MemoryAlone(long bytes = 64 * MemoryLayout.MiB, Architecture arch = Architecture.I386Pae, int cpus = 1)
     {
         var m = MachineAlone(cpus);
-        return new PglistData(m, new MemoryOptions { MemoryBytes = bytes, Arch = arch });
+        return new MemorySubsystem(m, new MemoryOptions { MemoryBytes = bytes, Arch = arch });
     }
 }

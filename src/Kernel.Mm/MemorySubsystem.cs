@@ -6,13 +6,13 @@ using Kernel.Core;
 
 namespace Kernel.Mm;
 
-public sealed partial class PglistData
+public sealed partial class MemorySubsystem
 {
     private readonly Zone[][] _zonelists;
     private readonly List<byte[]> _contents = new() { Array.Empty<byte>() };
     private readonly Stack<int> _freeContents = new();
 
-    public PglistData(Machine machine, MemoryOptions options)
+    public MemorySubsystem(Machine machine, MemoryOptions options)
     {
         Paging = Memory.Paging.For(options.Arch);
         ArgumentNullException.ThrowIfNull(machine);
