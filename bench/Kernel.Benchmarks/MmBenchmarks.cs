@@ -17,7 +17,7 @@ public class BootBenchmarks
     public long Boot()
     {
         var k = LinuxKernel.Boot(new KernelOptions { Cpus = 4, Memory = new MemoryOptions { MemoryBytes = MemoryBytes } });
-        return k.Mm.TotalRamPages;
+        return k.Memory.TotalRamPages;
     }
 }
 
@@ -34,7 +34,7 @@ public class PageAllocBenchmarks
     {
         _k = LinuxKernel.Boot(new KernelOptions { Cpus = 1, Costs = CostTable.Free, Memory = new MemoryOptions { MemoryBytes = 1L << 30 } });
         _k.Machine.EnterHostContext();
-        _mm = _k.Mm;
+        _mm = _k.Memory;
     }
 
     [Benchmark(Description = "alloc + free of an order-0 page (per-CPU hot list)")]
@@ -199,7 +199,7 @@ public class SharedFileRmapBenchmarks
             await self.Pause();
         });
         _k.Run(30_000_000_000);
-        var mm = _k.Mm;
+        var mm = _k.Memory;
         _pfn = mm.Shmem.Names["/shared"].Mapping.PageTree[0];
         long mappings = (long)Procs * FilePages;
         long rmapBytes = mm.Rmap.PteChainCachep.InUseObjs * mm.Rmap.SizeofPteChain
@@ -209,5 +209,5 @@ public class SharedFileRmapBenchmarks
     }
 
     [Benchmark(Description = "find every PTE of one shared page (500 mappings)")]
-    public int FindPtes() => _k.Mm.Rmap.FindPtes(_pfn).Ptes.Count;
+    public int FindPtes() => _k.Memory.Rmap.FindPtes(_pfn).Ptes.Count;
 }

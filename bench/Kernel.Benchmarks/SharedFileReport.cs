@@ -41,7 +41,7 @@ public static class SharedFileReport
                 await self.Pause();
             });
             k.Run(3_600_000_000_000L);
-            var mm = k.Mm;
+            var mm = k.Memory;
             int pfn = mm.Shmem.Names["/shared"].Mapping.PageTree[0];
             long mappings = procs * filePages;
             long rmapBytes = mm.Rmap.PteChainCachep.InUseObjs * mm.Rmap.SizeofPteChain + mm.Rmap.AnonVmaCachep.InUseObjs * ReverseMap.SizeofAnonVma;

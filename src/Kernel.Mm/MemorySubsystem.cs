@@ -1,14 +1,15 @@
-// Linux 2.6.20 include/linux/mmzone.h pg_data_t for the single node of a UMA machine: mem_map,
-// the zones, the zonelists, and boot-time memory initialisation (mm/page_alloc.c
-// free_area_init, free_all_bootmem, init_per_zone_pages_min, setup_per_zone_lowmem_reserve,
-// zone_batchsize/setup_pageset).
+// The memory subsystem of one kernel: the root that owns the node (pg_data_t, PglistData) and
+// what is not per node: the allocator's entry points, the page contents, slab, rmap, tmpfs, the
+// page cache's address_space table, overcommit, the page wait tables, the sleeping slow paths.
+// This file is boot-time memory initialisation (mm/page_alloc.c free_area_init, memmap_init,
+// free_all_bootmem, init_per_zone_pages_min, setup_per_zone_lowmem_reserve, zone_batchsize and
+// setup_pageset); the other parts are partial files named after what they model.
 using Kernel.Core;
 
 namespace Kernel.Mm;
 
 public sealed partial class MemorySubsystem
 {
-    private readonly Zone[][] _zonelists;
     private readonly List<byte[]> _contents = new() { Array.Empty<byte>() };
     private readonly Stack<int> _freeContents = new();
 
@@ -23,14 +24,16 @@ public sealed partial class MemorySubsystem
         Tracepoints = new MmTracepoints(machine.Trace);
         Arch = options.Arch;
         long pages = options.MemoryBytes >> MemoryLayout.PAGE_SHIFT;
-        MemMap = GC.AllocateUninitializedArray<Page>((int)pages);
+        var memMap = GC.AllocateUninitializedArray<Page>((int)pages);
         var specs = MemoryLayout.Zones(Arch, options.MemoryBytes);
-        Zones = new Zone[specs.Count];
+        var zones = new Zone[specs.Count];
         for (int i = 0; i < specs.Count; i++)
         {
-            Zones[i] = new Zone(i, specs[i], machine.Cpus.Length, SizeofStructPage);
+            zones[i] = new Zone(i, specs[i], machine.Cpus.Length, SizeofStructPage);
         }
-        _zonelists = BuildZonelists();
+        Node = new PglistData(0, memMap, zones);
+        MemMap = memMap;
+        Zones = zones;
         InitMemMap();
         LowmemReserveRatio = MemoryLayout.LowmemReserveRatio(Arch);
         SetupPerZonePagesMin(InitialMinFreeKbytes());
@@ -124,9 +127,13 @@ public sealed partial class MemorySubsystem
 
     public Architecture Arch { get; }
 
-    /// <summary>mem_map: one Page per frame, indexed by pfn. Access by ref.</summary>
+    /// <summary>contig_page_data: the one node of this UMA machine (NODE_DATA(0)).</summary>
+    public PglistData Node { get; }
+
+    /// <summary>mem_map: one Page per frame, indexed by pfn (the node's node_mem_map). Access by ref.</summary>
     public Page[] MemMap { get; }
 
+    /// <summary>The node's zones (node_zones).</summary>
     public Zone[] Zones { get; }
 
     public long TotalPages => MemMap.Length;
@@ -162,17 +169,7 @@ public sealed partial class MemorySubsystem
                 top = i;
             }
         }
-        return _zonelists[top];
-    }
-
-    private Zone[][] BuildZonelists()
-    {
-        var lists = new Zone[Zones.Length][];
-        for (int top = 0; top < Zones.Length; top++)
-        {
-            lists[top] = Enumerable.Range(0, top + 1).Reverse().Select(i => Zones[i]).Where(z => z.PresentPages > 0).ToArray();
-        }
-        return lists;
+        return Node.Zonelist(top);
     }
 
     /// <summary>memmap_init + free_all_bootmem: reserve the boot frames, free the rest in max-order blocks.</summary>

@@ -43,6 +43,9 @@ public sealed class Zone
 
     public long SpannedPages { get; }
 
+    /// <summary>zone_pgdat: the node the zone belongs to.</summary>
+    public PglistData ZonePgdat { get; internal set; } = null!;
+
     /// <summary>present_pages: spanned pages less the zone's own mem_map (free_area_init_core).</summary>
     public long PresentPages { get; }
 

@@ -11,7 +11,7 @@ public sealed partial class LinuxKernel
     public IReadOnlyList<string> CheckInvariants()
     {
         var problems = new List<string>(Scheduler.CheckInvariants());
-        problems.AddRange(Mm.CheckInvariants());
+        problems.AddRange(Memory.CheckInvariants());
         var running = new Dictionary<TaskStruct, int>();
         foreach (var cpu in Machine.Cpus)
         {

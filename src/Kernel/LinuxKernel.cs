@@ -39,14 +39,14 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         };
         Machine = new Machine(options.ToMachineOptions(), Scheduler);
         Machine.SetHooks(this);
-        Mm = new MemorySubsystem(Machine, options.Memory);
+        Memory = new MemorySubsystem(Machine, options.Memory);
         Machine.EnterHostContext();
-        TaskStructCachep = Mm.KmemCacheCreate("task_struct", SizeofTaskStruct, Kernel.Mm.Slab.SlabFlags.SLAB_HWCACHE_ALIGN | Kernel.Mm.Slab.SlabFlags.SLAB_PANIC);
+        TaskStructCachep = Memory.KmemCacheCreate("task_struct", SizeofTaskStruct, Kernel.Mm.Slab.SlabFlags.SLAB_HWCACHE_ALIGN | Kernel.Mm.Slab.SlabFlags.SLAB_PANIC);
         // fork_init: THREAD_SIZE is 8 KiB (two pages), so mempages / 16.
-        _maxThreads = (int)Math.Max(20, Mm.TotalPages / (8 * (MemoryLayout.PAGE_SIZE << THREAD_SIZE_ORDER) / MemoryLayout.PAGE_SIZE));
+        _maxThreads = (int)Math.Max(20, Memory.TotalPages / (8 * (MemoryLayout.PAGE_SIZE << THREAD_SIZE_ORDER) / MemoryLayout.PAGE_SIZE));
         RlimitNproc = _maxThreads / 2;
         Proc = new ProcFs(this);
-        Mounts = new Fs.MountTable(Mm.Shmem, Machine.ProcFiles);
+        Mounts = new Fs.MountTable(Memory.Shmem, Machine.ProcFiles);
     }
 
     /// <summary>Boot a kernel: CPUs and idle tasks, init (pid 1), the migration threads.</summary>
@@ -68,7 +68,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
     public PidMap Pids => Machine.Tasks.Pids;
 
     /// <summary>Physical memory: mem_map, zones and the page allocator (pg_data_t of node 0).</summary>
-    public MemorySubsystem Mm { get; }
+    public MemorySubsystem Memory { get; }
 
     /// <summary>sizeof(struct task_struct) on 2.6.20 i386 (approximately: config dependent).</summary>
     public const int SizeofTaskStruct = 1312;
@@ -251,7 +251,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
             error = Errno.ENOMEM;
             return null;
         }
-        int stack = Mm.AllocPages(Gfp.GFP_KERNEL, THREAD_SIZE_ORDER);
+        int stack = Memory.AllocPages(Gfp.GFP_KERNEL, THREAD_SIZE_ORDER);
         if (stack < 0)
         {
             TaskStructCachep.Free(obj);
@@ -261,7 +261,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         int pid = Pids.Alloc();
         if (pid < 0)
         {
-            Mm.FreePages(stack, THREAD_SIZE_ORDER);
+            Memory.FreePages(stack, THREAD_SIZE_ORDER);
             TaskStructCachep.Free(obj);
             error = Errno.EAGAIN;
             return null;
@@ -288,7 +288,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         var ps = ProcessState.Of(p);
         if (ps.KernelStackPfn >= 0)
         {
-            Mm.FreePages(ps.KernelStackPfn, THREAD_SIZE_ORDER);
+            Memory.FreePages(ps.KernelStackPfn, THREAD_SIZE_ORDER);
             ps.KernelStackPfn = -1;
         }
         if (!ps.TaskStructObj.IsNone)
@@ -305,11 +305,11 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
     /// </summary>
     public (IReadOnlyList<(TaskStruct? Task, long Addr)> Ptes, long PtesVisited, long CostNs) RmapQuery(int pfn)
     {
-        if (pfn < 0 || pfn >= Mm.TotalPages)
+        if (pfn < 0 || pfn >= Memory.TotalPages)
         {
             throw new ArgumentOutOfRangeException(nameof(pfn), pfn, "No such page frame.");
         }
-        var r = Mm.Rmap.FindPtes(pfn);
+        var r = Memory.Rmap.FindPtes(pfn);
         var owners = Tasks.Where(t => MmOf(t) is not null).GroupBy(t => MmOf(t)!).ToDictionary(g => g.Key, g => g.First());
         return (r.Ptes.Select(e => (owners.GetValueOrDefault(e.Mm), e.Addr)).ToList(), r.PtesVisited, r.CostNs);
     }
@@ -319,7 +319,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
 
     private void GiveExecMm(TaskStruct p)
     {
-        p.Mm = Kernel.Mm.Memory.MmStruct.CreateForExec(Mm)
+        p.Mm = Kernel.Mm.Memory.MmStruct.CreateForExec(Memory)
             ?? throw new InvalidOperationException($"Cannot create the address space of {p}: out of memory.");
     }
 

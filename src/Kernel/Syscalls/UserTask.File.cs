@@ -140,7 +140,7 @@ public sealed partial class UserTask
     private ValueTask<long> FileIo(KFile f, long buf, long count, bool write)
     {
         var mm = MmOrThrow();
-        var mem = _k.Mm;
+        var mem = _k.Memory;
         mem.BeginSync();
         long r = write ? f.FOps.Write(f, mm, buf, count) : f.FOps.Read(f, mm, buf, count);
         var w = mem.EndSync();
@@ -149,7 +149,7 @@ public sealed partial class UserTask
 
     private async ValueTask<long> FileIoSlow(KFile f, MmStruct mm, long buf, long count, bool write, long r, MmWait w)
     {
-        var mem = _k.Mm;
+        var mem = _k.Memory;
         long done = 0;
         // A stop ends the loop at once, so r is the bytes before it or the stop's own error.
         while (!w.IsNone)

@@ -60,8 +60,8 @@ public sealed partial class UserTask
                 return Errno.EINVAL.Ret();
             }
             // shmem_zero_setup: shared anonymous memory is an unlinked shmem file.
-            var zero = _k.Mm.Shmem.ZeroSetup((length + MemoryLayout.PAGE_SIZE - 1) & ~(MemoryLayout.PAGE_SIZE - 1L),
-                noreserve: (flags & MapFlags.MAP_NORESERVE) != 0 && _k.Mm.Overcommit.Mode != Overcommit.OVERCOMMIT_NEVER, mm);
+            var zero = _k.Memory.Shmem.ZeroSetup((length + MemoryLayout.PAGE_SIZE - 1) & ~(MemoryLayout.PAGE_SIZE - 1L),
+                noreserve: (flags & MapFlags.MAP_NORESERVE) != 0 && _k.Memory.Overcommit.Mode != Overcommit.OVERCOMMIT_NEVER, mm);
             if (zero is null)
             {
                 return Errno.ENOMEM.Ret();
@@ -151,7 +151,7 @@ public sealed partial class UserTask
         {
             return MmSyscallSlow(mm, write, arg, body, MmWait.None, semHeld: false, 0);
         }
-        var mem = _k.Mm;
+        var mem = _k.Memory;
         mem.BeginSync();
         long r = body(mm, arg);
         var w = mem.EndSync();
@@ -166,7 +166,7 @@ public sealed partial class UserTask
 
     private async ValueTask<long> MmSyscallSlow<TArg>(MmStruct mm, bool write, TArg arg, Func<MmStruct, TArg, long> body, MmWait w, bool semHeld, long r)
     {
-        var mem = _k.Mm;
+        var mem = _k.Memory;
         var sem = mm.MmapSem;
         if (!semHeld)
         {
@@ -228,7 +228,7 @@ public sealed partial class UserTask
         return pfn >= 0 ? new ValueTask<T>(ReadAt<T>(pfn, off)) : LoadSlowFault<T>(addr, r, retry);
     }
 
-    private T ReadAt<T>(int pfn, int off) where T : unmanaged => MemoryMarshal.Read<T>(_k.Mm.ReadPage(pfn)[off..]);
+    private T ReadAt<T>(int pfn, int off) where T : unmanaged => MemoryMarshal.Read<T>(_k.Memory.ReadPage(pfn)[off..]);
 
     private async ValueTask<T> LoadSlowFault<T>(long addr, FaultResult failed, FaultRetry retry) where T : unmanaged
     {
@@ -260,14 +260,14 @@ public sealed partial class UserTask
         {
             return StoreSlowFault(addr, value, r, retry);
         }
-        MemoryMarshal.Write(_k.Mm.WritePage(pfn)[off..], in value);
+        MemoryMarshal.Write(_k.Memory.WritePage(pfn)[off..], in value);
         return default;
     }
 
     private async ValueTask StoreSlowFault<T>(long addr, T value, FaultResult failed, FaultRetry retry) where T : unmanaged
     {
         int pfn = await FaultSlow(addr, write: true, failed, retry);
-        MemoryMarshal.Write(_k.Mm.WritePage(pfn)[(int)(addr & (MemoryLayout.PAGE_SIZE - 1))..], in value);
+        MemoryMarshal.Write(_k.Memory.WritePage(pfn)[(int)(addr & (MemoryLayout.PAGE_SIZE - 1))..], in value);
     }
 
     /// <summary>Copy bytes out of the task's memory (a load per page touched).</summary>
@@ -281,7 +281,7 @@ public sealed partial class UserTask
             int off = (int)(a & (MemoryLayout.PAGE_SIZE - 1));
             int n = Math.Min(dest.Length - done, MemoryLayout.PAGE_SIZE - off);
             int pfn = await Access(a, write: false);
-            _k.Mm.ReadPage(pfn).Slice(off, n).CopyTo(dest.Span.Slice(done, n));
+            _k.Memory.ReadPage(pfn).Slice(off, n).CopyTo(dest.Span.Slice(done, n));
             done += n;
         }
     }
@@ -297,7 +297,7 @@ public sealed partial class UserTask
             int off = (int)(a & (MemoryLayout.PAGE_SIZE - 1));
             int n = Math.Min(src.Length - done, MemoryLayout.PAGE_SIZE - off);
             int pfn = await Access(a, write: true);
-            src.Span.Slice(done, n).CopyTo(_k.Mm.WritePage(pfn).Slice(off, n));
+            src.Span.Slice(done, n).CopyTo(_k.Memory.WritePage(pfn).Slice(off, n));
             done += n;
         }
     }

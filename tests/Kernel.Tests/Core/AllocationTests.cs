@@ -43,13 +43,13 @@ public class AllocationTests
             long a = await self.Mmap(0, 256 * 4096, 3, 0x22);
             while (true)
             {
-                long f0 = k.Mm.PgFault, b0 = GC.GetAllocatedBytesForCurrentThread();
+                long f0 = k.Memory.PgFault, b0 = GC.GetAllocatedBytesForCurrentThread();
                 await self.Touch(a, 256 * 4096, write: true); // 256 minor faults: walk, page alloc, zero, tracepoint
                 long b1 = GC.GetAllocatedBytesForCurrentThread();
                 if (++sweeps > 20)
                 {
                     allocated += b1 - b0; // measure the sweep alone: madvise is a syscall and may allocate
-                    faults += k.Mm.PgFault - f0;
+                    faults += k.Memory.PgFault - f0;
                 }
                 await self.Madvise(a, 256 * 4096, Kernel.Mm.Memory.Madv.MADV_DONTNEED);
                 await self.Compute(10_000);

@@ -39,7 +39,7 @@ public class AddressSpaceTests
             readVal = await self.Load<int>(a + 8);
             afterRead = self.Task.MinFlt;
             ptePresentRo = self.Mm!.GetPte(a);
-            self.Mm.Translate(a, write: false).Should().Be(self.Kernel.Mm.ZeroPagePfn);
+            self.Mm.Translate(a, write: false).Should().Be(self.Kernel.Memory.ZeroPagePfn);
             await self.Store(a + 8, 1234);
             afterWrite = self.Task.MinFlt;
             pteAfterWrite = self.Mm.GetPte(a);
@@ -67,13 +67,13 @@ public class AddressSpaceTests
             mm.TestAndClearYoung(a).Should().BeTrue("the fault left the PTE young");
             mm.FindPte(a) &= ~Paging._PAGE_DIRTY; // as if written back
             (mm.GetPte(a) & (Paging._PAGE_ACCESSED | Paging._PAGE_DIRTY)).Should().Be(0UL);
-            long faults = self.Kernel.Mm.PgFault;
+            long faults = self.Kernel.Memory.PgFault;
             await self.Load<long>(a);
             (mm.GetPte(a) & (Paging._PAGE_ACCESSED | Paging._PAGE_DIRTY)).Should().Be(Paging._PAGE_ACCESSED, "a load sets only ACCESSED");
             mm.TestAndClearYoung(a).Should().BeTrue();
             await self.Store(a, 1L);
             (mm.GetPte(a) & (Paging._PAGE_ACCESSED | Paging._PAGE_DIRTY)).Should().Be(Paging._PAGE_ACCESSED | Paging._PAGE_DIRTY);
-            self.Kernel.Mm.PgFault.Should().Be(faults, "the MMU, not the fault handler, set the bits");
+            self.Kernel.Memory.PgFault.Should().Be(faults, "the MMU, not the fault handler, set the bits");
         });
     }
 
@@ -265,7 +265,7 @@ public class AddressSpaceTests
             int pfn = self.Mm!.Translate(a, false);
             await self.Mprotect(a, Page, Prot.PROT_NONE);
             hiddenTranslate = self.Mm.Translate(a, false);
-            mapcountWhileHidden = self.Kernel.Mm.PageAt(pfn).PageMapcount;
+            mapcountWhileHidden = self.Kernel.Memory.PageAt(pfn).PageMapcount;
             self.Mm.HandleFault(a, write: false).Should().Be(FaultResult.SegvAccerr);
             await self.Mprotect(a, Page, RW);
             value = await self.Load<int>(a);
@@ -378,7 +378,7 @@ public class AddressSpaceTests
             long child = await self.Fork(async c =>
             {
                 childSaw = await c.Load<int>(a);
-                sharedPfnMapcountDuring = c.Kernel.Mm.PageAt(c.Mm!.Translate(a, false)).PageMapcount;
+                sharedPfnMapcountDuring = c.Kernel.Memory.PageAt(c.Mm!.Translate(a, false)).PageMapcount;
                 await c.Store(a, 200);
                 await c.Nanosleep(Ms.Of(20));
                 childAfter = await c.Load<int>(a);
@@ -404,7 +404,7 @@ public class AddressSpaceTests
         {
             long a = await self.Mmap(0, 32 * Page, RW, Anon);
             await self.Touch(a, 32 * Page, write: true);
-            freeBefore = FreeAfterShrinking(self.Kernel.Mm);
+            freeBefore = FreeAfterShrinking(self.Kernel.Memory);
             for (int i = 0; i < 10; i++)
             {
                 await self.Fork(async c =>
@@ -417,7 +417,7 @@ public class AddressSpaceTests
             {
                 await self.Wait4(-1);
             }
-            freeAfter = FreeAfterShrinking(self.Kernel.Mm);
+            freeAfter = FreeAfterShrinking(self.Kernel.Memory);
             self.Kernel.CheckInvariants().Should().BeEmpty();
         });
         k.RunUntilIdle().Should().BeTrue();
@@ -515,9 +515,9 @@ public class AddressSpaceTests
         });
         k.Run(Ms.Of(5));
         k.CheckInvariants().Should().BeEmpty();
-        k.Mm.PageAt(pfn).MapCount++;
+        k.Memory.PageAt(pfn).MapCount++;
         k.CheckInvariants().Should().Contain(s => s.Contains($"pfn {pfn}: mapcount 2 but 1 ptes map it"));
-        k.Mm.PageAt(pfn).MapCount--;
+        k.Memory.PageAt(pfn).MapCount--;
         k.SendSignal(t, Signals.SIGKILL);
         k.RunUntilIdle();
         k.AssertInvariants();

@@ -116,10 +116,10 @@ public class CostScalingTests
                 await self.Fork(async c => await c.Pause());
             }
             int pfn = self.Mm!.Translate(a, write: false);
-            visited = self.Kernel.Mm.Rmap.FindPtes(pfn).PtesVisited;
+            visited = self.Kernel.Memory.Rmap.FindPtes(pfn).PtesVisited;
             walkCost = await CostOf(self, async () => await self.KernelCall(m =>
             {
-                self.Kernel.Mm.Rmap.PageReferenced(pfn);
+                self.Kernel.Memory.Rmap.PageReferenced(pfn);
                 return ValueTask.FromResult(0L);
             }));
             await self.Kill(0, Signals.SIGKILL);

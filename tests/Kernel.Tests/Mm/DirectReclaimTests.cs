@@ -43,7 +43,7 @@ public class DirectReclaimTests
             int freed = 0;
             while (freed < batch && withheld.Count > 0)
             {
-                k.Mm.FreePages(withheld.Pop(), 0);
+                k.Memory.FreePages(withheld.Pop(), 0);
                 freed++;
             }
             return freed;
@@ -56,7 +56,7 @@ public class DirectReclaimTests
         k.Machine.EnterHostContext();
         var held = new Stack<int>();
         int pfn;
-        while ((pfn = k.Mm.AllocPages(Gfp.GFP_KERNEL | Gfp.__GFP_HIGHMEM | Gfp.__GFP_NOWARN, 0)) >= 0)
+        while ((pfn = k.Memory.AllocPages(Gfp.GFP_KERNEL | Gfp.__GFP_HIGHMEM | Gfp.__GFP_NOWARN, 0)) >= 0)
         {
             held.Push(pfn);
         }
@@ -68,7 +68,7 @@ public class DirectReclaimTests
         var k = KernelBuilder.New().Hz(1000).With(o => o with { Memory = new MemoryOptions { MemoryBytes = 16 * MemoryLayout.MiB } }).Boot();
         // The heuristic overcommit check would refuse the mappings once the test has taken the
         // free pages away; these tests are about the allocator, so commit always succeeds.
-        k.Mm.Overcommit.Mode = Overcommit.OVERCOMMIT_ALWAYS;
+        k.Memory.Overcommit.Mode = Overcommit.OVERCOMMIT_ALWAYS;
         return k;
     }
 
@@ -77,11 +77,11 @@ public class DirectReclaimTests
         k.Machine.EnterHostContext();
         while (held.Count > 0)
         {
-            k.Mm.FreePages(held.Pop(), 0);
+            k.Memory.FreePages(held.Pop(), 0);
         }
     }
 
-    private static int Enough(LinuxKernel k) => (int)k.Mm.Zones.Sum(z => z.PagesHigh) + 64;
+    private static int Enough(LinuxKernel k) => (int)k.Memory.Zones.Sum(z => z.PagesHigh) + 64;
 
     [Test]
     public void AFaultWithNoFreeMemorySleepsInDirectReclaimAndCompletes()
@@ -100,7 +100,7 @@ public class DirectReclaimTests
         k.Run(Ms.Of(1));
         var held = Exhaust(k);
         var reclaim = new FakeReclaim(k, held, sleepJiffies: 5, Enough(k));
-        k.Mm.DirectReclaim = reclaim;
+        k.Memory.DirectReclaim = reclaim;
         TaskState during = TaskState.TASK_RUNNING;
         k.Run(Ms.Of(4));
         during = prog.State;
@@ -111,8 +111,8 @@ public class DirectReclaimTests
         (touched - faultAt).Should().BeGreaterThan(Ms.Of(4), "the store waited out the reclaim's schedule_timeout(5): 4 to 5 ticks");
         reclaim.Calls.Should().Be(1);
         reclaim.RanWithMemalloc.Should().BeTrue("try_to_free_pages runs with PF_MEMALLOC set");
-        k.Mm.AllocStalls.Should().Be(1);
-        k.Mm.DirectReclaimed.Should().BeGreaterThan(0);
+        k.Memory.AllocStalls.Should().Be(1);
+        k.Memory.DirectReclaimed.Should().BeGreaterThan(0);
         k.Machine.Oopses.Should().NotContain(o => o.Message.Contains("page allocation failure") || o.Message.Contains("killing process"));
         prog.MajFlt.Should().Be(0, "reclaim does not make an anonymous fault major");
         GiveBack(k, held);
@@ -131,14 +131,14 @@ public class DirectReclaimTests
         });
         k.Run(Ms.Of(1));
         var held = Exhaust(k);
-        long failuresBefore = k.Mm.AllocFailures;
+        long failuresBefore = k.Memory.AllocFailures;
         var reclaim = new FakeReclaim(k, new Stack<int>(), sleepJiffies: 1, 0);
-        k.Mm.DirectReclaim = reclaim;
+        k.Memory.DirectReclaim = reclaim;
         k.RunUntilIdle().Should().BeTrue("no progress must not loop for ever");
 
         reclaim.Calls.Should().Be(1, "no progress: one try, then out_of_memory");
         (prog.ExitCode & 0x7f).Should().Be(Signals.SIGKILL, "VM: killing process");
-        k.Mm.AllocFailures.Should().BeGreaterThan(failuresBefore, "the last try fails for real");
+        k.Memory.AllocFailures.Should().BeGreaterThan(failuresBefore, "the last try fails for real");
         k.Machine.Oopses.Select(o => o.Message).Should().Contain("VM: killing process faulter");
         GiveBack(k, held);
         k.AssertInvariants();
@@ -160,7 +160,7 @@ public class DirectReclaimTests
         k.Run(Ms.Of(1));
         var held = Exhaust(k);
         var reclaim = new FakeReclaim(k, held, sleepJiffies: 1, 1, Enough(k));
-        k.Mm.DirectReclaim = reclaim;
+        k.Memory.DirectReclaim = reclaim;
         long iowaitBefore = k.Machine.Cpus[0].Stat.Iowait;
         k.RunUntilIdle().Should().BeTrue();
 
@@ -203,7 +203,7 @@ public class DirectReclaimTests
         k.Run(Ms.Of(1));
         var held = Exhaust(k);
         var reclaim = new FakeReclaim(k, held, sleepJiffies: 10, Enough(k));
-        k.Mm.DirectReclaim = reclaim;
+        k.Memory.DirectReclaim = reclaim;
         k.RunUntilIdle().Should().BeTrue();
 
         prog.ExitCode.Should().Be(0);
@@ -225,20 +225,20 @@ public class DirectReclaimTests
             await self.Nanosleep(TimeSpec.FromMilliseconds(2));
             await self.KernelCall(async m =>
             {
-                got = await k.Mm.AllocPagesAsync(Gfp.GFP_KERNEL, 0);
+                got = await k.Memory.AllocPagesAsync(Gfp.GFP_KERNEL, 0);
                 return 0;
             });
         });
         k.Run(Ms.Of(1));
         var held = Exhaust(k);
         var reclaim = new FakeReclaim(k, held, sleepJiffies: 2, Enough(k));
-        k.Mm.DirectReclaim = reclaim;
+        k.Memory.DirectReclaim = reclaim;
         k.RunUntilIdle().Should().BeTrue();
 
         got.Should().BeGreaterThanOrEqualTo(0, "the async allocation slept in reclaim and then got its page");
         reclaim.Calls.Should().Be(1);
         k.Machine.EnterHostContext();
-        k.Mm.FreePages(got, 0);
+        k.Memory.FreePages(got, 0);
         GiveBack(k, held);
         k.AssertInvariants();
     }

@@ -62,9 +62,9 @@ public class FilemapSeamTests
     {
         var k = KernelBuilder.New().Boot();
         var aops = new PatternAops();
-        var inode = new PatternInode(k.Mm, aops, 4 * Page);
+        var inode = new PatternInode(k.Memory, aops, 4 * Page);
         int viaRead = 0, viaFault = 0, again = 0;
-        long majBefore = k.Mm.PgMajFault;
+        long majBefore = k.Memory.PgMajFault;
         var t = k.Spawn("reader", async self =>
         {
             var file = KFile.Open(inode, OpenFlags.O_RDONLY);
@@ -89,7 +89,7 @@ public class FilemapSeamTests
         viaFault.Should().Be(1003);
         again.Should().Be(1002);
         aops.Reads.Should().Be(2, "each page is read once, then served from the cache");
-        (k.Mm.PgMajFault - majBefore).Should().Be(1, "only the fault that needed readpage is major");
+        (k.Memory.PgMajFault - majBefore).Should().Be(1, "only the fault that needed readpage is major");
         inode.Mapping.NrPages.Should().Be(2);
         t.MajFlt.Should().Be(1);
         k.AssertInvariants();

@@ -133,7 +133,7 @@ public class MemorySyscallTests
         var faults = new List<Kernel.Mm.PageFaultUser>();
         var allocs = new List<Kernel.Mm.MmPageAlloc>();
         k.Trace.Get<Kernel.Mm.PageFaultUser>("page_fault_user").Fired += faults.Add;
-        k.Mm.Tracepoints.PageAlloc.Fired += allocs.Add;
+        k.Memory.Tracepoints.PageAlloc.Fired += allocs.Add;
         long addr = 0;
         var t = k.Spawn("faulter", async self =>
         {

@@ -109,10 +109,10 @@ public class OvercommitTests
         p.Write("/proc/sys/vm/overcommit_memory", "1 2").Should().Be(Errno.EINVAL.Ret(), "one integer");
         p.Write("/proc/sys/vm/min_free_kbytes", "-1").Should().Be(Errno.EINVAL.Ret());
         p.Write("/proc/sys/vm/min_free_kbytes", "4096").Should().Be(0);
-        k.Mm.Zones[1].PagesMin.Should().BeGreaterThan(900, "setup_per_zone_pages_min ran again");
+        k.Memory.Zones[1].PagesMin.Should().BeGreaterThan(900, "setup_per_zone_pages_min ran again");
         p.Read("/proc/sys/vm/lowmem_reserve_ratio").Should().Be("256\t32\n");
         p.Write("/proc/sys/vm/lowmem_reserve_ratio", "128").Should().Be(0);
-        k.Mm.Zones[0].LowmemReserve[1].Should().Be(k.Mm.Zones[1].PresentPages / 128);
+        k.Memory.Zones[0].LowmemReserve[1].Should().Be(k.Memory.Zones[1].PresentPages / 128);
         p.Write("/proc/sys/kernel/pid_max", "100").Should().Be(Errno.EINVAL.Ret(), "below RESERVED_PIDS + 1");
         p.Write("/proc/sys/kernel/pid_max", "40000").Should().Be(Errno.EINVAL.Ret(), "above PID_MAX_LIMIT on i386");
         p.Write("/proc/sys/kernel/pid_max", "4096").Should().Be(0);

@@ -26,10 +26,31 @@ public class PageAllocTests
     }
 
     [Test]
+    public void TheOneNodeHoldsTheZonesMemMapAndZonelistsAsPgDataTDoes()
+    {
+        var k = Boot(1024 * MemoryLayout.MiB);
+        var node = k.Memory.Node;
+        node.NodeId.Should().Be(0);
+        node.NodeZones.Should().BeSameAs(k.Memory.Zones);
+        node.NodeMemMap.Should().BeSameAs(k.Memory.MemMap);
+        node.NrZones.Should().Be(3);
+        node.NodeStartPfn.Should().Be(0);
+        node.NodeSpannedPages.Should().Be(262144, "1 GiB of 4 KiB frames");
+        node.NodePresentPages.Should().Be(k.Memory.Zones.Sum(z => z.PresentPages)).And.BeLessThan(262144, "each zone's mem_map is not present");
+        k.Memory.Zones.Should().OnlyContain(z => z.ZonePgdat == node);
+        // build_zonelists: the highest allowed zone first, falling back to the lower ones.
+        node.Zonelist(2).Select(z => z.Name).Should().Equal("HighMem", "Normal", "DMA");
+        node.Zonelist(1).Select(z => z.Name).Should().Equal("Normal", "DMA");
+        k.Memory.ZonelistFor(Gfp.GFP_HIGHUSER).Should().BeSameAs(node.Zonelist(2));
+        k.Memory.ZonelistFor(Gfp.GFP_KERNEL).Should().BeSameAs(node.Zonelist(1));
+        node.KswapdWait.Count.Should().Be(0);
+    }
+
+    [Test]
     public void I386ZonesWatermarksAndReservesFollow2620()
     {
         var k = Boot(256 * MemoryLayout.MiB);
-        var mm = k.Mm;
+        var mm = k.Memory;
         mm.Zones.Select(z => (z.Name, z.ZoneStartPfn, z.SpannedPages)).Should().Equal(
             ("DMA", 0L, 4096L), ("Normal", 4096L, 61440L), ("HighMem", 65536L, 0L));
         // present_pages lose each zone's mem_map: 4096 - 4096*32/4096 and 61440 - 480.
@@ -54,7 +75,7 @@ public class PageAllocTests
     public void SplitAndCoalesceRestoreTheBuddyLists()
     {
         var k = Boot(64 * MemoryLayout.MiB);
-        var mm = k.Mm;
+        var mm = k.Memory;
         mm.DrainAllPages();
         string boot = mm.FormatBuddyinfo();
         var got = new List<(int Pfn, int Order)>();
@@ -82,22 +103,22 @@ public class PageAllocTests
     public void OrderZeroPagesComeFromAndReturnToThePerCpuHotList()
     {
         var k = Boot(256 * MemoryLayout.MiB, cpus: 2);
-        var normal = k.Mm.Zones[1];
+        var normal = k.Memory.Zones[1];
         var pcp = normal.Pageset[0].Hot;
-        k.Mm.DrainAllPages(); // boot's own allocations left pages on the lists
+        k.Memory.DrainAllPages(); // boot's own allocations left pages on the lists
         long buddyFree = normal.FreePages;
-        int first = k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
+        int first = k.Memory.AllocPages(Gfp.GFP_KERNEL, 0);
         pcp.Count.Should().Be(14, "a refill takes a batch of 15 from the buddy lists, one is handed out");
         normal.FreePages.Should().Be(buddyFree - 15);
         normal.Pageset[1].Hot.Count.Should().Be(0, "cpu1's list is untouched");
         var pages = new List<int> { first };
         for (int i = 0; i < 200; i++)
         {
-            pages.Add(k.Mm.AllocPages(Gfp.GFP_KERNEL, 0));
+            pages.Add(k.Memory.AllocPages(Gfp.GFP_KERNEL, 0));
         }
         foreach (int p in pages)
         {
-            k.Mm.FreePages(p, 0);
+            k.Memory.FreePages(p, 0);
             pcp.Count.Should().BeLessThan(90, "at high (90) a batch of 15 goes back to the buddy lists");
         }
         pcp.Count.Should().BeGreaterThan(0, "freed pages stay on the hot list below its high mark");
@@ -110,12 +131,12 @@ public class PageAllocTests
     public void LastFreedPageIsTheFirstReallocated()
     {
         var k = Boot(64 * MemoryLayout.MiB);
-        int a = k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
-        int b = k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
-        k.Mm.FreePages(a, 0);
-        k.Mm.FreePages(b, 0);
-        k.Mm.AllocPages(Gfp.GFP_KERNEL, 0).Should().Be(b, "the hot list is LIFO");
-        k.Mm.AllocPages(Gfp.GFP_KERNEL | Gfp.__GFP_COLD, 0).Should().NotBe(a, "cold requests use the separate cold list");
+        int a = k.Memory.AllocPages(Gfp.GFP_KERNEL, 0);
+        int b = k.Memory.AllocPages(Gfp.GFP_KERNEL, 0);
+        k.Memory.FreePages(a, 0);
+        k.Memory.FreePages(b, 0);
+        k.Memory.AllocPages(Gfp.GFP_KERNEL, 0).Should().Be(b, "the hot list is LIFO");
+        k.Memory.AllocPages(Gfp.GFP_KERNEL | Gfp.__GFP_COLD, 0).Should().NotBe(a, "cold requests use the separate cold list");
     }
 
     [Test]
@@ -123,19 +144,19 @@ public class PageAllocTests
     {
         var k = Boot(64 * MemoryLayout.MiB);
         int kernel = 0, atomic = 0;
-        while (k.Mm.AllocPages(Gfp.GFP_KERNEL | Gfp.__GFP_NOWARN, 0) >= 0)
+        while (k.Memory.AllocPages(Gfp.GFP_KERNEL | Gfp.__GFP_NOWARN, 0) >= 0)
         {
             kernel++;
         }
-        var normal = k.Mm.Zones[1];
+        var normal = k.Memory.Zones[1];
         normal.FreePages.Should().BeInRange(1, normal.PagesHigh + normal.Pageset[0].Hot.Batch, "GFP_KERNEL may not go below the watermarks");
-        while (k.Mm.AllocPages(Gfp.GFP_ATOMIC, 0) >= 0)
+        while (k.Memory.AllocPages(Gfp.GFP_ATOMIC, 0) >= 0)
         {
             atomic++;
         }
         atomic.Should().BeGreaterThan(0, "__GFP_HIGH and ALLOC_HARDER reach into the reserves");
         k.Machine.Oopses.Should().Contain(o => o.Message == "swapper: page allocation failure. order:0, mode:0x20");
-        k.Mm.AllocFailures.Should().BeGreaterThan(0);
+        k.Memory.AllocFailures.Should().BeGreaterThan(0);
         k.AssertInvariants();
     }
 
@@ -143,7 +164,7 @@ public class PageAllocTests
     public void HighmemAllocationsPreferHighmemAndLowmemRunsOutWhileHighmemIsFree()
     {
         var k = Boot(2 * MemoryLayout.GiB);
-        var mm = k.Mm;
+        var mm = k.Memory;
         var high = mm.ZoneByType(ZoneType.ZONE_HIGHMEM)!;
         long spanned = (2 * MemoryLayout.GiB - 896 * MemoryLayout.MiB) / 4096;
         high.PresentPages.Should().Be(spanned - spanned * 32 / 4096, "less its share of mem_map");
@@ -166,7 +187,7 @@ public class PageAllocTests
     public void NormalAllocationsFallBackToDmaButLeaveItsReserve()
     {
         var k = Boot(64 * MemoryLayout.MiB);
-        var mm = k.Mm;
+        var mm = k.Memory;
         var dma = mm.Zones[0];
         int fromDma = 0;
         int pfn;
@@ -187,11 +208,11 @@ public class PageAllocTests
     public void Flat64LayoutHasDma32AndNoHighmem()
     {
         var k = Boot(8 * MemoryLayout.GiB, Architecture.Flat64);
-        k.Mm.Zones.Select(z => z.Name).Should().Equal("DMA", "DMA32", "Normal");
-        k.Mm.Zones[1].SpannedPages.Should().Be((4 * MemoryLayout.GiB - 16 * MemoryLayout.MiB) / 4096);
-        int p = k.Mm.AllocPages(Gfp.GFP_HIGHUSER, 0);
-        k.Mm.ZoneOf(p).Name.Should().Be("Normal", "__GFP_HIGHMEM folds to Normal without highmem");
-        k.Mm.ZoneOf(k.Mm.AllocPages(Gfp.GFP_DMA32, 0)).Name.Should().Be("DMA32");
+        k.Memory.Zones.Select(z => z.Name).Should().Equal("DMA", "DMA32", "Normal");
+        k.Memory.Zones[1].SpannedPages.Should().Be((4 * MemoryLayout.GiB - 16 * MemoryLayout.MiB) / 4096);
+        int p = k.Memory.AllocPages(Gfp.GFP_HIGHUSER, 0);
+        k.Memory.ZoneOf(p).Name.Should().Be("Normal", "__GFP_HIGHMEM folds to Normal without highmem");
+        k.Memory.ZoneOf(k.Memory.AllocPages(Gfp.GFP_DMA32, 0)).Name.Should().Be("DMA32");
         k.Proc.Read("/proc/meminfo")!.Should().NotContain("HighTotal");
         k.AssertInvariants();
     }
@@ -204,11 +225,11 @@ public class PageAllocTests
         k.Spawn("t", async self => await self.KernelCall(async m =>
         {
             await l.Lock(m);
-            k.Mm.AllocPages(Gfp.GFP_ATOMIC, 0).Should().BeGreaterThanOrEqualTo(0);
+            k.Memory.AllocPages(Gfp.GFP_ATOMIC, 0).Should().BeGreaterThanOrEqualTo(0);
             k.Machine.Oopses.Should().BeEmpty("GFP_ATOMIC never sleeps");
-            int p = k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
+            int p = k.Memory.AllocPages(Gfp.GFP_KERNEL, 0);
             await l.Unlock(m);
-            k.Mm.FreePages(p, 0);
+            k.Memory.FreePages(p, 0);
             return 0;
         }));
         k.RunUntilIdle();
@@ -219,32 +240,32 @@ public class PageAllocTests
     public void DoubleFreeIsABadPageState()
     {
         var k = Boot(64 * MemoryLayout.MiB);
-        int p = k.Mm.AllocPages(Gfp.GFP_KERNEL, 2);
-        k.Mm.FreePages(p, 2);
-        ((Action)(() => k.Mm.FreePages(p, 2))).Should().Throw<KernelBug>();
+        int p = k.Memory.AllocPages(Gfp.GFP_KERNEL, 2);
+        k.Memory.FreePages(p, 2);
+        ((Action)(() => k.Memory.FreePages(p, 2))).Should().Throw<KernelBug>();
     }
 
     [Test]
     public void PageContentsAreRealBytesAllocatedOnFirstWrite()
     {
         var k = Boot(64 * MemoryLayout.MiB);
-        int p = k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
-        int before = k.Mm.PagesWithContents; // page tables of init already hold bytes
-        k.Mm.ReadPage(p)[100].Should().Be(0);
-        k.Mm.PagesWithContents.Should().Be(before, "reading an unwritten frame allocates nothing");
-        k.Mm.WritePage(p)[100] = 42;
-        k.Mm.ReadPage(p)[100].Should().Be(42);
-        k.Mm.PagesWithContents.Should().Be(before + 1);
-        k.Mm.FreePages(p, 0);
-        k.Mm.PagesWithContents.Should().Be(before, "a freed frame gives its buffer back");
+        int p = k.Memory.AllocPages(Gfp.GFP_KERNEL, 0);
+        int before = k.Memory.PagesWithContents; // page tables of init already hold bytes
+        k.Memory.ReadPage(p)[100].Should().Be(0);
+        k.Memory.PagesWithContents.Should().Be(before, "reading an unwritten frame allocates nothing");
+        k.Memory.WritePage(p)[100] = 42;
+        k.Memory.ReadPage(p)[100].Should().Be(42);
+        k.Memory.PagesWithContents.Should().Be(before + 1);
+        k.Memory.FreePages(p, 0);
+        k.Memory.PagesWithContents.Should().Be(before, "a freed frame gives its buffer back");
     }
 
     [Test]
     public void ProcMemoryViewsUse2620Formats()
     {
         var k = Boot(2 * MemoryLayout.GiB, cpus: 2);
-        long before = k.Mm.Zones[1].PgAlloc;
-        k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
+        long before = k.Memory.Zones[1].PgAlloc;
+        k.Memory.AllocPages(Gfp.GFP_KERNEL, 0);
         var buddy = k.Proc.Read("/proc/buddyinfo")!.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         buddy.Should().HaveCount(3);
         buddy[0].Should().MatchRegex(@"^Node 0, zone      DMA( +\d+){11} $");
@@ -257,7 +278,7 @@ public class PageAllocTests
         meminfo.Should().MatchRegex(@"^MemTotal: +\d+ kB\nMemFree: +\d+ kB\n");
         meminfo.Should().Contain("HighTotal:").And.Contain("LowFree:");
         long memTotal = long.Parse(meminfo.Split('\n')[0].Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
-        memTotal.Should().Be(k.Mm.TotalRamPages * 4);
+        memTotal.Should().Be(k.Memory.TotalRamPages * 4);
         k.Proc.Read("/proc/vmstat")!.Should().Contain($"pgalloc_normal {before + 1}\n");
     }
 
@@ -265,18 +286,18 @@ public class PageAllocTests
     public void ThirtyTwoGibMachineBootsWithMemMapInLowmem()
     {
         var k = Boot(32 * MemoryLayout.GiB);
-        k.Mm.TotalPages.Should().Be(8L * 1024 * 1024);
-        (k.Mm.ReservedPages * 4096).Should().BeGreaterThan(8L * 1024 * 1024 * 32, "mem_map itself (256 MiB of 32-byte pages) is carved out of lowmem")
+        k.Memory.TotalPages.Should().Be(8L * 1024 * 1024);
+        (k.Memory.ReservedPages * 4096).Should().BeGreaterThan(8L * 1024 * 1024 * 32, "mem_map itself (256 MiB of 32-byte pages) is carved out of lowmem")
             .And.BeLessThan(8L * 1024 * 1024 * 32 + 5 * MemoryLayout.MiB);
-        k.Mm.ZoneByType(ZoneType.ZONE_HIGHMEM)!.FreePages.Should().BeGreaterThan(7_000_000);
+        k.Memory.ZoneByType(ZoneType.ZONE_HIGHMEM)!.FreePages.Should().BeGreaterThan(7_000_000);
     }
     [Test]
     public void FreeingAFreePageIsAKernelBug()
     {
         var k = Boot(64 * MemoryLayout.MiB);
-        int pfn = k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
-        k.Mm.FreePages(pfn, 0);
-        var act = () => k.Mm.FreePages(pfn, 0);
+        int pfn = k.Memory.AllocPages(Gfp.GFP_KERNEL, 0);
+        k.Memory.FreePages(pfn, 0);
+        var act = () => k.Memory.FreePages(pfn, 0);
         act.Should().Throw<Kernel.Core.KernelBug>().WithMessage($"__free_pages: pfn {pfn} has count 0");
     }
     [Test]

@@ -99,7 +99,7 @@ public class PageIoWaitTests
     private static (LinuxKernel K, SlowFs Fs) Boot(int pages = 4)
     {
         var k = KernelBuilder.New().Cpus(2).Hz(1000).Boot();
-        var fs = new SlowFs(k.Mm, pages);
+        var fs = new SlowFs(k.Memory, pages);
         k.Mounts.Mount("/mnt/slow", fs).Should().Be(0);
         return (k, fs);
     }
@@ -198,8 +198,8 @@ public class PageIoWaitTests
         k.Mounts.Mount("/mnt/slow", fs).Should().Be(Errno.EBUSY.Ret());
         k.Mounts.Mount("relative", fs).Should().Be(Errno.EINVAL.Ret());
         k.Mounts.Resolve("/mnt/slow/data").Should().Be(((IFileSystem)fs, "/data"));
-        k.Mounts.Resolve("/mnt/slowly").Fs.Should().BeSameAs(k.Mm.Shmem, "a prefix must end at a '/'");
-        k.Mounts.Resolve("/f").Should().Be(((IFileSystem)k.Mm.Shmem, "/f"));
+        k.Mounts.Resolve("/mnt/slowly").Fs.Should().BeSameAs(k.Memory.Shmem, "a prefix must end at a '/'");
+        k.Mounts.Resolve("/f").Should().Be(((IFileSystem)k.Memory.Shmem, "/f"));
         k.Machine.ProcFiles.Read("/proc/mounts").Should().Be("tmpfs / tmpfs rw 0 0\nslowfs /mnt/slow slowfs rw 0 0\n");
         long missing = 0, unlink = 0;
         k.Spawn("p", async self =>

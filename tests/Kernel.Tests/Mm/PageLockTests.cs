@@ -15,14 +15,14 @@ public class PageLockTests
     public void LockPageSleepsUntilUnlockAndASharedBucketDoesNotWakeOtherPagesWaiters()
     {
         var k = KernelBuilder.New().Cpus(3).Hz(1000).Boot();
-        var pw = k.Mm.PageWait;
+        var pw = k.Memory.PageWait;
         k.Machine.EnterHostContext();
-        int x = k.Mm.AllocPages(Gfp.GFP_KERNEL, 0), y = -1;
+        int x = k.Memory.AllocPages(Gfp.GFP_KERNEL, 0), y = -1;
         var extra = new List<int>();
         // Find another page of the same zone whose waiters share x's bucket.
         for (int i = 0; i < 10_000 && y < 0; i++)
         {
-            int cand = k.Mm.AllocPages(Gfp.GFP_KERNEL, 0);
+            int cand = k.Memory.AllocPages(Gfp.GFP_KERNEL, 0);
             extra.Add(cand);
             if (pw.QueueOf(cand) == pw.QueueOf(x))
             {
@@ -30,7 +30,7 @@ public class PageLockTests
             }
         }
         y.Should().BeGreaterThan(0, "some page hashes to the same queue");
-        pw.TableSize(k.Mm.ZoneOf(x)).Should().Be(PageWaitTable.EntriesFor(k.Mm.ZoneOf(x).SpannedPages));
+        pw.TableSize(k.Memory.ZoneOf(x)).Should().Be(PageWaitTable.EntriesFor(k.Memory.ZoneOf(x).SpannedPages));
         pw.TryLockPage(y).Should().BeTrue();        // y stays locked by "I/O" until the end
         long bGot = 0, aUnlocked = 0;
         bool cWoke = false;
@@ -72,16 +72,16 @@ public class PageLockTests
         k.RunUntilIdle().Should().BeTrue();
         cWoke.Should().BeTrue();
         k.Machine.EnterHostContext();
-        k.Mm.FreePages(x, 0);
+        k.Memory.FreePages(x, 0);
         foreach (int e in extra)
         {
             if (e == y)
             {
                 continue;
             }
-            k.Mm.FreePages(e, 0);
+            k.Memory.FreePages(e, 0);
         }
-        k.Mm.FreePages(y, 0);
+        k.Memory.FreePages(y, 0);
         k.AssertInvariants();
     }
 

@@ -37,7 +37,7 @@ public class RmapLockTests
             long a = await self.Mmap(0, Page, Prot.PROT_READ | Prot.PROT_WRITE, MapFlags.MAP_SHARED, fd);
             await self.Store(a, 1);
             pfn = self.Mm!.Translate(a, write: false);
-            lk = k.Mm.Rmap.WalkLock(pfn);
+            lk = k.Memory.Rmap.WalkLock(pfn);
             for (int i = 0; i < Mappers; i++)
             {
                 await self.Fork(async c =>
@@ -58,7 +58,7 @@ public class RmapLockTests
                     await w.Nanosleep(TimeSpec.FromNs(wakeAt - w.Now)); // both wake on the same tick
                     await w.KernelCall(m =>
                     {
-                        k.Mm.Rmap.PageReferenced(pfn);
+                        k.Memory.Rmap.PageReferenced(pfn);
                         done[me] = m.Now;
                         return ValueTask.FromResult(0L);
                     });
@@ -70,7 +70,7 @@ public class RmapLockTests
         });
         k.RunUntilIdle().Should().BeTrue();
 
-        lk.Should().NotBeNull().And.BeSameAs(k.Mm.AddressSpaceOf(k.Mm.Shmem.Names["/shared"].Mapping.Handle)!.IMmapLock);
+        lk.Should().NotBeNull().And.BeSameAs(k.Memory.AddressSpaceOf(k.Memory.Shmem.Names["/shared"].Mapping.Handle)!.IMmapLock);
         acquisitionsAfterMapping.Should().BeGreaterThanOrEqualTo(Mappers + 1, "every fork links its copy of the VMA under i_mmap_lock");
         lk!.Contentions.Should().BeGreaterThanOrEqualTo(1, "the second walker found the lock held by the first");
         lk.MaxSpinNs.Should().BeGreaterThan(0);
@@ -89,14 +89,14 @@ public class RmapLockTests
             long a = await self.Mmap(0, Page, Prot.PROT_READ | Prot.PROT_WRITE, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
             await self.Store(a, 1);
             int pfn = self.Mm!.Translate(a, write: false);
-            av = k.Mm.Rmap.AnonVmaOf(k.Mm.PageAt(pfn).Mapping);
+            av = k.Memory.Rmap.AnonVmaOf(k.Memory.PageAt(pfn).Mapping);
             long before = av!.Lock.Acquisitions;
             await self.Fork(async c => await c.Nanosleep(TimeSpec.FromMilliseconds(1)));
             linked = av.Lock.Acquisitions - before;
             before = av.Lock.Acquisitions;
             await self.KernelCall(m =>
             {
-                k.Mm.Rmap.PageReferenced(pfn);
+                k.Memory.Rmap.PageReferenced(pfn);
                 return ValueTask.FromResult(0L);
             });
             walked = av.Lock.Acquisitions - before;

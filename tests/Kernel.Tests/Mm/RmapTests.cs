@@ -56,14 +56,14 @@ public class RmapTests
     public void EveryModeFindsExactlyTheSamePtesForEveryPage()
     {
         var kernels = new[] { RmapMode.ObjRmap, RmapMode.PteChain, RmapMode.None }.Select(m => SharedFileScenario(m, 150)).ToArray();
-        var file = kernels[0].Mm.Shmem.Names["/shared"].Mapping;
+        var file = kernels[0].Memory.Shmem.Names["/shared"].Mapping;
         file.NrPages.Should().Be(FilePages);
         foreach (var (index, pfn) in file.PageTree)
         {
             var expected = Owners(kernels[0], pfn);
             expected.Should().HaveCount(150, $"page {index} is mapped once by every child");
-            Owners(kernels[1], kernels[1].Mm.Shmem.Names["/shared"].Mapping.PageTree[index]).Should().BeEquivalentTo(expected);
-            Owners(kernels[2], kernels[2].Mm.Shmem.Names["/shared"].Mapping.PageTree[index]).Should().BeEquivalentTo(expected);
+            Owners(kernels[1], kernels[1].Memory.Shmem.Names["/shared"].Mapping.PageTree[index]).Should().BeEquivalentTo(expected);
+            Owners(kernels[2], kernels[2].Memory.Shmem.Names["/shared"].Mapping.PageTree[index]).Should().BeEquivalentTo(expected);
         }
         // The parent's first private page was never written after fork: parent and 150 children map it.
         foreach (var k in kernels)
@@ -71,14 +71,14 @@ public class RmapTests
             var mm = k.MmOf(k.Tasks.First(t => t.Comm == "parent"))!;
             var anon = mm.Vmas.InOrder().First(v => v.File is null && v.Kind == VmaKind.Anonymous);
             int pfn = mm.Translate(anon.VmStart, write: false);
-            Owners(k, pfn).Should().HaveCount(151, $"{k.Mm.Rmap.Mode}: a COW page is shared by the whole family");
+            Owners(k, pfn).Should().HaveCount(151, $"{k.Memory.Rmap.Mode}: a COW page is shared by the whole family");
         }
     }
 
     [Test]
     public void PteChainSlabGrowsWithMappingsWhileObjrmapDoesNot()
     {
-        long ChainBlocks(RmapMode mode, int procs) => SharedFileScenario(mode, procs).Mm.Rmap.PteChainCachep.InUseObjs;
+        long ChainBlocks(RmapMode mode, int procs) => SharedFileScenario(mode, procs).Memory.Rmap.PteChainCachep.InUseObjs;
         long small = ChainBlocks(RmapMode.PteChain, 40);
         long big = ChainBlocks(RmapMode.PteChain, 160);
         TestContext.Out.WriteLine($"pte_chain blocks (128 bytes each): 40 processes {small}, 160 processes {big}");
@@ -87,11 +87,11 @@ public class RmapTests
         small.Should().Be(17 * 2);
         big.Should().Be(17 * 6, "chains grow with the number of mappings");
         var k32 = SharedFileScenario(RmapMode.PteChain, 40, l1: 32);
-        k32.Mm.Rmap.Nrpte.Should().Be(7, "(32 - 4) / 4 on a 32-byte-line i386");
-        k32.Mm.Rmap.PteChainCachep.InUseObjs.Should().Be(17 * 6, "ceil(41/7) blocks per page");
+        k32.Memory.Rmap.Nrpte.Should().Be(7, "(32 - 4) / 4 on a 32-byte-line i386");
+        k32.Memory.Rmap.PteChainCachep.InUseObjs.Should().Be(17 * 6, "ceil(41/7) blocks per page");
         ChainBlocks(RmapMode.ObjRmap, 160).Should().Be(0, "objrmap keeps no per-mapping structure");
         var obj = SharedFileScenario(RmapMode.ObjRmap, 160);
-        obj.Mm.Rmap.AnonVmaCachep.InUseObjs.Should().BeLessThan(200, "one anon_vma per family of anonymous areas, not per mapping");
+        obj.Memory.Rmap.AnonVmaCachep.InUseObjs.Should().BeLessThan(200, "one anon_vma per family of anonymous areas, not per mapping");
     }
 
     [Test]
@@ -101,7 +101,7 @@ public class RmapTests
         foreach (var mode in new[] { RmapMode.ObjRmap, RmapMode.PteChain, RmapMode.None })
         {
             var k = SharedFileScenario(mode, 50);
-            int pfn = k.Mm.Shmem.Names["/shared"].Mapping.PageTree[0];
+            int pfn = k.Memory.Shmem.Names["/shared"].Mapping.PageTree[0];
             var (ptes, visited, cost) = k.RmapQuery(pfn);
             ptes.Should().HaveCount(50);
             cost.Should().Be(visited * k.Options.Memory.Costs.RmapPteNs);
@@ -144,7 +144,7 @@ public class RmapTests
         }
         k.RunUntilIdle().Should().BeTrue();
         k.AssertInvariants();
-        k.Mm.Rmap.ChainedPages.Should().Be(0, "every chain went away with its mappings");
+        k.Memory.Rmap.ChainedPages.Should().Be(0, "every chain went away with its mappings");
     }
 
     [TestCase(RmapMode.ObjRmap)]
@@ -177,7 +177,7 @@ public class RmapTests
             await self.Pause();
         });
         k.Run(Ms.Of(20));
-        var mm = k.Mm;
+        var mm = k.Memory;
         var rmap = mm.Rmap;
         int pfn = mm.Shmem.Names["/f"].Mapping.PageTree[0];
         rmap.PageReferenced(pfn).Should().Be(3, "three processes touched it");
@@ -212,8 +212,8 @@ public class RmapTests
             await self.Pause();
         });
         k.Run(Ms.Of(5));
-        k.Mm.Rmap.TryToUnmap(pfn).Should().Be(UnmapResult.SWAP_FAIL);
-        k.Mm.PageAt(pfn).PageMapcount.Should().Be(1);
+        k.Memory.Rmap.TryToUnmap(pfn).Should().Be(UnmapResult.SWAP_FAIL);
+        k.Memory.PageAt(pfn).PageMapcount.Should().Be(1);
     }
     [TestCase(RmapMode.ObjRmap)]
     [TestCase(RmapMode.PteChain)]
@@ -232,11 +232,11 @@ public class RmapTests
             await self.Pause();
         });
         k.Run(Ms.Of(10));
-        int pfn = k.Mm.Shmem.Names["/f"].Mapping.PageTree[0];
-        k.Mm.Rmap.TryToUnmap(pfn).Should().Be(UnmapResult.SWAP_FAIL, "the PTE is young");
-        k.Mm.PageAt(pfn).MapCount.Should().Be(0, "still mapped once");
-        k.Mm.Rmap.TryToUnmap(pfn).Should().Be(UnmapResult.SWAP_SUCCESS, "the failed attempt cleared the young bit");
-        k.Mm.PageAt(pfn).MapCount.Should().Be(-1);
+        int pfn = k.Memory.Shmem.Names["/f"].Mapping.PageTree[0];
+        k.Memory.Rmap.TryToUnmap(pfn).Should().Be(UnmapResult.SWAP_FAIL, "the PTE is young");
+        k.Memory.PageAt(pfn).MapCount.Should().Be(0, "still mapped once");
+        k.Memory.Rmap.TryToUnmap(pfn).Should().Be(UnmapResult.SWAP_SUCCESS, "the failed attempt cleared the young bit");
+        k.Memory.PageAt(pfn).MapCount.Should().Be(-1);
         k.AssertInvariants();
     }
 
@@ -255,10 +255,10 @@ public class RmapTests
             await self.Pause();
         });
         k.Run(Ms.Of(10));
-        int pfn = k.Mm.Shmem.Names["/f"].Mapping.PageTree[0];
-        k.Mm.Rmap.PageReferenced(pfn).Should().Be(1);
-        k.Mm.Rmap.PageReferenced(pfn).Should().Be(1, "the young bit is gone but the lock remains");
-        k.Mm.Rmap.TryToUnmap(pfn).Should().Be(UnmapResult.SWAP_FAIL, "mlocked");
+        int pfn = k.Memory.Shmem.Names["/f"].Mapping.PageTree[0];
+        k.Memory.Rmap.PageReferenced(pfn).Should().Be(1);
+        k.Memory.Rmap.PageReferenced(pfn).Should().Be(1, "the young bit is gone but the lock remains");
+        k.Memory.Rmap.TryToUnmap(pfn).Should().Be(UnmapResult.SWAP_FAIL, "mlocked");
         k.AssertInvariants();
     }
 }

@@ -25,7 +25,7 @@ public class SlabTests
     public void CacheEstimateMatchesSlabinfoOf2620(int size, SlabFlags flags, int objsize, int perSlab, int pagesPerSlab)
     {
         var k = Boot();
-        var c = k.Mm.KmemCacheCreate($"test{size}", size, flags);
+        var c = k.Memory.KmemCacheCreate($"test{size}", size, flags);
         c.BufferSize.Should().Be(objsize);
         c.Num.Should().Be(perSlab);
         (1 << c.GfpOrder).Should().Be(pagesPerSlab);
@@ -35,20 +35,20 @@ public class SlabTests
     public void ObjectsComeFromLowmemSlabPagesAndGoBackOnShrink()
     {
         var k = Boot(2 * MemoryLayout.GiB);
-        var c = k.Mm.KmemCacheCreate("test_vma", 88);
+        var c = k.Memory.KmemCacheCreate("test_vma", 88);
         var objs = new List<SlabObject>();
         for (int i = 0; i < 1000; i++)
         {
             var o = c.Alloc(Gfp.GFP_KERNEL);
             o.IsNone.Should().BeFalse();
-            k.Mm.ZoneOf(o.SlabPfn).IsHighmem.Should().BeFalse("slab pages are lowmem");
-            k.Mm.PageAt(o.SlabPfn).Test(PageFlag.PG_slab).Should().BeTrue();
+            k.Memory.ZoneOf(o.SlabPfn).IsHighmem.Should().BeFalse("slab pages are lowmem");
+            k.Memory.PageAt(o.SlabPfn).Test(PageFlag.PG_slab).Should().BeTrue();
             objs.Add(o);
         }
         objs.Distinct().Should().HaveCount(1000);
         c.NumSlabs.Should().BeGreaterThanOrEqualTo(1000 / 44);
         long slabKb = long.Parse(k.Proc.Read("/proc/meminfo")!.Split('\n').First(l => l.StartsWith("Slab:")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
-        slabKb.Should().Be(k.Mm.SlabPages * 4);
+        slabKb.Should().Be(k.Memory.SlabPages * 4);
         foreach (var o in objs)
         {
             c.Free(o);
@@ -63,8 +63,8 @@ public class SlabTests
     public void FreeingAForeignObjectIsAKernelBug()
     {
         var k = Boot();
-        var a = k.Mm.KmemCacheCreate("a", 64);
-        var b = k.Mm.KmemCacheCreate("b", 64);
+        var a = k.Memory.KmemCacheCreate("a", 64);
+        var b = k.Memory.KmemCacheCreate("b", 64);
         var o = a.Alloc(Gfp.GFP_KERNEL);
         ((Action)(() => b.Free(o))).Should().Throw<KernelBug>();
     }
@@ -73,7 +73,7 @@ public class SlabTests
     public void EveryTaskCostsATaskStructAndAnEightKibStack()
     {
         var k = Boot();
-        long free0 = k.Mm.Zones.Sum(z => z.FreePagesIncludingPcp);
+        long free0 = k.Memory.Zones.Sum(z => z.FreePagesIncludingPcp);
         long objs0 = k.TaskStructCachep.InUseObjs;
         k.Spawn("parent", async self =>
         {
@@ -88,7 +88,7 @@ public class SlabTests
             }
         });
         k.Run(Ms.Of(60));
-        long used = free0 - k.Mm.Zones.Sum(z => z.FreePagesIncludingPcp);
+        long used = free0 - k.Memory.Zones.Sum(z => z.FreePagesIncludingPcp);
         used.Should().BeGreaterThanOrEqualTo(51 * 2, "51 new tasks each hold an order-1 kernel stack");
         k.Proc.Read("/proc/slabinfo")!.Should().MatchRegex(@"\ntask_struct +\d+ +\d+ +1312 +3 +1 : tunables +24 +12 +0 : slabdata");
         k.RunUntilIdle().Should().BeTrue();

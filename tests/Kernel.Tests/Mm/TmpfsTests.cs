@@ -41,7 +41,7 @@ public class TmpfsTests
             (await self.Close(fd)).Should().Be(Errno.EBADF.Ret());
         });
         back.Should().Be("page cache");
-        k.Mm.Shmem.Names["/data"].Mapping.NrPages.Should().Be(1);
+        k.Memory.Shmem.Names["/data"].Mapping.NrPages.Should().Be(1);
     }
 
     [Test]
@@ -125,8 +125,8 @@ public class TmpfsTests
             await self.Store(priv, 12); // write fault on a not-present PTE: do_no_page copies at once
             neighbour = await self.Load<int>(priv + 64);
             fileValue = await self.Load<int>(shared);
-            int cachePfn = self.Kernel.Mm.Shmem.GetPage(self.Kernel.Mm.Shmem.Names["/w"], 0, allocate: false);
-            self.Kernel.Mm.PageAt(cachePfn).PageMapcount.Should().Be(1, "only the shared mapping maps the cache page");
+            int cachePfn = self.Kernel.Memory.Shmem.GetPage(self.Kernel.Memory.Shmem.Names["/w"], 0, allocate: false);
+            self.Kernel.Memory.PageAt(cachePfn).PageMapcount.Should().Be(1, "only the shared mapping maps the cache page");
             self.Mm!.AnonRss.Should().Be(1);
             self.Mm.FileRss.Should().Be(1);
         });
@@ -152,7 +152,7 @@ public class TmpfsTests
             back = new byte[pattern.Length];
             await self.LoadBytes(dst + 4000, back);
             // The file's first two pages were never written: holes, with no cache page, read as zeros.
-            self.Kernel.Mm.Shmem.Names["/x"].Mapping.NrPages.Should().Be(4, "pages 2 to 5 hold bytes 11,192 to 21,191");
+            self.Kernel.Memory.Shmem.Names["/x"].Mapping.NrPages.Should().Be(4, "pages 2 to 5 hold bytes 11,192 to 21,191");
             await self.StoreBytes(dst, Enumerable.Repeat((byte)0xff, 2 * (int)Page).ToArray());
             await self.Lseek(fd, 0, UserTask.SEEK_SET);
             (await self.Read(fd, dst + 10, 2 * Page)).Should().Be(2 * Page);
@@ -193,7 +193,7 @@ public class TmpfsTests
             await self.Store(a + Page, 3);
             await self.Ftruncate(fd, Page);
             self.Mm!.Translate(a + Page, false).Should().Be(-1, "truncation unmapped the page");
-            self.Kernel.Mm.Shmem.Names["/t"].Mapping.NrPages.Should().Be(0);
+            self.Kernel.Memory.Shmem.Names["/t"].Mapping.NrPages.Should().Be(0);
             await self.Load<int>(a + Page); // beyond EOF now
         });
         k.RunUntilIdle().Should().BeTrue();
@@ -215,10 +215,10 @@ public class TmpfsTests
             await self.Store(a, 9);
             (await self.Load<int>(a)).Should().Be(9, "still mapped: the file lives on");
             self.Kernel.Proc.Read($"/proc/{self.Task.Pid}/maps")!.Should().Contain("/tmpfile (deleted)");
-            self.Kernel.Mm.NrFilePages.Should().Be(8);
+            self.Kernel.Memory.NrFilePages.Should().Be(8);
             await self.Munmap(a, 8 * Page);
-            self.Kernel.Mm.NrFilePages.Should().Be(0, "the last reference went: the pages are freed");
-            self.Kernel.Mm.Shmem.Inodes.Should().BeEmpty();
+            self.Kernel.Memory.NrFilePages.Should().Be(0, "the last reference went: the pages are freed");
+            self.Kernel.Memory.Shmem.Inodes.Should().BeEmpty();
         });
         k.RunUntilIdle().Should().BeTrue();
         k.AssertInvariants();

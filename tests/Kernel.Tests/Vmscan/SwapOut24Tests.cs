@@ -29,11 +29,11 @@ public class SwapOut24Tests
             await self.Pause();
         });
         k.Run(Ms.Of(10));
-        var scan = k.Mm.SwapOut24;
+        var scan = k.Memory.SwapOut24;
         var mm = k.MmOf(k.Tasks.First(t => t.Comm == "p"))!;
         long fileRss = mm.FileRss, anonRss = mm.AnonRss;
         fileRss.Should().BeGreaterThanOrEqualTo(8);
-        var inode = k.Mm.Shmem.Names["/f"];
+        var inode = k.Memory.Shmem.Names["/f"];
         int pfn0 = inode.Mapping.FindPage(0);
 
         // counter = mmlist_nr << 1: the first lap over each mm ages its young PTEs (clearing the
@@ -41,11 +41,11 @@ public class SwapOut24Tests
         int unmapped = scan.SwapOut(32);
         unmapped.Should().Be((int)fileRss, "the old file PTEs go on the second lap");
         scan.PtesVisited.Should().BeGreaterThanOrEqualTo(2 * (fileRss + anonRss));
-        k.Mm.PageAt(pfn0).Test(PageFlag.PG_referenced).Should().BeTrue("mark_page_accessed on the first lap");
+        k.Memory.PageAt(pfn0).Test(PageFlag.PG_referenced).Should().BeTrue("mark_page_accessed on the first lap");
         mm.FileRss.Should().Be(fileRss - unmapped);
         mm.AnonRss.Should().Be(anonRss, "anonymous pages need swap: their PTEs stay");
-        k.Mm.PageAt(pfn0).MapCount.Should().Be(-1);
-        k.Mm.PageAt(pfn0).Test(PageFlag.PG_dirty).Should().BeTrue("the PTE's dirty bit moved to the page");
+        k.Memory.PageAt(pfn0).MapCount.Should().Be(-1);
+        k.Memory.PageAt(pfn0).Test(PageFlag.PG_dirty).Should().BeTrue("the PTE's dirty bit moved to the page");
         inode.Mapping.FindPage(0).Should().Be(pfn0, "the page stays in the page cache");
         k.AssertInvariants();
     }
