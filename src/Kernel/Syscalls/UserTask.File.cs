@@ -17,7 +17,7 @@ public sealed partial class UserTask
     public const int SEEK_CUR = 1;
     public const int SEEK_END = 2;
 
-    private FilesStruct Files => ProcessState.Of(Task).Files ?? throw new InvalidOperationException($"{Task} has no file table.");
+    private FilesStruct Files => ProcessState.Of(TaskStruct).Files ?? throw new InvalidOperationException($"{TaskStruct} has no file table.");
 
     private KFile? Fd(int fd) => Files.Get(fd);
 

@@ -19,10 +19,10 @@ namespace Kernel.Syscalls;
 
 public sealed partial class UserTask
 {
-    private MmStruct MmOrThrow() => _k.MmOf(Task) ?? throw new InvalidOperationException($"Task {Task} has no address space.");
+    private MmStruct MmOrThrow() => _k.MmOf(TaskStruct) ?? throw new InvalidOperationException($"TaskStruct {TaskStruct} has no address space.");
 
     /// <summary>The task's address space (read it for maps, counters, PTEs).</summary>
-    public MmStruct? Mm => _k.MmOf(Task);
+    public MmStruct? Mm => _k.MmOf(TaskStruct);
 
     /// <summary>
     /// mmap: anonymous private memory, shared anonymous memory (a shmem file), or a tmpfs file
@@ -218,7 +218,7 @@ public sealed partial class UserTask
     /// <summary>Load a value; completes synchronously unless the access raises a signal.</summary>
     public ValueTask<T> Load<T>(long addr) where T : unmanaged
     {
-        _m.RequireExecuting(Task);
+        _m.RequireExecuting(TaskStruct);
         int off = (int)(addr & (MemoryLayout.PAGE_SIZE - 1));
         if (off + Unsafe.SizeOf<T>() > MemoryLayout.PAGE_SIZE)
         {
@@ -246,7 +246,7 @@ public sealed partial class UserTask
     /// <summary>Store a value; completes synchronously unless the access raises a signal.</summary>
     public ValueTask Store<T>(long addr, T value) where T : unmanaged
     {
-        _m.RequireExecuting(Task);
+        _m.RequireExecuting(TaskStruct);
         int size = Unsafe.SizeOf<T>();
         int off = (int)(addr & (MemoryLayout.PAGE_SIZE - 1));
         if (off + size > MemoryLayout.PAGE_SIZE)
@@ -273,7 +273,7 @@ public sealed partial class UserTask
     /// <summary>Copy bytes out of the task's memory (a load per page touched).</summary>
     public async ValueTask LoadBytes(long addr, Memory<byte> dest)
     {
-        _m.RequireExecuting(Task);
+        _m.RequireExecuting(TaskStruct);
         int done = 0;
         while (done < dest.Length)
         {
@@ -289,7 +289,7 @@ public sealed partial class UserTask
     /// <summary>Copy bytes into the task's memory (a store per page touched).</summary>
     public async ValueTask StoreBytes(long addr, ReadOnlyMemory<byte> src)
     {
-        _m.RequireExecuting(Task);
+        _m.RequireExecuting(TaskStruct);
         int done = 0;
         while (done < src.Length)
         {
@@ -308,7 +308,7 @@ public sealed partial class UserTask
     /// </summary>
     public async ValueTask<long> Touch(long addr, long length, bool write, long stride = MemoryLayout.PAGE_SIZE)
     {
-        _m.RequireExecuting(Task);
+        _m.RequireExecuting(TaskStruct);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stride);
         long n = 0;
@@ -340,7 +340,7 @@ public sealed partial class UserTask
                 retry = default;
                 return pfn;
             }
-            var r = PageFault.DoPageFault(mm, Task, addr, write, userMode: true, out retry);
+            var r = PageFault.DoPageFault(mm, TaskStruct, addr, write, userMode: true, out retry);
             if (r != FaultResult.Minor)
             {
                 failed = r;
@@ -363,7 +363,7 @@ public sealed partial class UserTask
     /// </summary>
     private async ValueTask<int> FaultSlow(long addr, bool write, FaultResult failed, FaultRetry retry)
     {
-        var p = Task;
+        var p = TaskStruct;
         bool retried = false;
         while (true)
         {

@@ -25,11 +25,11 @@ public sealed partial class UserTask
     {
         _k = kernel;
         _m = kernel.Machine;
-        Task = task;
+        TaskStruct = task;
     }
 
     /// <summary>The task_struct behind this handle (read it; the kernel owns it).</summary>
-    public TaskStruct Task { get; }
+    public TaskStruct TaskStruct { get; }
 
     public LinuxKernel Kernel => _k;
 
@@ -37,50 +37,50 @@ public sealed partial class UserTask
     public long Now => _m.Now;
 
     /// <summary>The CPU this task is running on right now.</summary>
-    public int CurrentCpu => Task.Cpu;
+    public int CurrentCpu => TaskStruct.Cpu;
 
     /// <summary>Syscall entry: only the task's own code may call, and the entry costs time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private TaskStruct Enter()
     {
-        return _m.EnterKernel(Task, _m.Costs.SyscallNs);
+        return _m.EnterKernel(TaskStruct, _m.Costs.SyscallNs);
     }
 
     /// <summary>Consume `ns` nanoseconds of CPU time in user mode. Preemptible.</summary>
-    public ValueTask Compute(long ns) => _m.Compute(Task, ns);
+    public ValueTask Compute(long ns) => _m.Compute(TaskStruct, ns);
 
-    public ValueTask Compute(TimeSpan t) => _m.Compute(Task, t.Ticks * 100);
+    public ValueTask Compute(TimeSpan t) => _m.Compute(TaskStruct, t.Ticks * 100);
 
     // ------------------------------------------------------------------ identity
 
     public long Getpid()
     {
         Enter();
-        return Task.Tgid;
+        return TaskStruct.Tgid;
     }
 
     public long Gettid()
     {
         Enter();
-        return Task.Pid;
+        return TaskStruct.Pid;
     }
 
     public long Getppid()
     {
         Enter();
-        return Task.Parent?.Tgid ?? 0;
+        return TaskStruct.Parent?.Tgid ?? 0;
     }
 
     public long Getuid()
     {
         Enter();
-        return Task.Uid;
+        return TaskStruct.Uid;
     }
 
     public long Geteuid()
     {
         Enter();
-        return Task.Euid;
+        return TaskStruct.Euid;
     }
 
     /// <summary>setuid: root may become anyone; others only their own uid.</summary>
@@ -107,7 +107,7 @@ public sealed partial class UserTask
     public long Getpgrp()
     {
         Enter();
-        return Task.Pgrp;
+        return TaskStruct.Pgrp;
     }
 
     /// <summary>setpgid(0, 0) style: make the caller a process group leader (pid 0 = self).</summary>
@@ -144,5 +144,5 @@ public sealed partial class UserTask
     }
 
     /// <summary>Process-level result after a syscall: reschedule and deliver signals as Linux does.</summary>
-    private ValueTask<long> Return(long ret) => _m.SyscallReturn(Task, ret);
+    private ValueTask<long> Return(long ret) => _m.SyscallReturn(TaskStruct, ret);
 }

@@ -101,15 +101,15 @@ public class RwSemaphoreTests
         KRwSemaphore? parentSem = null, threadSem = null, childSem = null;
         k.Spawn("p", async self =>
         {
-            parentSem = self.Task.Mm!.MmapSem;
+            parentSem = self.TaskStruct.Mm!.MmapSem;
             await self.Clone(CloneFlags.CLONE_VM | (CloneFlags)Signals.SIGCHLD, async c =>
             {
-                threadSem = c.Task.Mm!.MmapSem;
+                threadSem = c.TaskStruct.Mm!.MmapSem;
                 await c.Exit(0);
             });
             long pid = await self.Fork(async c =>
             {
-                childSem = c.Task.Mm!.MmapSem;
+                childSem = c.TaskStruct.Mm!.MmapSem;
                 await c.Exit(0);
             });
             await self.Wait4(-1);

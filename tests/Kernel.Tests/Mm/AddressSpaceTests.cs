@@ -35,13 +35,13 @@ public class AddressSpaceTests
         var (status, k) = RunProgram(async self =>
         {
             long a = await self.Mmap(0, 4 * Page, RW, Anon);
-            before = self.Task.MinFlt;
+            before = self.TaskStruct.MinFlt;
             readVal = await self.Load<int>(a + 8);
-            afterRead = self.Task.MinFlt;
+            afterRead = self.TaskStruct.MinFlt;
             ptePresentRo = self.Mm!.GetPte(a);
             self.Mm.Translate(a, write: false).Should().Be(self.Kernel.Memory.ZeroPagePfn);
             await self.Store(a + 8, 1234);
-            afterWrite = self.Task.MinFlt;
+            afterWrite = self.TaskStruct.MinFlt;
             pteAfterWrite = self.Mm.GetPte(a);
             written = await self.Load<int>(a + 8);
             self.Mm.AnonRss.Should().Be(1);
@@ -158,9 +158,9 @@ public class AddressSpaceTests
             await self.Touch(a, 4 * Page, write: false);
             await self.Mprotect(a, 4 * Page, Prot.PROT_READ);
             await self.Mprotect(a, 4 * Page, RW);
-            long before = self.Task.MinFlt;
+            long before = self.TaskStruct.MinFlt;
             await self.Touch(a, 4 * Page, write: true);
-            faults = self.Task.MinFlt - before;
+            faults = self.TaskStruct.MinFlt - before;
         });
         faults.Should().Be(0, "read faults mapped the pages writable and mprotect restored RW at once");
     }
@@ -340,7 +340,7 @@ public class AddressSpaceTests
             grown = await self.Brk(start + 64 * 1024);
             await self.Store(start + 60 * 1024, 42);
             value = await self.Load<int>(start + 60 * 1024);
-            self.Kernel.Proc.Read($"/proc/{self.Task.Pid}/maps")!.Should().Contain("[heap]");
+            self.Kernel.Proc.Read($"/proc/{self.TaskStruct.Pid}/maps")!.Should().Contain("[heap]");
             shrunk = await self.Brk(start + 4096);
             await self.Load<int>(start + 60 * 1024);
         });

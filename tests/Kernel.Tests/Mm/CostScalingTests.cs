@@ -22,10 +22,10 @@ public class CostScalingTests
     private static async ValueTask<long> CostOf(UserTask self, Func<ValueTask> op)
     {
         await self.Compute(0);
-        long before = self.Task.SumExecRuntimeNs;
+        long before = self.TaskStruct.SumExecRuntimeNs;
         await op();
         await self.Compute(0);
-        return self.Task.SumExecRuntimeNs - before;
+        return self.TaskStruct.SumExecRuntimeNs - before;
     }
 
     private static long ForkCost(long touchedBytes)
@@ -148,9 +148,9 @@ public class CostScalingTests
             {
                 rss = c.Mm!.FileRss;
                 childDirty = c.Mm.GetPte(a) & Paging._PAGE_DIRTY;
-                long before = c.Task.MinFlt;
+                long before = c.TaskStruct.MinFlt;
                 await c.Touch(a, 1L << 20, write: false);
-                childFaults = c.Task.MinFlt - before;
+                childFaults = c.TaskStruct.MinFlt - before;
             });
             await self.Wait4((int)child);
         });

@@ -172,7 +172,7 @@ public class TmpfsTests
         {
             long a = await self.Mmap(0, 2 * Page, RW, MapFlags.MAP_SHARED | MapFlags.MAP_ANONYMOUS);
             a.Should().BeGreaterThan(0);
-            maps = self.Kernel.Proc.Read($"/proc/{self.Task.Pid}/maps")!;
+            maps = self.Kernel.Proc.Read($"/proc/{self.TaskStruct.Pid}/maps")!;
             long child = await self.Fork(async c => await c.Store(a, 4242));
             await self.Wait4((int)child);
             parentSaw = await self.Load<int>(a);
@@ -214,7 +214,7 @@ public class TmpfsTests
             await self.Close(fd);
             await self.Store(a, 9);
             (await self.Load<int>(a)).Should().Be(9, "still mapped: the file lives on");
-            self.Kernel.Proc.Read($"/proc/{self.Task.Pid}/maps")!.Should().Contain("/tmpfile (deleted)");
+            self.Kernel.Proc.Read($"/proc/{self.TaskStruct.Pid}/maps")!.Should().Contain("/tmpfile (deleted)");
             self.Kernel.Memory.NrFilePages.Should().Be(8);
             await self.Munmap(a, 8 * Page);
             self.Kernel.Memory.NrFilePages.Should().Be(0, "the last reference went: the pages are freed");

@@ -139,9 +139,9 @@ public class UaccessTests
         {
             int fd = await FileWith(self, 3 * 4096);
             long buf = await self.Mmap(0, 3 * Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
-            long before = self.Task.MinFlt;
+            long before = self.TaskStruct.MinFlt;
             (await self.Read(fd, buf, 3 * Page)).Should().Be(3 * Page);
-            minflt = self.Task.MinFlt - before;
+            minflt = self.TaskStruct.MinFlt - before;
             (await self.Load<int>(buf + 2 * Page + 8)).Should().Be(2 * 4096 + 8);
         });
         minflt.Should().Be(3, "copy_to_user took one minor fault per untouched page");

@@ -173,7 +173,7 @@ public class HostApiMisuseTests
         ((Action)(() => leaked!.Getpid())).Should().Throw<InvalidOperationException>();
         // Host misuse under test: the call throws, so there is no ValueTask to await.
 #pragma warning disable CA2012
-        ((Action)(() => k.Machine.Compute(leaked!.Task, 5))).Should().Throw<InvalidOperationException>();
+        ((Action)(() => k.Machine.Compute(leaked!.TaskStruct, 5))).Should().Throw<InvalidOperationException>();
 #pragma warning restore CA2012
         k.RunUntilIdle();
         k.AssertInvariants();

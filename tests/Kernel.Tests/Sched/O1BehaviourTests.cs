@@ -181,9 +181,9 @@ public class O1BehaviourTests
             k.Spawn("sleeper", async self =>
             {
                 await self.Compute(10_000); // the spawn's own wakeup is paid by now
-                before = self.Task.SumExecRuntimeNs;
+                before = self.TaskStruct.SumExecRuntimeNs;
                 await self.Nanosleep(Ms.Of(1));
-                after = self.Task.SumExecRuntimeNs;
+                after = self.TaskStruct.SumExecRuntimeNs;
             });
             k.RunUntilIdle().Should().BeTrue();
             k.AssertInvariants();

@@ -160,7 +160,7 @@ public class SmpBalanceTests
             await self.Compute(Ms.Of(3));
             await self.Nanosleep(TimeSpec.FromMilliseconds(30));
             await self.Compute(Ms.Of(1));
-            lastRanAtFork = self.Task.LastRan;
+            lastRanAtFork = self.TaskStruct.LastRan;
             // CLONE_VM: the parent goes on first, so the child has not yet run (and switched out).
             long pid = await self.Clone(CloneFlags.CLONE_VM | (CloneFlags)Signals.SIGCHLD, async c => await c.Pause());
             child = self.Kernel.FindTask((int)pid);
