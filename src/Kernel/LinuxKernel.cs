@@ -37,7 +37,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
             SchedulerKind.Goodness24 => new GoodnessScheduler(),
             _ => throw new ArgumentException($"Unknown scheduler kind {options.Scheduler}."),
         };
-        Machine = new Machine(options.ToMachineOptions(), Scheduler);
+        Machine = new Machine(options.BootMachineOptions(), Scheduler);
         Machine.SetHooks(this);
         Memory = new MemorySubsystem(Machine, options.Memory);
         Machine.EnterHostContext();

@@ -99,6 +99,22 @@ public class CoreUnitTests
     }
 
     [Test]
+    public void KernelOptionsNestTheMachineOptionsAndTheShortcutsWriteThrough()
+    {
+        var a = new KernelOptions { Cpus = 3, Hz = 1000, Seed = 7 };
+        a.Machine.Should().Be(new MachineOptions { Cpus = 3, Hz = 1000, Seed = 7 }, "the shortcuts set the nested record");
+        var b = new KernelOptions { Machine = new MachineOptions { Cpus = 3, Hz = 1000, Seed = 7 } };
+        b.Cpus.Should().Be(3);
+        b.Should().Be(a, "either spelling gives the same options");
+        (a with { Preempt = PreemptModel.Full }).Machine.Preempt.Should().Be(PreemptModel.Full);
+        a.Machine.Preempt.Should().Be(PreemptModel.None, "records are values: `with` copied the machine");
+        var k = LinuxKernel.Boot(b with { Memory = new Kernel.Mm.MemoryOptions { Arch = Kernel.Mm.Architecture.Flat64 } });
+        k.Machine.Cpus.Should().HaveCount(3);
+        k.Machine.Hz.Value.Should().Be(1000);
+        k.Machine.Tasks.Pids.Capacity.Should().Be(4 * 1024 * 1024, "PID_MAX_LIMIT follows the architecture at boot");
+    }
+
+    [Test]
     public void JiffiesWrapAfterFiveMinutesOfSimulatedTime()
     {
         var k = LinuxKernel.Boot(new KernelOptions { Hz = 100 });
