@@ -1,6 +1,7 @@
-// The composition root: one emulated Linux 2.6.20 kernel. It owns the machine (clock, CPUs,
-// events), the scheduler, the pid map and the task list, and implements the process layer
-// (fork, exit, wait, signals) that programs reach through their UserTask handle.
+// The composition root: one emulated Linux 2.6.20 kernel. It boots and wires the machine (clock,
+// CPUs, events), the scheduler, the memory subsystem, the process table (fork, exit, wait,
+// signals: Process/ProcessTable.cs), /proc and the mount table, and is the facade a harness
+// drives: Spawn, Run, the read-only views.
 //
 //     var k = LinuxKernel.Boot(new KernelOptions { Cpus = 2 });
 //     var t = k.Spawn("hog", async self => { await self.Compute(50_000_000); });
@@ -24,10 +25,8 @@ namespace Kernel;
 /// <summary>An emulated program: an async method that receives its task's handle.</summary>
 public delegate ValueTask UserProgram(UserTask self);
 
-public sealed partial class LinuxKernel : ITaskHooks, IDisposable
+public sealed partial class LinuxKernel : IDisposable
 {
-    private readonly List<TaskStruct> _kthreads = new();
-
     private LinuxKernel(KernelOptions options)
     {
         Options = options;
@@ -38,13 +37,10 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
             _ => throw new ArgumentException($"Unknown scheduler kind {options.Scheduler}."),
         };
         Machine = new Machine(options.BootMachineOptions(), Scheduler);
-        Machine.SetHooks(this);
         Memory = new MemorySubsystem(Machine, options.Memory);
         Machine.EnterHostContext();
-        TaskStructCachep = Memory.KmemCacheCreate("task_struct", SizeofTaskStruct, Kernel.Mm.Slab.SlabFlags.SLAB_HWCACHE_ALIGN | Kernel.Mm.Slab.SlabFlags.SLAB_PANIC);
-        // fork_init: THREAD_SIZE is 8 KiB (two pages), so mempages / 16.
-        _maxThreads = (int)Math.Max(20, Memory.TotalPages / (8 * (MemoryLayout.PAGE_SIZE << THREAD_SIZE_ORDER) / MemoryLayout.PAGE_SIZE));
-        RlimitNproc = _maxThreads / 2;
+        Processes = new ProcessTable(this);
+        Machine.SetHooks(Processes);
         Proc = new ProcFs(this);
         Mounts = new Fs.MountTable(Memory.Shmem, Machine.ProcFiles);
     }
@@ -55,7 +51,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
         options ??= new KernelOptions();
         options.Validate();
         var k = new LinuxKernel(options);
-        k.StartInit();
+        k.Processes.StartInit();
         return k;
     }
 
@@ -70,14 +66,11 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
     /// <summary>Physical memory: mem_map, zones and the page allocator (pg_data_t of node 0).</summary>
     public MemorySubsystem Memory { get; }
 
-    /// <summary>sizeof(struct task_struct) on 2.6.20 i386 (approximately: config dependent).</summary>
-    public const int SizeofTaskStruct = 1312;
-
-    /// <summary>THREAD_SIZE: the 8 KiB kernel stack (order 1) of every task (no CONFIG_4KSTACKS).</summary>
-    public const int THREAD_SIZE_ORDER = 1;
+    /// <summary>The process table: task creation, fork, exit, wait, signals, init and the kernel threads.</summary>
+    public ProcessTable Processes { get; }
 
     /// <summary>task_struct_cachep.</summary>
-    public Kernel.Mm.Slab.KmemCache TaskStructCachep { get; }
+    public Kernel.Mm.Slab.KmemCache TaskStructCachep => Processes.TaskStructCachep;
 
     public ProcFs Proc { get; }
 
@@ -87,7 +80,7 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
     public Tracepoints Trace => Machine.Trace;
 
     /// <summary>init (pid 1): reaps orphans, parent of every spawned process.</summary>
-    public TaskStruct Init { get; private set; } = null!;
+    public TaskStruct Init => Processes.Init;
 
     /// <summary>Simulated nanoseconds since boot.</summary>
     public long Now => Machine.Now;
@@ -109,20 +102,28 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
     /// <summary>nr_threads: tasks from copy_process until release_task (zombies included).</summary>
     public int TaskCount => Machine.Tasks.Count;
 
-    /// <summary>
-    /// max_threads (/proc/sys/kernel/threads-max): fork_init sets mempages / (8 * THREAD_SIZE /
-    /// PAGE_SIZE), at least 20, so task structures take at most half of memory.
-    /// </summary>
+    /// <summary>max_threads (/proc/sys/kernel/threads-max), on the process table.</summary>
     public int MaxThreads
     {
-        get => _maxThreads;
-        set => _maxThreads = value; // proc_dointvec: any int; fork compares nr_threads with it
+        get => Processes.MaxThreads;
+        set => Processes.MaxThreads = value;
     }
 
-    private int _maxThreads;
+    /// <summary>RLIMIT_NPROC of every process, on the process table.</summary>
+    public int RlimitNproc
+    {
+        get => Processes.RlimitNproc;
+        set => Processes.RlimitNproc = value;
+    }
 
-    /// <summary>RLIMIT_NPROC of every process: max_threads / 2 at boot, as fork_init sets init's.</summary>
-    public int RlimitNproc { get; set; }
+    /// <summary>total_forks: processes created since boot (/proc/stat "processes").</summary>
+    public long TotalForks => Processes.TotalForks;
+
+    /// <summary>Send a signal from the host (as kill(2) from outside would, without permission checks).</summary>
+    public void SendSignal(TaskStruct t, int sig) => Processes.SendSignal(t, sig);
+
+    /// <summary>kthread_create + wake_up_process: a kernel thread bound to `cpu` (or -1 for any).</summary>
+    public TaskStruct KthreadCreate(string name, Func<TaskStruct, ValueTask> body, int cpu) => Processes.KthreadCreate(name, body, cpu);
 
     public TaskStruct? FindTask(int pid) => Machine.Tasks.Find(pid);
 
@@ -213,12 +214,12 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
             throw new ArgumentException("CpusAllowed contains no online CPU.", nameof(options));
         }
         Machine.EnterHostContext();
-        var p = NewTask(comm, Init, isKernelThread: false);
+        var p = Processes.NewTask(comm, Init, isKernelThread: false);
         p.Uid = p.Euid = options.Uid;
         p.CpusAllowed = options.CpusAllowed;
         p.Pgrp = p.Session = p.Pid;
-        GiveExecMm(p);
-        SetProgram(p, program);
+        Processes.GiveExecMm(p);
+        Processes.SetProgram(p, program);
         if (rt)
         {
             // chrt from the shell: the policy is set before exec, so the shell's bonus is moot.
@@ -240,65 +241,6 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
     }
 
     /// <summary>
-    /// dup_task_struct + pid allocation: the task's memory (task_struct object, kernel stack) and
-    /// pid, or null when memory or pids have run out (fork fails with -ENOMEM / -EAGAIN).
-    /// </summary>
-    private TaskStruct? TryNewTask(string comm, TaskStruct parent, bool isKernelThread, out Errno error)
-    {
-        var obj = TaskStructCachep.Alloc(Gfp.GFP_KERNEL);
-        if (obj.IsNone)
-        {
-            error = Errno.ENOMEM;
-            return null;
-        }
-        int stack = Memory.AllocPages(Gfp.GFP_KERNEL, THREAD_SIZE_ORDER);
-        if (stack < 0)
-        {
-            TaskStructCachep.Free(obj);
-            error = Errno.ENOMEM;
-            return null;
-        }
-        int pid = Pids.Alloc();
-        if (pid < 0)
-        {
-            Memory.FreePages(stack, THREAD_SIZE_ORDER);
-            TaskStructCachep.Free(obj);
-            error = Errno.EAGAIN;
-            return null;
-        }
-        var p = Machine.AllocTask(pid, comm, isKernelThread);
-        p.Parent = parent;
-        p.RealParent = parent;
-        p.GroupLeader = p;
-        p.ExitSignal = Signals.SIGCHLD;
-        p.ProcessData = new ProcessState(p) { TaskStructObj = obj, KernelStackPfn = stack };
-        parent?.Children.Add(p);
-        Machine.Tasks.Add(p);
-        error = 0;
-        return p;
-    }
-
-    private TaskStruct NewTask(string comm, TaskStruct parent, bool isKernelThread) =>
-        TryNewTask(comm, parent, isKernelThread, out var e)
-        ?? throw new InvalidOperationException($"Cannot create task {comm}: {(e == Errno.ENOMEM ? "out of memory" : "no free pid")}.");
-
-    /// <summary>free_task: the kernel stack and the task_struct go back.</summary>
-    private void FreeTaskMemory(TaskStruct p)
-    {
-        var ps = ProcessState.Of(p);
-        if (ps.KernelStackPfn >= 0)
-        {
-            Memory.FreePages(ps.KernelStackPfn, THREAD_SIZE_ORDER);
-            ps.KernelStackPfn = -1;
-        }
-        if (!ps.TaskStructObj.IsNone)
-        {
-            TaskStructCachep.Free(ps.TaskStructObj);
-            ps.TaskStructObj = Kernel.Mm.Slab.SlabObject.None;
-        }
-    }
-
-    /// <summary>
     /// Reverse-map query for teaching and tests: which PTEs (task, virtual address) map this frame,
     /// found the way this kernel's rmap mode finds them, with the PTEs visited and the simulated
     /// time that walk costs.
@@ -317,69 +259,6 @@ public sealed partial class LinuxKernel : ITaskHooks, IDisposable
     /// <summary>The address space of a task (null for kernel threads and exited tasks).</summary>
     public Kernel.Mm.Memory.MmStruct? MmOf(TaskStruct p) => Kernel.Mm.Memory.MmStruct.Of(p);
 
-    private void GiveExecMm(TaskStruct p)
-    {
-        p.Mm = Kernel.Mm.Memory.MmStruct.CreateForExec(Memory)
-            ?? throw new InvalidOperationException($"Cannot create the address space of {p}: out of memory.");
-    }
-
-    private void SetProgram(TaskStruct p, UserProgram program)
-    {
-        var handle = new UserTask(this, p);
-        ProcessState.Of(p).Handle = handle;
-        Machine.SetBody(p, () => program(handle));
-    }
-
     /// <summary>The user-side handle of a task (null for kernel threads).</summary>
     public UserTask? HandleOf(TaskStruct p) => p.ProcessData is ProcessState ps ? ps.Handle : null;
-
-    private void StartInit()
-    {
-        Machine.EnterHostContext();
-        var init = NewTask("init", null!, isKernelThread: false);
-        if (init.Pid != 1)
-        {
-            throw new KernelBug($"init got pid {init.Pid}");
-        }
-        init.Pgrp = init.Session = 1;
-        init.Parent = init.RealParent = null;
-        GiveExecMm(init);
-        Init = init;
-        Scheduler.InitTask(init, 0);
-        SetProgram(init, InitProgram);
-        Scheduler.WakeUpSpawned(init);
-        Scheduler.StartKernelThreads();
-    }
-
-    /// <summary>kthread_create + wake_up_process: a kernel thread bound to `cpu` (or -1 for any).</summary>
-    public TaskStruct KthreadCreate(string name, Func<TaskStruct, ValueTask> body, int cpu)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        Machine.EnterHostContext();
-        var p = NewTask(name, Init, isKernelThread: true);
-        p.Pgrp = p.Session = 1;
-        if (cpu >= 0)
-        {
-            p.CpusAllowed = CpuMask.Of(cpu);
-        }
-        Scheduler.InitTask(p, -5); // kthreads run at nice -5 in 2.6.20 (kthreadd_setup)
-        Machine.SetBody(p, () => body(p));
-        Scheduler.WakeUpSpawned(p);
-        _kthreads.Add(p);
-        return p;
-    }
-
-    /// <summary>init: reap children forever, sleeping until SIGCHLD when there are none.</summary>
-    private static async ValueTask InitProgram(UserTask self)
-    {
-        self.Signal(Signals.SIGCHLD, _ => { });
-        while (true)
-        {
-            var r = await self.Wait4(-1, WaitOptions.None);
-            if (r.Pid == Errno.ECHILD.Ret())
-            {
-                await self.Pause();
-            }
-        }
-    }
 }

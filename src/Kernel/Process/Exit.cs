@@ -5,9 +5,9 @@ using Kernel.Core.Sched;
 using Kernel.Core.Tasks;
 using Kernel.Process;
 
-namespace Kernel;
+namespace Kernel.Process;
 
-public sealed partial class LinuxKernel
+public sealed partial class ProcessTable
 {
     /// <summary>ITaskHooks: a program returned (exit(code)) or threw (killed by killSignal).</summary>
     void ITaskHooks.BodyReturned(TaskStruct p, int exitCode, int killSignal) =>

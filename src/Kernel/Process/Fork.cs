@@ -8,9 +8,9 @@ using Kernel.Mm.Memory;
 using Kernel.Process;
 using Kernel.Syscalls;
 
-namespace Kernel;
+namespace Kernel.Process;
 
-public sealed partial class LinuxKernel
+public sealed partial class ProcessTable
 {
     /// <summary>total_forks: processes created since boot (/proc/stat "processes").</summary>
     public long TotalForks { get; private set; }

@@ -7,9 +7,9 @@ using Kernel.Core.Sched;
 using Kernel.Core.Tasks;
 using Kernel.Process;
 
-namespace Kernel;
+namespace Kernel.Process;
 
-public sealed partial class LinuxKernel
+public sealed partial class ProcessTable
 {
     /// <summary>check_kill_permission: root, or a matching real/effective uid.</summary>
     private static bool MaySignal(TaskStruct sender, TaskStruct target) =>
@@ -24,7 +24,7 @@ public sealed partial class LinuxKernel
         }
         if (pid > 0)
         {
-            var t = FindTask(pid);
+            var t = _k.FindTask(pid);
             if (t is null || t.ExitState != 0)
             {
                 return Errno.ESRCH.Ret();
@@ -35,12 +35,12 @@ public sealed partial class LinuxKernel
         if (pid == -1)
         {
             // Everyone but init and the caller.
-            targets = Tasks.Where(t => t.Pid > 1 && t != sender && t.ExitState == 0 && !t.IsKernelThread).ToArray();
+            targets = _k.Tasks.Where(t => t.Pid > 1 && t != sender && t.ExitState == 0 && !t.IsKernelThread).ToArray();
         }
         else
         {
             int pgrp = pid == 0 ? sender.Pgrp : -pid;
-            targets = Tasks.Where(t => t.Pgrp == pgrp && t.ExitState == 0 && !t.IsKernelThread).ToArray();
+            targets = _k.Tasks.Where(t => t.Pgrp == pgrp && t.ExitState == 0 && !t.IsKernelThread).ToArray();
         }
         long result = Errno.ESRCH.Ret();
         bool any = false;

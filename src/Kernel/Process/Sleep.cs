@@ -6,9 +6,9 @@ using Kernel.Core.Tasks;
 using Kernel.Core.Time;
 using Kernel.Process;
 
-namespace Kernel;
+namespace Kernel.Process;
 
-public sealed partial class LinuxKernel
+public sealed partial class ProcessTable
 {
     private static readonly Action<KTimer> HrtimerWakeup = t =>
     {

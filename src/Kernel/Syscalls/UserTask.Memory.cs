@@ -390,12 +390,12 @@ public sealed partial class UserTask
     {
         if (failed == FaultResult.Sigbus)
         {
-            _k.ForceSignal(p, Signals.SIGBUS);
+            _k.Processes.ForceSignal(p, Signals.SIGBUS);
         }
         else if (failed == FaultResult.Oom)
         {
             _m.RecordWarning(_m.ThisCpu, $"VM: killing process {p.Comm}");
-            _k.ForceSignal(p, Signals.SIGKILL); // the task dies on its way back to user mode
+            _k.Processes.ForceSignal(p, Signals.SIGKILL); // the task dies on its way back to user mode
         }
         else
         {
@@ -404,7 +404,7 @@ public sealed partial class UserTask
             {
                 p.SigActions[Signals.SIGSEGV] = SignalDisposition.Default;
             }
-            _k.ForceSignal(p, Signals.SIGSEGV);
+            _k.Processes.ForceSignal(p, Signals.SIGSEGV);
         }
     }
 }

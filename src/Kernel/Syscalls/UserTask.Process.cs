@@ -20,7 +20,7 @@ public sealed partial class UserTask
     {
         ArgumentNullException.ThrowIfNull(child);
         var p = Enter();
-        long r = await _k.DoFork(p, flags, comm ?? p.Comm, child);
+        long r = await _k.Processes.DoFork(p, flags, comm ?? p.Comm, child);
         return await Return(r);
     }
 
@@ -28,7 +28,7 @@ public sealed partial class UserTask
     public ValueTask Exit(int code)
     {
         var p = Enter();
-        _k.DoExit(p, (code & 0xff) << 8);
+        _k.Processes.DoExit(p, (code & 0xff) << 8);
         return new ValueTask(Machine.Never().AsTask());
     }
 
@@ -39,7 +39,7 @@ public sealed partial class UserTask
         while (true)
         {
             ProcessState.Of(p).HandlerRan = false;
-            var r = await _k.DoWait(p, pid, options);
+            var r = await _k.Processes.DoWait(p, pid, options);
             if (r.Pid != Errno.ERESTARTSYS.Ret())
             {
                 long ret = await Return(r.Pid);
@@ -60,7 +60,7 @@ public sealed partial class UserTask
     public ValueTask<long> Kill(int pid, int sig)
     {
         var p = Enter();
-        return Return(_k.SysKill(p, pid, sig));
+        return Return(_k.Processes.SysKill(p, pid, sig));
     }
 
     /// <summary>
@@ -117,7 +117,7 @@ public sealed partial class UserTask
         while (true)
         {
             ProcessState.Of(p).HandlerRan = false;
-            bool expired = await _k.DoNanosleep(p, expires);
+            bool expired = await _k.Processes.DoNanosleep(p, expires);
             if (expired)
             {
                 return new SleepResult(await Return(0), default);
@@ -143,7 +143,7 @@ public sealed partial class UserTask
         while (true)
         {
             ProcessState.Of(p).HandlerRan = false;
-            await _k.DoPause(p);
+            await _k.Processes.DoPause(p);
             await Return(Errno.ERESTARTNOHAND.Ret());
             if (ProcessState.Of(p).HandlerRan)
             {
