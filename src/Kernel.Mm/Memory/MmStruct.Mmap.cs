@@ -4,6 +4,7 @@
 // Results follow the syscall ABI: an address or -errno.
 using System.Runtime.CompilerServices;
 using Kernel.Core;
+using Kernel.Mm.Filemap;
 
 namespace Kernel.Mm.Memory;
 
@@ -49,6 +50,41 @@ public sealed partial class MmStruct
 
     private static VmFlags ProtBits(int prot) =>
         ((prot & Prot.PROT_READ) != 0 ? VmFlags.VM_READ : 0) | ((prot & Prot.PROT_WRITE) != 0 ? VmFlags.VM_WRITE : 0) | ((prot & Prot.PROT_EXEC) != 0 ? VmFlags.VM_EXEC : 0);
+
+    /// <summary>
+    /// do_mmap_pgoff, called with mmap_sem held for writing: the mapping type and offset checks,
+    /// then a file mapping (`file`), shared anonymous memory (an unlinked shmem file, as
+    /// shmem_zero_setup makes) or private anonymous memory. The address or -errno.
+    /// </summary>
+    public long DoMmapPgoff(KFile? file, long addr, long length, int prot, int flags, long offset, bool privileged)
+    {
+        int type = flags & (MapFlags.MAP_SHARED | MapFlags.MAP_PRIVATE);
+        if (type is not (MapFlags.MAP_SHARED or MapFlags.MAP_PRIVATE) || (offset & (MemoryLayout.PAGE_SIZE - 1)) != 0)
+        {
+            return Errno.EINVAL.Ret();
+        }
+        if (file is not null)
+        {
+            return DoMmapFile(file, addr, length, prot, flags, offset);
+        }
+        if (type == MapFlags.MAP_SHARED)
+        {
+            if (length <= 0)
+            {
+                return Errno.EINVAL.Ret();
+            }
+            var zero = _mem.Shmem.ZeroSetup(PageAlign(length),
+                noreserve: (flags & MapFlags.MAP_NORESERVE) != 0 && _mem.Overcommit.Mode != Overcommit.OVERCOMMIT_NEVER, this);
+            if (zero is null)
+            {
+                return Errno.ENOMEM.Ret();
+            }
+            long r = DoMmapFile(zero, addr, length, prot, flags & ~MapFlags.MAP_ANONYMOUS, 0);
+            zero.Fput(); // the mapping holds its own reference now
+            return r;
+        }
+        return DoMmapAnon(addr, length, prot, flags, privileged);
+    }
 
     /// <summary>do_mmap_pgoff for MAP_ANONYMOUS|MAP_PRIVATE. `privileged`: CAP_IPC_LOCK for MAP_LOCKED.</summary>
     public long DoMmapAnon(long addr, long len, int prot, int flags, bool privileged = false)
@@ -263,60 +299,6 @@ public sealed partial class MmStruct
         }
         return Errno.ENOMEM.Ret();
     }
-
-    private List<(long Start, long End, bool Write)>? _populateQueue;
-
-    /// <summary>
-    /// make_pages_present: fault in every page of a range. A fault that must sleep stops it; the
-    /// rest of the range (and any range after it in the same syscall) is queued for the syscall's
-    /// slow path, which sleeps and resumes it (ResumePopulate) before the syscall returns.
-    /// </summary>
-    internal void MakePagesPresent(long start, long end, bool write)
-    {
-        if (_populateQueue is { Count: > 0 })
-        {
-            _populateQueue.Add((start, end, write));
-            return;
-        }
-        for (long a = start; a < end; a += MemoryLayout.PAGE_SIZE)
-        {
-            if (Translate(a, write) >= 0)
-            {
-                continue;
-            }
-            var r = HandleFault(a, write);
-            if (r == FaultResult.Retry)
-            {
-                (_populateQueue ??= new()).Add((a, end, write));
-                return;
-            }
-            if (r != FaultResult.Minor)
-            {
-                return;
-            }
-        }
-    }
-
-    /// <summary>Whether a make_pages_present stopped to sleep and waits to be resumed.</summary>
-    public bool PopulatePending => _populateQueue is { Count: > 0 };
-
-    /// <summary>Resume the queued make_pages_present ranges (after the sleep they stopped for).</summary>
-    public void ResumePopulate()
-    {
-        if (_populateQueue is not { Count: > 0 } queue)
-        {
-            return;
-        }
-        var ranges = queue.ToArray();
-        queue.Clear();
-        foreach (var (start, end, write) in ranges)
-        {
-            MakePagesPresent(start, end, write);
-        }
-    }
-
-    /// <summary>Forget queued populate work (the syscall gave up on it).</summary>
-    public void CancelPopulate() => _populateQueue?.Clear();
 
     /// <summary>split_vma: cut `vma` at `addr`; returns the new upper part.</summary>
     private Vma? SplitVma(Vma vma, long addr)

@@ -37,40 +37,8 @@ public sealed partial class UserTask
         {
             return Return(Errno.EBADF.Ret());
         }
-        return MmSyscall(write: true, (this, addr, length, prot, flags, file, offset, privileged: p.Euid == 0), static (mm, a) =>
-            a.Item1.DoMmapLocked(mm, a.addr, a.length, a.prot, a.flags, a.file, a.offset, a.privileged));
-    }
-
-    /// <summary>do_mmap_pgoff's callers' part under down_write(mmap_sem).</summary>
-    private long DoMmapLocked(MmStruct mm, long addr, long length, int prot, int flags, KFile? file, long offset, bool privileged)
-    {
-        int type = flags & (MapFlags.MAP_SHARED | MapFlags.MAP_PRIVATE);
-        if (type is not (MapFlags.MAP_SHARED or MapFlags.MAP_PRIVATE) || (offset & (MemoryLayout.PAGE_SIZE - 1)) != 0)
-        {
-            return Errno.EINVAL.Ret();
-        }
-        if (file is not null)
-        {
-            return mm.DoMmapFile(file, addr, length, prot, flags, offset);
-        }
-        if (type == MapFlags.MAP_SHARED)
-        {
-            if (length <= 0)
-            {
-                return Errno.EINVAL.Ret();
-            }
-            // shmem_zero_setup: shared anonymous memory is an unlinked shmem file.
-            var zero = _k.Memory.Shmem.ZeroSetup((length + MemoryLayout.PAGE_SIZE - 1) & ~(MemoryLayout.PAGE_SIZE - 1L),
-                noreserve: (flags & MapFlags.MAP_NORESERVE) != 0 && _k.Memory.Overcommit.Mode != Overcommit.OVERCOMMIT_NEVER, mm);
-            if (zero is null)
-            {
-                return Errno.ENOMEM.Ret();
-            }
-            long r = mm.DoMmapFile(zero, addr, length, prot, flags & ~MapFlags.MAP_ANONYMOUS, 0);
-            zero.Fput(); // the mapping holds its own reference now
-            return r;
-        }
-        return mm.DoMmapAnon(addr, length, prot, flags, privileged);
+        return MmSyscall(write: true, (addr, length, prot, flags, file, offset, privileged: p.Euid == 0), static (mm, a) =>
+            mm.DoMmapPgoff(a.file, a.addr, a.length, a.prot, a.flags, a.offset, a.privileged));
     }
 
     public ValueTask<long> Munmap(long addr, long length)
