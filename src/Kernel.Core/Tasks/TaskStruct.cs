@@ -116,10 +116,6 @@ public sealed partial class TaskStruct
     /// <summary>Pending signals, bit (sig-1).</summary>
     public ulong SigPending { get; set; }
     public ulong SigBlocked { get; set; }
-    /// <summary>Per-signal disposition, indexed by signal number.</summary>
-    public SignalDisposition[] SigActions { get; } = new SignalDisposition[65];
-    /// <summary>Handlers for SignalDisposition.Handler; run on return to user mode.</summary>
-    public Action<int>?[] SigHandlers { get; } = new Action<int>?[65];
 
     /// <summary>p->mm: the address space, null for kernel threads and after exit_mm.</summary>
     public MmContext? Mm { get; set; }
@@ -134,10 +130,3 @@ public sealed partial class TaskStruct
     public override string ToString() => $"{Comm}/{Pid}";
 }
 
-/// <summary>What a task does with a signal (k_sigaction reduced to the three cases).</summary>
-public enum SignalDisposition
-{
-    Default,
-    Ignore,
-    Handler,
-}

@@ -5,6 +5,7 @@ using System.Text;
 using Kernel.Core;
 using Kernel.Core.Tasks;
 using Kernel.Core.Time;
+using Kernel.Process;
 
 namespace Kernel.Proc;
 
@@ -79,18 +80,7 @@ public sealed class ProcFs
     public string Status(TaskStruct p)
     {
         ArgumentNullException.ThrowIfNull(p);
-        ulong ign = 0, cgt = 0;
-        for (int s = 1; s <= 64; s++)
-        {
-            if (p.SigActions[s] == SignalDisposition.Ignore)
-            {
-                ign |= 1UL << (s - 1);
-            }
-            else if (p.SigActions[s] == SignalDisposition.Handler)
-            {
-                cgt |= 1UL << (s - 1);
-            }
-        }
+        var (ign, cgt) = SignalMasks(p);
         ulong caps = p.Euid == 0 ? 0xfffffeffUL : 0;
         var sb = new StringBuilder();
         sb.Append(Ci, $"Name:\t{p.Comm}\n");
@@ -123,24 +113,32 @@ public sealed class ProcFs
         return sb.ToString();
     }
 
+    /// <summary>The ignored and caught signal masks (bit sig-1) of the task's sighand (collect_sigign_sigcatch).</summary>
+    private static (ulong Ignored, ulong Caught) SignalMasks(TaskStruct p)
+    {
+        ulong ign = 0, cgt = 0;
+        var action = ProcessState.Of(p).Sighand.Action;
+        for (int s = 1; s <= 64; s++)
+        {
+            if (action[s] == SignalDisposition.Ignore)
+            {
+                ign |= 1UL << (s - 1);
+            }
+            else if (action[s] == SignalDisposition.Handler)
+            {
+                cgt |= 1UL << (s - 1);
+            }
+        }
+        return (ign, cgt);
+    }
+
     /// <summary>/proc/PID/stat, the 44 fields of 2.6.20's do_task_stat.</summary>
     public string PidStat(TaskStruct p)
     {
         ArgumentNullException.ThrowIfNull(p);
         var hz = M.Hz;
         long startTime = p.StartTimeNs / (Hz.NSEC_PER_SEC / Hz.USER_HZ);
-        ulong sigign = 0, sigcatch = 0;
-        for (int s = 1; s <= 64; s++)
-        {
-            if (p.SigActions[s] == SignalDisposition.Ignore)
-            {
-                sigign |= 1UL << (s - 1);
-            }
-            else if (p.SigActions[s] == SignalDisposition.Handler)
-            {
-                sigcatch |= 1UL << (s - 1);
-            }
-        }
+        var (sigign, sigcatch) = SignalMasks(p);
         return string.Create(Ci,
             $"{p.Pid} ({p.Comm}) {StateChar(p)} {p.Parent?.Tgid ?? 0} {p.Pgrp} {p.Session} 0 -1 {(uint)p.Flags} " +
             $"{p.MinFlt} 0 {p.MajFlt} 0 {hz.JiffiesToClockT(p.Utime)} {hz.JiffiesToClockT(p.Stime)} {hz.JiffiesToClockT(p.Cutime)} {hz.JiffiesToClockT(p.Cstime)} " +

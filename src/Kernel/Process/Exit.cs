@@ -75,7 +75,7 @@ public sealed partial class ProcessTable
         }
         var parent = p.Parent!;
         // A parent that ignores SIGCHLD never sees zombies (do_notify_parent sets exit_signal -1).
-        if (parent.SigActions[Signals.SIGCHLD] == SignalDisposition.Ignore)
+        if (ProcessState.Of(parent).Sighand.Action[Signals.SIGCHLD] == SignalDisposition.Ignore)
         {
             p.ExitState = TaskState.EXIT_DEAD;
             ReleaseTask(p);
@@ -102,7 +102,7 @@ public sealed partial class ProcessTable
     private void WakeParent(TaskStruct parent)
     {
         // __wake_up_parent: wake_up_interruptible_sync on the parent's wait_chldexit.
-        ProcessState.Of(parent).WaitChldexit.WakeUp(TaskState.TASK_INTERRUPTIBLE, 1, sync: true);
+        ProcessState.Of(parent).Signal.WaitChldexit.WakeUp(TaskState.TASK_INTERRUPTIBLE, 1, sync: true);
     }
 
     /// <summary>release_task: the last of a task: timeslice back to the parent, pid freed.</summary>
@@ -133,7 +133,7 @@ public sealed partial class ProcessTable
         {
             return new WaitResult(Errno.EINVAL.Ret(), 0);
         }
-        var wq = ProcessState.Of(self).WaitChldexit;
+        var wq = ProcessState.Of(self).Signal.WaitChldexit;
         while (true)
         {
             bool anyEligible = false;
@@ -154,17 +154,17 @@ public sealed partial class ProcessTable
                     return new WaitResult(cpid, status);
                 }
                 var cps = ProcessState.Of(child);
-                if ((options & WaitOptions.WUNTRACED) != 0 && child.State == TaskState.TASK_STOPPED && cps.StopSignalToReport != 0)
+                if ((options & WaitOptions.WUNTRACED) != 0 && child.State == TaskState.TASK_STOPPED && cps.Signal.StopSignalToReport != 0)
                 {
                     wq.FinishWait(Machine);
-                    int sig = cps.StopSignalToReport;
-                    cps.StopSignalToReport = 0;
+                    int sig = cps.Signal.StopSignalToReport;
+                    cps.Signal.StopSignalToReport = 0;
                     return new WaitResult(child.Pid, (sig << 8) | 0x7f);
                 }
-                if ((options & WaitOptions.WCONTINUED) != 0 && cps.ContinuedToReport)
+                if ((options & WaitOptions.WCONTINUED) != 0 && cps.Signal.ContinuedToReport)
                 {
                     wq.FinishWait(Machine);
-                    cps.ContinuedToReport = false;
+                    cps.Signal.ContinuedToReport = false;
                     return new WaitResult(child.Pid, 0xffff);
                 }
             }

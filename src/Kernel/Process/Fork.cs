@@ -116,11 +116,9 @@ public sealed partial class ProcessTable
         child.Pgrp = parent.Pgrp;
         child.Session = parent.Session;
         child.SigBlocked = parent.SigBlocked;
-        for (int s = 1; s <= Signals._NSIG; s++)
-        {
-            child.SigActions[s] = parent.SigActions[s];
-            child.SigHandlers[s] = parent.SigHandlers[s];
-        }
+        // copy_sighand / copy_signal: the child gets its own copy of the actions and its own
+        // group state (CLONE_SIGHAND and CLONE_THREAD would share them; they come with threads).
+        ProcessState.Of(child).Sighand = ProcessState.Of(parent).Sighand.Copy();
         Scheduler.SchedFork(child, parent, flags);
         TotalForks++;
         SetProgram(child, program);

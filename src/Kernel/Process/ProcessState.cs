@@ -1,6 +1,8 @@
-// Per-process data the process layer keeps beside task_struct: the parent's wait queue for
-// children (signal->wait_chldexit), the vfork completion, stop/continue reports, and the task's
-// user-side handle.
+// What the process layer keeps beside one task_struct: the per-thread parts (the user-side
+// handle, the vfork completion, nanosleep's timer, whether a handler ran, the task_struct's slab
+// object and kernel stack) and references to the parts threads may share: the files table
+// (files_struct), the signal actions (sighand_struct) and the group's signal state
+// (signal_struct).
 using Kernel.Core.Locking;
 using Kernel.Core.Tasks;
 using Kernel.Syscalls;
@@ -11,10 +13,14 @@ internal sealed class ProcessState
 {
     public ProcessState(TaskStruct task)
     {
-        WaitChldexit = new WaitQueueHead($"wait_chldexit/{task.Pid}");
+        Signal = new SignalStruct(task.Pid);
     }
 
-    public WaitQueueHead WaitChldexit { get; }
+    /// <summary>signal: the thread group's shared signal state.</summary>
+    public SignalStruct Signal { get; set; }
+
+    /// <summary>sighand: the signal actions (shared under CLONE_SIGHAND).</summary>
+    public SighandStruct Sighand { get; set; } = new();
 
     public Completion? VforkDone { get; set; }
 
@@ -31,11 +37,6 @@ internal sealed class ProcessState
     /// <summary>The file descriptor table (null after exit_files).</summary>
     public FilesStruct? Files { get; set; } = new();
 
-    /// <summary>Signal that stopped the task, not yet reported to wait4 (group_exit_code).</summary>
-    public int StopSignalToReport { get; set; }
-
-    /// <summary>Continued from a stop, not yet reported (SIGNAL_STOP_CONTINUED).</summary>
-    public bool ContinuedToReport { get; set; }
 
     /// <summary>A user handler ran since the last syscall entry: decides EINTR vs restart.</summary>
     public bool HandlerRan { get; set; }

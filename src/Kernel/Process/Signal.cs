@@ -75,9 +75,9 @@ public sealed partial class ProcessTable
 
     internal void ForceSignal(TaskStruct t, int sig)
     {
-        if (t.SigActions[sig] == SignalDisposition.Ignore || (t.SigBlocked & Signals.Mask(sig)) != 0)
+        if (ProcessState.Of(t).Sighand.Action[sig] == SignalDisposition.Ignore || (t.SigBlocked & Signals.Mask(sig)) != 0)
         {
-            t.SigActions[sig] = SignalDisposition.Default;
+            ProcessState.Of(t).Sighand.Action[sig] = SignalDisposition.Default;
             t.SigBlocked &= ~Signals.Mask(sig);
         }
         t.SigPending |= Signals.Mask(sig);
@@ -98,7 +98,7 @@ public sealed partial class ProcessTable
 
     private bool SigIgnored(TaskStruct t, int sig)
     {
-        var d = t.SigActions[sig];
+        var d = ProcessState.Of(t).Sighand.Action[sig];
         if (Signals.Unblockable(sig))
         {
             return false;
@@ -125,8 +125,8 @@ public sealed partial class ProcessTable
             if (t.State == TaskState.TASK_STOPPED)
             {
                 var ps = ProcessState.Of(t);
-                ps.ContinuedToReport = true;
-                ps.StopSignalToReport = 0;
+                ps.Signal.ContinuedToReport = true;
+                ps.Signal.StopSignalToReport = 0;
                 Machine.WakeUpState(t, TaskState.TASK_STOPPED);
                 if (t.Parent is { } parent)
                 {
@@ -186,14 +186,14 @@ public sealed partial class ProcessTable
             int sig = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
             p.SigPending &= ~Signals.Mask(sig);
             RecalcSigpending(p);
-            var disp = Signals.Unblockable(sig) ? SignalDisposition.Default : p.SigActions[sig];
+            var disp = Signals.Unblockable(sig) ? SignalDisposition.Default : ProcessState.Of(p).Sighand.Action[sig];
             if (disp == SignalDisposition.Ignore)
             {
                 continue;
             }
             if (disp == SignalDisposition.Handler)
             {
-                var handler = p.SigHandlers[sig];
+                var handler = ProcessState.Of(p).Sighand.Handlers[sig];
                 ProcessState.Of(p).HandlerRan = true;
                 if (handler is not null)
                 {
@@ -220,12 +220,12 @@ public sealed partial class ProcessTable
     private void DoSignalStop(TaskStruct p, int sig)
     {
         var ps = ProcessState.Of(p);
-        ps.StopSignalToReport = sig;
-        ps.ContinuedToReport = false;
+        ps.Signal.StopSignalToReport = sig;
+        ps.Signal.ContinuedToReport = false;
         p.State = TaskState.TASK_STOPPED;
         if (p.Parent is { } parent)
         {
-            if (parent.SigActions[Signals.SIGCHLD] == SignalDisposition.Handler)
+            if (ProcessState.Of(parent).Sighand.Action[Signals.SIGCHLD] == SignalDisposition.Handler)
             {
                 SendSignalLocked(parent, Signals.SIGCHLD);
             }

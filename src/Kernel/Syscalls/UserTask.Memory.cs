@@ -370,7 +370,7 @@ public sealed partial class UserTask
             // SIGSEGV: a handler gets one chance; a second fault dies with the default action.
             if (segvRetried)
             {
-                p.SigActions[Signals.SIGSEGV] = SignalDisposition.Default;
+                ProcessState.Of(p).Sighand.Action[Signals.SIGSEGV] = SignalDisposition.Default;
             }
             _k.Processes.ForceSignal(p, Signals.SIGSEGV);
         }

@@ -74,8 +74,8 @@ public sealed partial class UserTask
         {
             return Errno.EINVAL.Ret();
         }
-        p.SigHandlers[sig] = handler;
-        p.SigActions[sig] = handler is null ? SignalDisposition.Default : SignalDisposition.Handler;
+        ProcessState.Of(p).Sighand.Handlers[sig] = handler;
+        ProcessState.Of(p).Sighand.Action[sig] = handler is null ? SignalDisposition.Default : SignalDisposition.Handler;
         return 0;
     }
 
@@ -87,8 +87,8 @@ public sealed partial class UserTask
         {
             return Errno.EINVAL.Ret();
         }
-        p.SigHandlers[sig] = null;
-        p.SigActions[sig] = SignalDisposition.Ignore;
+        ProcessState.Of(p).Sighand.Handlers[sig] = null;
+        ProcessState.Of(p).Sighand.Action[sig] = SignalDisposition.Ignore;
         p.SigPending &= ~Signals.Mask(sig);
         return 0;
     }

@@ -209,4 +209,33 @@ public class SignalTests
         statuses.Should().Equal(Signals.SIGTERM, Signals.SIGTERM);
         k.AssertInvariants();
     }
+
+    [Test]
+    public void ForkCopiesTheSignalActionsSoAChildsChangesStayItsOwn()
+    {
+        var k = KernelBuilder.New().Boot();
+        string parentBefore = "", parentAfter = "", child = "";
+        k.Spawn("parent", async self =>
+        {
+            self.Signal(Signals.SIGUSR1, _ => { });
+            parentBefore = self.Kernel.Proc.Read($"/proc/{self.TaskStruct.Pid}/status")!;
+            long pid = await self.Fork(async c =>
+            {
+                c.SignalIgnore(Signals.SIGUSR2);
+                c.Signal(Signals.SIGUSR1, null); // back to SIG_DFL in the child only
+                child = c.Kernel.Proc.Read($"/proc/{c.TaskStruct.Pid}/status")!;
+                await c.Exit(0);
+            });
+            await self.Wait4((int)pid);
+            parentAfter = self.Kernel.Proc.Read($"/proc/{self.TaskStruct.Pid}/status")!;
+        });
+        k.RunUntilIdle().Should().BeTrue();
+        string usr1 = (1UL << (Signals.SIGUSR1 - 1)).ToString("x16");
+        string usr2 = (1UL << (Signals.SIGUSR2 - 1)).ToString("x16");
+        parentBefore.Should().Contain($"SigCgt:\t{usr1}");
+        parentAfter.Should().Contain($"SigCgt:\t{usr1}", "the child's SIG_DFL did not reach the parent's sighand")
+            .And.Contain("SigIgn:\t0000000000000000", "nor did its SIG_IGN");
+        child.Should().Contain($"SigIgn:\t{usr2}").And.Contain("SigCgt:\t0000000000000000");
+        k.AssertInvariants();
+    }
 }
