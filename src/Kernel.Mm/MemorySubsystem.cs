@@ -94,7 +94,7 @@ public sealed partial class MemorySubsystem
 
     /// <summary>
     /// sizeof(struct page) in the modelled kernel: 32 bytes on i386 (flags, _count, _mapcount,
-    /// private, mapping, index, lru), 56 on x86_64. The host's Page is 36 bytes (it also holds
+    /// private, mapping, index, lru), 56 on x86_64. The host's Page is 40 bytes (a 64-bit index; it also holds
     /// the contents handle); the emulated mem_map reserves the modelled size.
     /// </summary>
     public int SizeofStructPage => Arch == Architecture.I386Pae ? 32 : 56;

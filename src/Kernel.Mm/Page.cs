@@ -1,7 +1,9 @@
 // Linux 2.6.20 include/linux/mm_types.h struct page and include/linux/page-flags.h. One value per
 // page frame in mem_map, indexed by pfn, with no references inside: the GC never scans mem_map,
 // and list links are pfns. Always access it by ref (`ref var page = ref memMap[pfn]`): a copy
-// silently loses writes. Field sizes follow i386, where unsigned long is 32 bits.
+// silently loses writes. Field sizes follow i386, where unsigned long is 32 bits, except index:
+// pgoff_t is an unsigned long, 64 bits on x86_64, where an anonymous page's index (its virtual
+// page number) needs 35 bits, so it is 64 bits here for both architectures.
 using System.Runtime.InteropServices;
 
 namespace Kernel.Mm;
@@ -25,7 +27,7 @@ public struct Page
     public int Mapping;
 
     /// <summary>index: offset within the mapping (pgoff_t), or the virtual page of an anonymous page.</summary>
-    public uint Index;
+    public long Index;
 
     /// <summary>private: the buddy order while free (PG_buddy), a swp_entry_t in the swap cache, fs data.</summary>
     public uint Private;

@@ -58,6 +58,11 @@ public enum TaskFlags
     PF_KSWAPD = 0x00040000,
     /// <summary>Emulator marker for kernel threads (2.6.20 tells them apart by p->mm == NULL).</summary>
     PF_KTHREAD = 0x00200000,
+    /// <summary>
+    /// A kernel thread bound to one CPU (kthread_bind: the migration threads). From 2.6.31; here so
+    /// that sched_setaffinity can refuse to move one, as later kernels do, instead of breaking it.
+    /// </summary>
+    PF_THREAD_BOUND = 0x04000000,
 }
 
 /// <summary>clone() flags (sched.h).</summary>

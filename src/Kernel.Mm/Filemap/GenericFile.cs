@@ -26,7 +26,7 @@ public static class GenericFile
         }
         ref var page = ref mem.PageAt(pfn);
         page.Mapping = mapping.Handle;
-        page.Index = (uint)index;
+        page.Index = index;
         mapping.PageTree.Add(index, pfn);
         mem.NrFilePages++;
         return pfn;

@@ -261,7 +261,7 @@ public sealed partial class MmStruct
         ref var page = ref _mem.PageAt(pfn);
         page.MapCount = 0;
         page.Mapping = _mem.Rmap.AnonMappingFor(vma);
-        page.Index = (uint)vma.LinearPageIndex(addr);
+        page.Index = vma.LinearPageIndex(addr);
         if (!_mem.Rmap.AddPte(pfn, this, addr))
         {
             page.MapCount = -1;

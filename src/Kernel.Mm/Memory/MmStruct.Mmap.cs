@@ -320,7 +320,8 @@ public sealed partial class MmStruct
     /// <summary>do_munmap: unmapping a range with nothing in it succeeds.</summary>
     public long DoMunmap(long start, long len)
     {
-        if ((start & (MemoryLayout.PAGE_SIZE - 1)) != 0 || start < 0 || start > Paging.TaskSize || len > Paging.TaskSize - start)
+        // start and len are unsigned long: a "negative" length is beyond TASK_SIZE.
+        if ((start & (MemoryLayout.PAGE_SIZE - 1)) != 0 || (ulong)start > (ulong)Paging.TaskSize || (ulong)len > (ulong)(Paging.TaskSize - start))
         {
             return Errno.EINVAL.Ret();
         }

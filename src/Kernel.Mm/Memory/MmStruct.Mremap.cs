@@ -1,5 +1,6 @@
-// Linux 2.6.20 mm/mremap.c for anonymous memory: mremap grows an area in place when it can and
-// otherwise moves the page-table entries (the pages stay where they are, so contents move with no copy).
+// Linux 2.6.20 mm/mremap.c: mremap shrinks an area, grows it in place when the pages after it are
+// free (anonymous, shared or file), and otherwise moves the page-table entries (the pages stay where
+// they are, so contents move with no copy). Lengths are unsigned long, as in Linux.
 using System.Runtime.CompilerServices;
 using Kernel.Core;
 
@@ -19,13 +20,24 @@ public sealed partial class MmStruct
         {
             return Errno.EINVAL.Ret();
         }
+        bool fixedAddr = (flags & MremapFlags.MREMAP_FIXED) != 0;
+        // The lengths are unsigned long: a "negative" one is a length beyond TASK_SIZE.
+        if ((ulong)oldLen > (ulong)Paging.TaskSize || (ulong)newLen > (ulong)Paging.TaskSize)
+        {
+            if (fixedAddr || (ulong)oldLen >= (ulong)newLen)
+            {
+                return Errno.EINVAL.Ret(); // MREMAP_FIXED's range check, or the shrink's do_munmap
+            }
+            var v = Vmas.FindVma(oldAddr);
+            // Growing by more than the address space: no room in place or anywhere else.
+            return v is null || v.VmStart > oldAddr ? Errno.EFAULT.Ret() : Errno.ENOMEM.Ret();
+        }
         oldLen = PageAlign(oldLen);
         newLen = PageAlign(newLen);
         if (newLen == 0)
         {
             return Errno.EINVAL.Ret();
         }
-        bool fixedAddr = (flags & MremapFlags.MREMAP_FIXED) != 0;
         if (fixedAddr)
         {
             if ((flags & MremapFlags.MREMAP_MAYMOVE) == 0 || (newAddr & (MemoryLayout.PAGE_SIZE - 1)) != 0)
@@ -58,8 +70,10 @@ public sealed partial class MmStruct
         {
             return Errno.EAGAIN.Ret();
         }
-        if (!fixedAddr && oldAddr + oldLen == vma.VmEnd && vma.File is null)
+        if (!fixedAddr && oldAddr + oldLen == vma.VmEnd)
         {
+            // vma_expandable + vma_adjust: any area (anonymous, shared, file) grows in place when
+            // the pages after it are free.
             var next = Vmas.FindVma(vma.VmEnd);
             if ((next is null || next.VmStart >= oldAddr + newLen) && oldAddr + newLen <= Paging.TaskSize)
             {

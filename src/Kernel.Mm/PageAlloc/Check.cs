@@ -109,7 +109,7 @@ public sealed partial class MemorySubsystem
             foreach (var (index, pfn) in space.PageTree)
             {
                 ref var p = ref MemMap[pfn];
-                if (p.Mapping != space.Handle || p.Index != (uint)index || !p.Test(PageFlag.PG_uptodate) || p.Count < 1 + p.PageMapcount)
+                if (p.Mapping != space.Handle || p.Index != index || !p.Test(PageFlag.PG_uptodate) || p.Count < 1 + p.PageMapcount)
                 {
                     problems.Add($"page cache of {inode.Name}: pfn {pfn} at {index} has mapping {p.Mapping} index {p.Index} count {p.Count} mapcount {p.PageMapcount}");
                 }

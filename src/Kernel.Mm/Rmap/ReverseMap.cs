@@ -161,6 +161,7 @@ public sealed partial class ReverseMap
         {
             return true;
         }
+        addr &= ~(MemoryLayout.PAGE_SIZE - 1L); // a pte_chain holds PTE addresses: one per page, whatever byte faulted
         if (!_chains.TryGetValue(pfn, out var c))
         {
             c = new ChainState();
@@ -191,6 +192,7 @@ public sealed partial class ReverseMap
         {
             return;
         }
+        addr &= ~(MemoryLayout.PAGE_SIZE - 1L);
         int i = c.Entries.IndexOf((mm, addr));
         if (i < 0)
         {
@@ -266,9 +268,9 @@ public sealed partial class ReverseMap
     }
 
     /// <summary>vma_address + page_check_address: does this VMA map the page where its index says?</summary>
-    private static long Probe(Vma vma, uint index, int pfn, List<(MmStruct, long)> found)
+    private static long Probe(Vma vma, long index, int pfn, List<(MmStruct, long)> found)
     {
-        long addr = vma.VmStart + (((long)index - vma.VmPgoff) << MemoryLayout.PAGE_SHIFT);
+        long addr = vma.VmStart + ((index - vma.VmPgoff) << MemoryLayout.PAGE_SHIFT);
         if (addr < vma.VmStart || addr >= vma.VmEnd)
         {
             return 0;

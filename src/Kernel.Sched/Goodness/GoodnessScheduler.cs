@@ -146,7 +146,10 @@ public sealed class GoodnessScheduler : IScheduler
         p.RunNext = p.RunPrev = null;
     }
 
-    private bool RunningElsewhere(TaskStruct p, int cpu) => p.Cpu != cpu && _m.Cpus[p.Cpu].Curr == p;
+    private bool RunningElsewhere(TaskStruct p, int cpu) => p.Cpu != cpu && _m.Cpus[p.Cpu].Curr == p && p != _switchingOut;
+
+    /// <summary>The task schedule() is switching away from while __schedule_tail looks for a CPU for it.</summary>
+    private TaskStruct? _switchingOut;
 
     private bool CanSchedule(TaskStruct p, int cpu) => p.CpusAllowed.IsSet(cpu) && !RunningElsewhere(p, cpu);
 
@@ -260,6 +263,7 @@ public sealed class GoodnessScheduler : IScheduler
         hold += examined * _m.Costs.GoodnessPerTaskNs;
         _m.ChargeLock(RunqueueLock, cpu, hold);
         _m.Charge(recalcNs);
+        bool prevYielded = _yielded.Contains(prev);
         _yielded.Remove(prev);
         Machine.ClearNeedResched(prev);
         if (next != prev)
@@ -272,6 +276,14 @@ public sealed class GoodnessScheduler : IScheduler
             }
             _switches[thisCpu]++;
             _lastSchedule[thisCpu] = _m.Now;
+            // __schedule_tail: a prev that is still runnable (preempted, or no longer allowed
+            // here) looks for an idle CPU at once, unless it yielded.
+            if (!prev.IsIdleTask && prev.State == TaskState.TASK_RUNNING && prev.Array is not null && !prevYielded)
+            {
+                _switchingOut = prev;
+                RescheduleIdle(prev);
+                _switchingOut = null;
+            }
         }
         return next;
     }

@@ -67,6 +67,11 @@ public sealed partial class ProcessTable
             p.Children.Remove(child);
             child.Parent = Init;
             child.RealParent = Init;
+            // reparent_thread: "We don't want people slaying init" - any exit signal but -1 becomes SIGCHLD.
+            if (child.ExitSignal != -1)
+            {
+                child.ExitSignal = Signals.SIGCHLD;
+            }
             Init.Children.Add(child);
             if (child.ExitState == TaskState.EXIT_ZOMBIE)
             {

@@ -176,7 +176,8 @@ public sealed partial class ProcessTable : ITaskHooks
         p.Pgrp = p.Session = 1;
         if (cpu >= 0)
         {
-            p.CpusAllowed = CpuMask.Of(cpu);
+            p.CpusAllowed = CpuMask.Of(cpu); // kthread_bind
+            p.Flags |= TaskFlags.PF_THREAD_BOUND;
         }
         Scheduler.InitTask(p, -5); // kthreads run at nice -5 in 2.6.20 (kthreadd_setup)
         Machine.SetBody(p, () => body(p));
@@ -191,7 +192,9 @@ public sealed partial class ProcessTable : ITaskHooks
         self.Signal(Signals.SIGCHLD, _ => { });
         while (true)
         {
-            var r = await self.Wait4(-1, WaitOptions.None);
+            // __WALL: init reaps every child, also the "clone" children of CLONE_PARENT that
+            // signal it with something other than SIGCHLD.
+            var r = await self.Wait4(-1, WaitOptions.__WALL);
             if (r.Pid == Errno.ECHILD.Ret())
             {
                 await self.Pause();

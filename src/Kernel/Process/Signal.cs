@@ -24,8 +24,8 @@ public sealed partial class ProcessTable
         }
         if (pid > 0)
         {
-            var t = _k.FindTask(pid);
-            if (t is null || t.ExitState != 0)
+            var t = _k.FindTask(pid); // a zombie is still found until it is reaped
+            if (t is null)
             {
                 return Errno.ESRCH.Ret();
             }
@@ -35,12 +35,12 @@ public sealed partial class ProcessTable
         if (pid == -1)
         {
             // Everyone but init and the caller.
-            targets = _k.Tasks.Where(t => t.Pid > 1 && t != sender && t.ExitState == 0 && !t.IsKernelThread).ToArray();
+            targets = _k.Tasks.Where(t => t.Pid > 1 && t != sender && !t.IsKernelThread).ToArray();
         }
         else
         {
             int pgrp = pid == 0 ? sender.Pgrp : -pid;
-            targets = _k.Tasks.Where(t => t.Pgrp == pgrp && t.ExitState == 0 && !t.IsKernelThread).ToArray();
+            targets = _k.Tasks.Where(t => t.Pgrp == pgrp && !t.IsKernelThread).ToArray();
         }
         long result = Errno.ESRCH.Ret();
         bool any = false;
@@ -62,9 +62,9 @@ public sealed partial class ProcessTable
         {
             return Errno.EPERM.Ret();
         }
-        if (sig == 0)
+        if (sig == 0 || t.ExitState != 0)
         {
-            return 0;
+            return 0; // a zombie's signal is queued to nobody: success, no effect
         }
         SendSignalLocked(t, sig);
         return 0;
@@ -203,6 +203,11 @@ public sealed partial class ProcessTable
             }
             if (Signals.DefaultIgnore(sig))
             {
+                continue;
+            }
+            if (p == Init)
+            {
+                // get_signal_to_deliver: "Init gets no signals it doesn't want" (even SIGKILL).
                 continue;
             }
             if (Signals.IsStop(sig))

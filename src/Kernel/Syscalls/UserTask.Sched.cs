@@ -14,7 +14,11 @@ public sealed partial class UserTask
     private static bool Capable(TaskStruct p) => p.Euid == 0;
 
     /// <summary>Find the target of a pid-taking sched syscall: 0 is the caller.</summary>
-    private TaskStruct? FindTarget(TaskStruct p, int pid) => pid == 0 ? p : _k.FindTask(pid) is { ExitState: 0 } t ? t : null;
+    /// <summary>find_process_by_pid: the caller for 0, else any task still hashed (a zombie too).</summary>
+    private TaskStruct? FindTarget(TaskStruct p, int pid) => pid == 0 ? p : _k.FindTask(pid);
+
+    /// <summary>The target of a call that changes scheduling state: zombies are refused with ESRCH (docs/deviations.md).</summary>
+    private TaskStruct? FindLiveTarget(TaskStruct p, int pid) => FindTarget(p, pid) is { ExitState: 0 } t ? t : null;
 
     /// <summary>sched_yield(): always 0; the caller goes to the back (expired array for SCHED_NORMAL).</summary>
     public async ValueTask<long> SchedYield()
@@ -88,7 +92,7 @@ public sealed partial class UserTask
         switch (which)
         {
             case PrioWhich.PRIO_PROCESS:
-                if (FindTarget(p, who) is { } t)
+                if (FindLiveTarget(p, who) is { } t)
                 {
                     list.Add(t);
                 }
@@ -128,7 +132,7 @@ public sealed partial class UserTask
         {
             return Errno.EINVAL.Ret();
         }
-        var t = FindTarget(p, pid);
+        var t = FindLiveTarget(p, pid);
         if (t is null)
         {
             return Errno.ESRCH.Ret();
@@ -220,7 +224,7 @@ public sealed partial class UserTask
     public async ValueTask<long> SchedSetaffinity(int pid, CpuMask mask)
     {
         var p = Enter();
-        var t = FindTarget(p, pid);
+        var t = FindLiveTarget(p, pid);
         if (pid < 0 || t is null)
         {
             return await Return(pid < 0 ? Errno.EINVAL.Ret() : Errno.ESRCH.Ret());
@@ -228,6 +232,12 @@ public sealed partial class UserTask
         if (p.Euid != t.Euid && p.Euid != t.Uid && !Capable(p))
         {
             return await Return(Errno.EPERM.Ret());
+        }
+        if ((t.Flags & TaskFlags.PF_THREAD_BOUND) != 0 && t != p && mask != t.CpusAllowed)
+        {
+            // A bound kernel thread (migration/N) stays on its CPU: 2.6.20 would move it and BUG
+            // in __migrate_task; later kernels refuse (set_cpus_allowed_ptr), as this does.
+            return await Return(Errno.EINVAL.Ret());
         }
         long r = await _k.Scheduler.SetCpusAllowed(t, mask);
         return await Return(r);
