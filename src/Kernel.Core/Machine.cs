@@ -316,12 +316,7 @@ public sealed partial class Machine
         _running = false;
         SynchronizationContext.SetSynchronizationContext(_hostContext);
         _hostContext = null;
-        if (_pendingHostException is not null)
-        {
-            var e = _pendingHostException;
-            _pendingHostException = null;
-            throw e;
-        }
+        ThrowPendingHostException();
     }
 
     /// <summary>
@@ -338,13 +333,17 @@ public sealed partial class Machine
         }
     }
 
+    /// <summary>
+    /// Rethrow what a task's code threw, keeping the stack where it fired (a KernelBug's trace shows
+    /// the kernel path that hit the BUG, not this loop).
+    /// </summary>
     private void ThrowPendingHostException()
     {
         if (_pendingHostException is not null)
         {
             var e = _pendingHostException;
             _pendingHostException = null;
-            throw e;
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e);
         }
     }
 

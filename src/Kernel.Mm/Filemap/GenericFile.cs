@@ -158,6 +158,13 @@ public static class GenericFile
         {
             file.Pos = file.Inode.Size;
         }
+        // generic_write_checks: nothing at or past s_maxbytes (EFBIG), and the count stops there.
+        long max = file.Inode.MaxBytes;
+        if (file.Pos >= max)
+        {
+            return count == 0 && file.Pos == max ? 0 : Errno.EFBIG.Ret();
+        }
+        count = Math.Min(count, max - file.Pos);
         long done = 0;
         long error = 0;
         while (done < count)

@@ -41,6 +41,12 @@ public abstract class Inode
     public bool Unlinked => NLink == 0;
 
     /// <summary>
+    /// The super block's s_maxbytes: the largest file size the file system allows (truncate beyond
+    /// it is -EFBIG, lseek beyond it -EINVAL, writes stop at it).
+    /// </summary>
+    public virtual long MaxBytes => long.MaxValue;
+
+    /// <summary>
     /// do_truncate's notify_change (i_op->setattr with ATTR_SIZE): set i_size and drop the pages
     /// beyond it. 0 or -errno; a file system that cannot change sizes refuses with -EPERM.
     /// </summary>

@@ -19,6 +19,9 @@ public sealed class ShmemInode : Inode
     /// <summary>Pages charged to vm_committed_space for the whole file (shared anonymous memory).</summary>
     public long AccountedPages { get; internal set; }
 
+    /// <summary>tmpfs's s_maxbytes (SHMEM_MAX_BYTES).</summary>
+    public override long MaxBytes => Fs.MaxBytes;
+
     /// <summary>shmem_setattr / shmem_truncate.</summary>
     public override long Truncate(long size)
     {

@@ -20,6 +20,24 @@ public sealed class Tmpfs : IFileSystem
         VmOps = new ShmemVmOperations(this);
     }
 
+    /// <summary>SHMEM_NR_DIRECT: swap entries kept in the inode before the indirect pages.</summary>
+    public const int SHMEM_NR_DIRECT = 16;
+
+    /// <summary>
+    /// SHMEM_MAX_BYTES (s_maxbytes): what the inode's two-level index of swap-entry pages can
+    /// address, SHMEM_NR_DIRECT + (ENTRIES_PER_PAGE^2 / 2) * (ENTRIES_PER_PAGE + 1) pages, where
+    /// ENTRIES_PER_PAGE = PAGE_SIZE / sizeof(unsigned long): about 2 TiB on i386, 256 GiB on x86_64.
+    /// </summary>
+    public long MaxBytes
+    {
+        get
+        {
+            long perPage = MemoryLayout.PAGE_SIZE / (_mm.Arch == Architecture.I386Pae ? 4 : 8);
+            long maxIndex = SHMEM_NR_DIRECT + (perPage * perPage / 2) * (perPage + 1);
+            return maxIndex << MemoryLayout.PAGE_SHIFT;
+        }
+    }
+
     /// <summary>The file system type's name, as /proc/mounts shows it.</summary>
     public string Name => "tmpfs";
 

@@ -52,6 +52,37 @@ public sealed class MountTable
         return 0;
     }
 
+    /// <summary>PATH_MAX: a path, with its terminating NUL, fits in 4096 bytes.</summary>
+    public const int PATH_MAX = 4096;
+
+    /// <summary>NAME_MAX: one path component is at most 255 bytes.</summary>
+    public const int NAME_MAX = 255;
+
+    /// <summary>
+    /// getname and the component walk of path_lookup: -ENOENT for an empty path, -ENAMETOOLONG for
+    /// a path of PATH_MAX bytes or more or a component longer than NAME_MAX; 0 otherwise.
+    /// </summary>
+    public static long CheckPath(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (path.Length == 0)
+        {
+            return Errno.ENOENT.Ret();
+        }
+        if (System.Text.Encoding.UTF8.GetByteCount(path) >= PATH_MAX)
+        {
+            return Errno.ENAMETOOLONG.Ret();
+        }
+        foreach (var component in path.Split('/'))
+        {
+            if (System.Text.Encoding.UTF8.GetByteCount(component) > NAME_MAX)
+            {
+                return Errno.ENAMETOOLONG.Ret();
+            }
+        }
+        return 0;
+    }
+
     /// <summary>The file system a path reaches and the path inside it.</summary>
     public (IFileSystem Fs, string Path) Resolve(string path)
     {

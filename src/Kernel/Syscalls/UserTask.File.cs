@@ -26,6 +26,10 @@ public sealed partial class UserTask
     {
         Enter();
         ArgumentNullException.ThrowIfNull(path);
+        if (Fs.MountTable.CheckPath(path) is var bad and < 0)
+        {
+            return Return(bad);
+        }
         var (fs, rest) = _k.Mounts.Resolve(path);
         var (file, err) = fs.Open(rest, flags);
         if (file is null)
@@ -58,6 +62,10 @@ public sealed partial class UserTask
     {
         Enter();
         ArgumentNullException.ThrowIfNull(path);
+        if (Fs.MountTable.CheckPath(path) is var bad and < 0)
+        {
+            return Return(bad);
+        }
         var (fs, rest) = _k.Mounts.Resolve(path);
         return Return(fs.Unlink(rest));
     }
@@ -74,6 +82,10 @@ public sealed partial class UserTask
         {
             return Return(Errno.EINVAL.Ret());
         }
+        if (length > f.Inode.MaxBytes)
+        {
+            return Return(Errno.EFBIG.Ret()); // vmtruncate: beyond s_maxbytes
+        }
         return Return(f.Inode.Truncate(length));
     }
 
@@ -85,14 +97,15 @@ public sealed partial class UserTask
         {
             return Return(Errno.EBADF.Ret());
         }
+        // generic_file_llseek: the new position must lie in [0, s_maxbytes]; overflow is EINVAL too.
         long pos = whence switch
         {
             SEEK_SET => offset,
-            SEEK_CUR => f.Pos + offset,
-            SEEK_END => f.Inode.Size + offset,
+            SEEK_CUR => f.Pos > 0 && offset > long.MaxValue - f.Pos ? -1 : f.Pos + offset,
+            SEEK_END => f.Inode.Size > 0 && offset > long.MaxValue - f.Inode.Size ? -1 : f.Inode.Size + offset,
             _ => -1,
         };
-        if (pos < 0)
+        if (pos < 0 || pos > f.Inode.MaxBytes)
         {
             return Return(Errno.EINVAL.Ret());
         }

@@ -197,7 +197,10 @@ public class DirectReclaimTests
             mapped = await self.Mmap(0, 64 * Page, RW, Anon);
             (await self.Mlock(mapped, 64 * Page)).Should().Be(0, "make_pages_present slept in reclaim and finished");
             mmapDone = self.Now;
-            (await self.Mincore(mapped, 64 * Page, vec)).Should().Be(0);
+            for (int i = 0; i < 64; i++)
+            {
+                vec[i] = (byte)(self.Mm!.Translate(mapped + i * Page, write: false) >= 0 ? 1 : 0);
+            }
             await self.Wait4(-1, WaitOptions.None);
         });
         k.Run(Ms.Of(1));

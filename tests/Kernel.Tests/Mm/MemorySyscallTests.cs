@@ -1,6 +1,7 @@
 using FluentAssertions;
 using Kernel.Core;
 using Kernel.Mm;
+using Kernel.Mm.Filemap;
 using Kernel.Mm.Memory;
 using Kernel.Tests.Support;
 using NUnit.Framework;
@@ -79,18 +80,30 @@ public class MemorySyscallTests
     }
 
     [Test]
-    public void MincoreReportsResidentPages()
+    public void MincoreReportsWhichFilePagesAreInThePageCache()
     {
         var vec = new byte[4];
+        var vec2 = new byte[4];
+        long anon = 0;
         Run(async self =>
         {
-            long a = await self.Mmap(0, 4 * Page, RW, Anon);
+            int fd = (int)await self.Open("/f", OpenFlags.O_CREAT | OpenFlags.O_RDWR);
+            await self.Ftruncate(fd, 4 * Page);
+            long a = await self.Mmap(0, 4 * Page, RW, MapFlags.MAP_SHARED, fd);
             await self.Store(a + 2 * Page, 1);
             (await self.Mincore(a, 4 * Page, vec)).Should().Be(0);
+            // A private mapping of the same file sees the file's cache, not its own copies.
+            long p = await self.Mmap(0, 4 * Page, RW, MapFlags.MAP_PRIVATE, fd);
+            (await self.Mincore(p, 4 * Page, vec2)).Should().Be(0);
             (await self.Mincore(a + 5, Page, vec)).Should().Be(Errno.EINVAL.Ret());
-            (await self.Mincore(0x50000000, Page, vec)).Should().Be(Errno.ENOMEM.Ret());
+            (await self.Mincore(0x50000000, Page, vec)).Should().Be(Errno.ENOMEM.Ret(), "a hole");
+            long m = await self.Mmap(0, Page, RW, Anon);
+            await self.Store(m, 1);
+            anon = await self.Mincore(m, Page, new byte[1]);
         });
         vec.Should().Equal(0, 0, 1, 0);
+        vec2.Should().Equal(0, 0, 1, 0);
+        anon.Should().Be(Errno.ENOMEM.Ret(), "2.6.20 does no anonymous mappings");
     }
 
     [Test]
