@@ -211,3 +211,26 @@ public class SharedFileRmapBenchmarks
     [Benchmark(Description = "find every PTE of one shared page (500 mappings)")]
     public int FindPtes() => _k.Memory.Rmap.FindPtes(_pfn).Ptes.Count;
 }
+
+[MemoryDiagnoser]
+[MedianColumn]
+[SimpleJob(warmupCount: 1, iterationCount: 5, invocationCount: 1)]
+public class MapCountBenchmarks
+{
+    /// <summary>One program maps one page at a time, without a hint, until max_map_count stops it.</summary>
+    [Benchmark(Description = "65,530 one-page mmaps without a hint (to max_map_count), boot included")]
+    public long FillToMaxMapCount()
+    {
+        var k = LinuxKernel.Boot(new KernelOptions { Cpus = 1, Memory = new MemoryOptions { MemoryBytes = 64L << 20 } });
+        long n = 0;
+        k.Spawn("mapper", async self =>
+        {
+            while (await self.Mmap(0, 4096, (n & 1) == 0 ? 1 : 3, 0x22) > 0)
+            {
+                n++;
+            }
+        });
+        k.RunUntilIdle();
+        return n;
+    }
+}

@@ -79,6 +79,8 @@ public sealed partial class MmStruct
         child.Brk = Brk;
         child.StartStack = StartStack;
         child.MmapBase = MmapBase;
+        child.FreeAreaCache = MmapBase; // dup_mmap: the child searches afresh
+        child.CachedHoleSize = ulong.MaxValue;
         foreach (var v in Vmas.InOrder())
         {
             if (v.Has(VmFlags.VM_DONTCOPY))

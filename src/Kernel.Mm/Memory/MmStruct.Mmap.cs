@@ -261,45 +261,6 @@ public sealed partial class MmStruct
         }
     }
 
-    /// <summary>arch_get_unmapped_area_topdown: a hint if it is free, else the highest hole below mmap_base.</summary>
-    internal long GetUnmappedArea(long addr, long len, int flags)
-    {
-        if ((flags & MapFlags.MAP_FIXED) != 0)
-        {
-            // get_unmapped_area checks the range (ENOMEM) before the alignment (EINVAL).
-            if (addr < 0 || addr > Paging.TaskSize - len)
-            {
-                return Errno.ENOMEM.Ret();
-            }
-            if ((addr & (MemoryLayout.PAGE_SIZE - 1)) != 0)
-            {
-                return Errno.EINVAL.Ret();
-            }
-            return addr;
-        }
-        if (addr != 0)
-        {
-            addr = PageAlign(addr);
-            var v = Vmas.FindVma(addr);
-            if (addr > 0 && Paging.TaskSize - len >= addr && (v is null || addr + len <= v.VmStart))
-            {
-                return addr;
-            }
-        }
-        long top = MmapBase;
-        while (top - len >= MemoryLayout.PAGE_SIZE)
-        {
-            long cand = top - len;
-            var v = Vmas.FindVma(cand); // the only area that can overlap [cand, cand+len) from below
-            if (v is null || v.VmStart >= cand + len)
-            {
-                return cand;
-            }
-            top = v.VmStart;
-        }
-        return Errno.ENOMEM.Ret();
-    }
-
     /// <summary>split_vma: cut `vma` at `addr`; returns the new upper part.</summary>
     private Vma? SplitVma(Vma vma, long addr)
     {
@@ -345,7 +306,10 @@ public sealed partial class MmStruct
         {
             return Errno.ENOMEM.Ret();
         }
-        foreach (var v in Vmas.InOrder().Where(v => v.VmStart >= start && v.VmEnd <= end).ToList())
+        // The areas now lie wholly inside [start, end): take them one by one from the tree
+        // (O(k log n), not a walk of every area).
+        Vma? v;
+        while ((v = Vmas.FindVma(start)) is not null && v.VmStart < end)
         {
             ZapRange(v.VmStart, v.VmEnd);
             TotalVm -= v.Pages;
@@ -356,6 +320,8 @@ public sealed partial class MmStruct
             RemoveVma(v);
         }
         FreePgtables(start, end);
+        // detach_vmas_to_be_unmapped -> arch_unmap_area_topdown with the start of the area above.
+        UnmapAreaTopdown(Vmas.FindVma(end)?.VmStart ?? MmapBase);
         return 0;
     }
 

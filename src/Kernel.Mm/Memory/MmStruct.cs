@@ -45,6 +45,7 @@ public sealed partial class MmStruct : MmContext
         }
         long gap = 128L << 20; // the stack rlimit gap, clamped to at least 128 MiB
         mm.MmapBase = (mm.Paging.TaskSize - gap) & ~(MemoryLayout.PAGE_SIZE - 1L);
+        mm.FreeAreaCache = mm.MmapBase; // arch_pick_mmap_layout
         mem.Mms.Add(mm);
         return mm;
     }

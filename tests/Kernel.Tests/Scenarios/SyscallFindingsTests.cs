@@ -316,6 +316,37 @@ public class SyscallFindingsTests
         });
     }
 
+    // ------------------------------------------------------------------ 20: the free-area cache
+
+    [Test]
+    public void F20_FillingToMaxMapCountEndsInEnomemAndMunmapLetsTheCacheFindTheHole()
+    {
+        long count = 0, last = 0, after = 0, reused = 0, hole = 0, lastMapCount = 0;
+        RunOk(async self =>
+        {
+            // Alternate protections so that neighbouring one-page areas do not merge.
+            while (true)
+            {
+                long a = await self.Mmap(0, Page, (count & 1) == 0 ? Prot.PROT_READ : RW, Anon);
+                if (a < 0)
+                {
+                    after = a;
+                    break;
+                }
+                last = a;
+                count++;
+            }
+            lastMapCount = self.Mm!.MapCount;
+            hole = last + 100 * Page;
+            (await self.Munmap(hole, Page)).Should().Be(0);
+            reused = await self.Mmap(0, Page, RW, Anon);
+        }, KernelBuilder.New().With(o => o with { Memory = new MemoryOptions { MemoryBytes = 64 * MemoryLayout.MiB } }));
+        after.Should().Be(Errno.ENOMEM.Ret(), "map_count reached max_map_count");
+        lastMapCount.Should().Be(MmStruct.DEFAULT_MAX_MAP_COUNT + 1, "do_mmap_pgoff refuses only once map_count > max_map_count");
+        count.Should().BeGreaterThan(65_000);
+        reused.Should().Be(hole, "arch_unmap_area_topdown raised free_area_cache to the new hole");
+    }
+
     // ------------------------------------------------------------------ 21: diagnosability
 
     [Test]
