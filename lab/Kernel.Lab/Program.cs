@@ -4,6 +4,7 @@
 using System.CommandLine;
 using Kernel.Core.Tasks;
 using Kernel.Lab;
+using Kernel.Lab.Stress;
 using Kernel.Sched;
 
 var cpus = new Option<int>("--cpus") { Description = "Emulated CPUs (1-64)", DefaultValueFactory = _ => 4 };
@@ -25,4 +26,14 @@ root.SetAction(parse =>
         parse.GetValue(seed), parse.GetValue(seconds), parse.GetValue(trace) ?? "");
     return DefaultScenario.Run(options, Console.Out);
 });
+var firstSeed = new Option<ulong>("--first-seed") { Description = "First seed of the stress run", DefaultValueFactory = _ => 1UL };
+var seeds = new Option<int>("--seeds") { Description = "How many seeds (one random kernel and program each)", DefaultValueFactory = _ => 100 };
+var syscalls = new Option<int>("--syscalls") { Description = "Syscalls per seed", DefaultValueFactory = _ => 10_000 };
+var parallel = new Option<int>("--parallel") { Description = "Seeds run at once (default: every core)", DefaultValueFactory = _ => Environment.ProcessorCount };
+var stress = new Command("stress", "Random syscall programs on random kernel configurations; prints what they found")
+{
+    firstSeed, seeds, syscalls, parallel,
+};
+stress.SetAction(parse => StressCommand.Run(parse.GetValue(firstSeed), parse.GetValue(seeds), parse.GetValue(syscalls), parse.GetValue(parallel), Console.Out));
+root.Subcommands.Add(stress);
 return root.Parse(args).Invoke();

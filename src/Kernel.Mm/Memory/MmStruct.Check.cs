@@ -16,6 +16,10 @@ public sealed partial class MmStruct
         foreach (var v in Vmas.InOrder())
         {
             total += v.Pages;
+            if (v.VmOps is not null && v.File is null)
+            {
+                yield return $"{who}: vma {v.VmStart:x}-{v.VmEnd:x} has vm_ops {v.VmOps.Name} but no file";
+            }
         }
         if (total != TotalVm)
         {

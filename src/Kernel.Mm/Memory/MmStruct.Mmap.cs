@@ -58,8 +58,19 @@ public sealed partial class MmStruct
     /// </summary>
     public long DoMmapPgoff(KFile? file, long addr, long length, int prot, int flags, long offset, bool privileged)
     {
+        if ((offset & (MemoryLayout.PAGE_SIZE - 1)) != 0 || length == 0)
+        {
+            return Errno.EINVAL.Ret();
+        }
+        // "Careful about overflows": the aligned length must be non-zero and fit in user space,
+        // before anything (shmem_zero_setup included) uses it.
+        long alen = PageAlign(length);
+        if (alen <= 0 || alen > Paging.TaskSize)
+        {
+            return Errno.ENOMEM.Ret();
+        }
         int type = flags & (MapFlags.MAP_SHARED | MapFlags.MAP_PRIVATE);
-        if (type is not (MapFlags.MAP_SHARED or MapFlags.MAP_PRIVATE) || (offset & (MemoryLayout.PAGE_SIZE - 1)) != 0)
+        if (type is not (MapFlags.MAP_SHARED or MapFlags.MAP_PRIVATE))
         {
             return Errno.EINVAL.Ret();
         }
@@ -69,11 +80,7 @@ public sealed partial class MmStruct
         }
         if (type == MapFlags.MAP_SHARED)
         {
-            if (length <= 0)
-            {
-                return Errno.EINVAL.Ret();
-            }
-            var zero = _mem.Shmem.ZeroSetup(PageAlign(length),
+            var zero = _mem.Shmem.ZeroSetup(alen,
                 noreserve: (flags & MapFlags.MAP_NORESERVE) != 0 && _mem.Overcommit.Mode != Overcommit.OVERCOMMIT_NEVER, this);
             if (zero is null)
             {

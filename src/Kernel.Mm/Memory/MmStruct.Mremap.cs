@@ -48,6 +48,13 @@ public sealed partial class MmStruct
             {
                 return Errno.EINVAL.Ret(); // overlapping source and destination
             }
+            // do_mremap clears the destination before it looks the source area up: the unmap may
+            // split (or remove part of) the very area the old range lies in.
+            long unmapped = DoMunmap(newAddr, newLen);
+            if (unmapped < 0)
+            {
+                return unmapped;
+            }
         }
         if (!fixedAddr && newLen <= oldLen)
         {
@@ -100,12 +107,7 @@ public sealed partial class MmStruct
         long dest;
         if (fixedAddr)
         {
-            long r = DoMunmap(newAddr, newLen);
-            if (r < 0)
-            {
-                return r;
-            }
-            dest = newAddr;
+            dest = newAddr; // cleared above
         }
         else
         {

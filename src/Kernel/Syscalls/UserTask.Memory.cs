@@ -342,7 +342,7 @@ public sealed partial class UserTask
             if (failed != FaultResult.Minor)
             {
                 RaiseFaultSignal(p, failed, retried);
-                retried |= failed is FaultResult.SegvMaperr or FaultResult.SegvAccerr;
+                retried |= failed is FaultResult.SegvMaperr or FaultResult.SegvAccerr or FaultResult.Sigbus;
                 await Return(0);
             }
             int pfn = FaultIn(addr, write, out failed, out retry);
@@ -354,10 +354,16 @@ public sealed partial class UserTask
     }
 
     /// <summary>The signal of a fault the kernel could not fix (do_page_fault's bad_area, do_sigbus, out_of_memory).</summary>
-    private void RaiseFaultSignal(TaskStruct p, FaultResult failed, bool segvRetried)
+    private void RaiseFaultSignal(TaskStruct p, FaultResult failed, bool retried)
     {
         if (failed == FaultResult.Sigbus)
         {
+            // As for SIGSEGV below: a handler gets one chance (a returning handler would retry
+            // the access for ever, as on Linux; the emulator ends the loop with the default action).
+            if (retried)
+            {
+                ProcessState.Of(p).Sighand.Action[Signals.SIGBUS] = SignalDisposition.Default;
+            }
             _k.Processes.ForceSignal(p, Signals.SIGBUS);
         }
         else if (failed == FaultResult.Oom)
@@ -368,7 +374,7 @@ public sealed partial class UserTask
         else
         {
             // SIGSEGV: a handler gets one chance; a second fault dies with the default action.
-            if (segvRetried)
+            if (retried)
             {
                 ProcessState.Of(p).Sighand.Action[Signals.SIGSEGV] = SignalDisposition.Default;
             }

@@ -347,6 +347,53 @@ public class SyscallFindingsTests
         reused.Should().Be(hole, "arch_unmap_area_topdown raised free_area_cache to the new hole");
     }
 
+    // ------------------------------------------------------------------ found by the stress test
+
+    [Test]
+    public void Stress01_ASharedAnonymousMappingOfAHugeLengthIsEnomemNotAHostException()
+    {
+        RunOk(async self =>
+        {
+            (await self.Mmap(0, long.MaxValue, RW, MapFlags.MAP_SHARED | MapFlags.MAP_ANONYMOUS)).Should().Be(Errno.ENOMEM.Ret());
+            (await self.Mmap(0, -Page, RW, MapFlags.MAP_SHARED | MapFlags.MAP_ANONYMOUS)).Should().Be(Errno.ENOMEM.Ret());
+        });
+    }
+
+    [Test]
+    public void Stress02_ASigbusHandlerThatReturnsGetsOneRetryThenTheDefaultAction()
+    {
+        int handled = 0;
+        var k = KernelBuilder.New().Boot();
+        var t = k.Spawn("prog", async self =>
+        {
+            self.Signal(Signals.SIGBUS, _ => handled++);
+            int fd = (int)await self.Open("/f", OpenFlags.O_CREAT | OpenFlags.O_RDWR);
+            long a = await self.Mmap(0, 2 * Page, RW, MapFlags.MAP_SHARED, fd); // the file is empty: SIGBUS
+            await self.Store(a, 1);
+        });
+        k.RunUntilIdle().Should().BeTrue("no endless fault-handler loop");
+        handled.Should().Be(1);
+        (t.ExitCode & 0x7f).Should().Be(Signals.SIGBUS);
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void Stress03_MremapFixedWhoseDestinationCutsTheSourceAreaMovesTheRightArea()
+    {
+        RunOk(async self =>
+        {
+            int fd = (int)await self.Open("/f", OpenFlags.O_CREAT | OpenFlags.O_RDWR);
+            await self.Ftruncate(fd, 8 * Page);
+            long a = await self.Mmap(0, 8 * Page, RW, MapFlags.MAP_SHARED, fd);
+            await self.Store(a + 6 * Page, 66);
+            // Move page 6 to a + 1 page: clearing [a+1p, a+3p) first cuts the area in three.
+            long r = await self.Mremap(a + 6 * Page, Page, 2 * Page, MremapFlags.MREMAP_MAYMOVE | MremapFlags.MREMAP_FIXED, a + Page);
+            r.Should().Be(a + Page);
+            (await self.Load<int>(a + Page)).Should().Be(66, "the moved page is the file's page 6");
+            (await self.Load<int>(a + 2 * Page)).Should().Be(0, "the grown page is the file's page 7");
+        });
+    }
+
     // ------------------------------------------------------------------ 21: diagnosability
 
     [Test]
