@@ -94,7 +94,8 @@ public static class SyscallStress
             if (!idle)
             {
                 failure = $"hang: the kernel did not go idle within {SimulatedLimitNs / 1_000_000_000} simulated seconds (root's last op {run.LastOp}); "
-                    + string.Join(", ", k.Tasks.Where(t => !t.IsKernelThread).Select(t => $"{t} {t.State} exit {t.ExitState} policy {t.Policy} cpu {t.Cpu}"))
+                    + string.Join(", ", k.Tasks.Where(t => !t.IsKernelThread).Select(t => $"{t} {t.State} exit {t.ExitState} policy {t.Policy} cpu {t.Cpu} allowed {t.CpusAllowed} counter {t.Counter} need_resched {t.NeedResched}"))
+                    + "; idle: " + string.Join(", ", k.Machine.Cpus.Select(c => $"cpu{c.Id} curr {c.Curr} need_resched {c.Curr.NeedResched}"))
                     + (run.Trace.Count > 0 ? Environment.NewLine + string.Join(Environment.NewLine, run.Trace) + Environment.NewLine
                         + k.Machine.DumpState(rootTask) + $" utime {rootTask.Utime} stime {rootTask.Stime} sum_exec {rootTask.SumExecRuntimeNs} nvcsw {rootTask.Nvcsw} nivcsw {rootTask.Nivcsw} pending {rootTask.SigPending:x} blocked {rootTask.SigBlocked:x}" : "");
             }
