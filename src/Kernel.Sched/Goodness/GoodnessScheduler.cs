@@ -469,9 +469,10 @@ public sealed class GoodnessScheduler : IScheduler
             return new ValueTask<long>(Errno.EINVAL.Ret());
         }
         p.CpusAllowed = mask;
+        bool running = _m.Cpus[p.Cpu].Curr == p;
         if (!mask.IsSet(p.Cpu))
         {
-            if (_m.Cpus[p.Cpu].Curr == p)
+            if (running)
             {
                 // Leave the CPU at the next reschedule; another CPU picks it up.
                 _m.ReschedTask(p);
@@ -480,6 +481,12 @@ public sealed class GoodnessScheduler : IScheduler
             {
                 p.Cpu = mask.And(_m.OnlineMask).First;
             }
+        }
+        if (!running && p.Array is not null)
+        {
+            // A runnable task whose wake-up kicked a CPU it may no longer use: find it one that
+            // it may (reschedule_idle again), or it would wait until that CPU happens to schedule.
+            RescheduleIdle(p);
         }
         return new ValueTask<long>(0);
     }

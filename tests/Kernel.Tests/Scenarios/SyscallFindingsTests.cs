@@ -394,6 +394,32 @@ public class SyscallFindingsTests
         });
     }
 
+    [Test]
+    public void Stress04_UnderTheGoodnessSchedulerARunnableTaskMovedToAnIdleCpuRunsThere()
+    {
+        long childDone = 0;
+        int childCpu = -1;
+        var k = KernelBuilder.New().Cpus(2).Hz(1000).Scheduler(SchedulerKind.Goodness24).Boot();
+        k.Spawn("rt", async self =>
+        {
+            long child = await self.Fork(async c =>
+            {
+                await c.Nanosleep(TimeSpec.FromMilliseconds(1)); // wakes while the RT parent holds cpu0
+                await c.Compute(Ms.Of(1));
+                childCpu = c.CurrentCpu;
+                childDone = c.Now;
+            });
+            await self.Compute(Ms.Of(3));
+            (await self.SchedSetaffinity((int)child, CpuMask.Of(1))).Should().Be(0);
+            await self.Compute(Ms.Of(20));
+            await self.Wait4((int)child);
+        }, new LinuxKernel.SpawnOptions { CpusAllowed = CpuMask.Of(0), Policy = SchedPolicy.SCHED_FIFO, RtPriority = 10 });
+        k.RunUntilIdle(Ms.Of(200)).Should().BeTrue();
+        childCpu.Should().Be(1);
+        childDone.Should().BeLessThan(Ms.Of(20), "cpu1 was told to pick the child up at once, not when cpu0 next scheduled");
+        k.AssertInvariants();
+    }
+
     // ------------------------------------------------------------------ 21: diagnosability
 
     [Test]
