@@ -12,6 +12,7 @@ public sealed partial class LinuxKernel
     {
         var problems = new List<string>(Scheduler.CheckInvariants());
         problems.AddRange(Memory.CheckInvariants());
+        problems.AddRange(Futexes.CheckInvariants());
         var running = new Dictionary<TaskStruct, int>();
         foreach (var cpu in Machine.Cpus)
         {

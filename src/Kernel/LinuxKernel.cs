@@ -43,6 +43,7 @@ public sealed partial class LinuxKernel : IDisposable
         Machine.SetHooks(Processes);
         Proc = new ProcFs(this);
         Mounts = new Fs.MountTable(Memory.Shmem, Machine.ProcFiles);
+        Futexes = new Futex.FutexTable(Machine);
     }
 
     /// <summary>Boot a kernel: CPUs and idle tasks, init (pid 1), the migration threads.</summary>
@@ -73,6 +74,9 @@ public sealed partial class LinuxKernel : IDisposable
     public Kernel.Mm.Slab.KmemCache TaskStructCachep => Processes.TaskStructCachep;
 
     public ProcFs Proc { get; }
+
+    /// <summary>The futex hash table (kernel/futex.c).</summary>
+    public Futex.FutexTable Futexes { get; }
 
     /// <summary>The mount table: tmpfs at "/", and whatever a harness or a file system mounts.</summary>
     public Fs.MountTable Mounts { get; }

@@ -1,0 +1,158 @@
+// Linux 2.6.20 kernel/futex.c, the wait and wake core: a hash table of buckets (1 << FUTEX_HASHBITS),
+// each with its own spinlock and a list of futex_q waiters. FUTEX_WAIT reads the user word under
+// the bucket lock and queues only if it still holds the expected value, so a FUTEX_WAKE that
+// follows the waker's store cannot be missed: the waker takes the same bucket lock to find the
+// waiters. Keys come from MmStruct.GetFutexKey (private: mm and address; shared: the mapped file's
+// page), so processes sharing a mapping at different addresses meet on one futex.
+using Kernel.Core;
+using Kernel.Core.Locking;
+using Kernel.Core.Tasks;
+using Kernel.Core.Time;
+using Kernel.Mm.Arch;
+using Kernel.Mm.Memory;
+
+namespace Kernel.Futex;
+
+public sealed class FutexTable
+{
+    /// <summary>FUTEX_HASHBITS (8 without CONFIG_BASE_SMALL): 256 buckets.</summary>
+    public const int FUTEX_HASHBITS = 8;
+
+    /// <summary>The costs of the hash and the bucket lock hold (a few cache lines touched).</summary>
+    public const long BucketLockHoldNs = 40;
+
+    private readonly Machine _m;
+    private readonly Bucket[] _buckets;
+
+    internal FutexTable(Machine m)
+    {
+        _m = m;
+        _buckets = Enumerable.Range(0, 1 << FUTEX_HASHBITS).Select(i => new Bucket(i)).ToArray();
+    }
+
+    /// <summary>struct futex_hash_bucket: its lock and its waiters (futex_q).</summary>
+    public sealed class Bucket(int index)
+    {
+        public KSpinLock Lock { get; } = new($"futex_hash_bucket[{index}]");
+
+        public LinkedList<FutexQ> Chain { get; } = new();
+    }
+
+    /// <summary>struct futex_q: one waiter, its key and whether a wake has taken it off its chain.</summary>
+    public sealed class FutexQ(TaskStruct task, FutexKey key)
+    {
+        public TaskStruct Task { get; } = task;
+
+        public FutexKey Key { get; set; } = key;
+
+        public LinkedListNode<FutexQ>? Node { get; set; }
+    }
+
+    /// <summary>Waiters queued now, over every bucket.</summary>
+    public int Waiters => _buckets.Sum(b => b.Chain.Count);
+
+    /// <summary>hash_futex: the bucket of a key.</summary>
+    public Bucket HashFutex(FutexKey key)
+    {
+        uint h = (uint)System.HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(key.Target), key.Word, key.Offset);
+        return _buckets[(int)((h * 0x9E3779B1u) >> (32 - FUTEX_HASHBITS))];
+    }
+
+    private void LockBucket(Bucket b) => _m.ChargeLock(b.Lock, _m.ThisCpu, BucketLockHoldNs);
+
+    /// <summary>
+    /// futex_wait: sleep on the word at `uaddr` if it still holds `val`, until a wake, the
+    /// relative timeout (ns; negative = none) or a signal. 0, -EWOULDBLOCK (-EAGAIN) when the
+    /// value differs, -ETIMEDOUT, -EINTR, or the key's -EFAULT/-EINVAL.
+    /// </summary>
+    public async ValueTask<long> Wait(MmStruct mm, long uaddr, bool fshared, int val, long timeoutNs)
+    {
+        var p = _m.RequireExecuting();
+        long err = mm.GetFutexKey(uaddr, fshared, out var key);
+        if (err < 0)
+        {
+            return err;
+        }
+        var b = HashFutex(key);
+        LockBucket(b);
+        // get_futex_value_locked: the check happens "under the bucket lock", so no wake is lost.
+        if (Uaccess.GetUser(mm, uaddr, out int cur) < 0)
+        {
+            return Errno.EFAULT.Ret();
+        }
+        if (cur != val)
+        {
+            return Errno.EAGAIN.Ret(); // EWOULDBLOCK
+        }
+        var q = new FutexQ(p, key);
+        q.Node = b.Chain.AddLast(q);
+        p.State = TaskState.TASK_INTERRUPTIBLE;
+        long left = ScheduleTimeoutOps.MAX_SCHEDULE_TIMEOUT;
+        if (!Machine.SignalPending(p))
+        {
+            long jiffies = timeoutNs < 0 ? ScheduleTimeoutOps.MAX_SCHEDULE_TIMEOUT : (timeoutNs + _m.Hz.TickNsec - 1) / _m.Hz.TickNsec;
+            left = await _m.ScheduleTimeout(jiffies);
+        }
+        p.State = TaskState.TASK_RUNNING;
+        // unqueue_me: "If we were woken (and unqueued), we succeeded, whatever." Still queued
+        // means the timeout ran out, or (with time left) a signal.
+        if (q.Node is not null)
+        {
+            b.Chain.Remove(q.Node);
+            q.Node = null;
+            return left == 0 ? Errno.ETIMEDOUT.Ret() : Errno.EINTR.Ret();
+        }
+        return 0;
+    }
+
+    /// <summary>futex_wake: wake up to `nr` waiters of the word at `uaddr`; the number woken, or the key's error.</summary>
+    public long Wake(MmStruct mm, long uaddr, bool fshared, int nr)
+    {
+        long err = mm.GetFutexKey(uaddr, fshared, out var key);
+        if (err < 0)
+        {
+            return err;
+        }
+        var b = HashFutex(key);
+        LockBucket(b);
+        int woken = 0;
+        for (var n = b.Chain.First; n is not null && woken < nr;)
+        {
+            var next = n.Next;
+            if (n.Value.Key == key)
+            {
+                WakeFutex(b, n.Value);
+                woken++;
+            }
+            n = next;
+        }
+        return woken;
+    }
+
+    /// <summary>wake_futex: off the chain first (the waiter sees it was woken), then wake_up_process.</summary>
+    private void WakeFutex(Bucket b, FutexQ q)
+    {
+        b.Chain.Remove(q.Node!);
+        q.Node = null;
+        _m.WakeUpProcess(q.Task);
+    }
+
+    /// <summary>Every queued waiter sleeps (or is about to) and sits in its key's bucket.</summary>
+    public IEnumerable<string> CheckInvariants()
+    {
+        foreach (var b in _buckets)
+        {
+            foreach (var q in b.Chain)
+            {
+                if (HashFutex(q.Key) != b)
+                {
+                    yield return $"futex_q of {q.Task} for {q.Key} is in the wrong bucket";
+                }
+                if (q.Task.ExitState != 0)
+                {
+                    yield return $"futex_q of exited {q.Task} is still queued";
+                }
+            }
+        }
+    }
+}
