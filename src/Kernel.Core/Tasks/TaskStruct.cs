@@ -28,6 +28,17 @@ public sealed partial class TaskStruct
     public TaskStruct? Parent { get; set; }
     public TaskStruct? RealParent { get; set; }
     public TaskStruct? GroupLeader { get; set; }
+
+    /// <summary>CLONE_THREAD: this task becomes a thread of `leader`'s group (its tgid is the leader's pid).</summary>
+    public void JoinThreadGroup(TaskStruct leader)
+    {
+        ArgumentNullException.ThrowIfNull(leader);
+        Tgid = leader.Tgid;
+        GroupLeader = leader;
+    }
+
+    /// <summary>Whether this task leads its thread group (pid == tgid).</summary>
+    public bool IsGroupLeader => GroupLeader is null || GroupLeader == this;
     public List<TaskStruct> Children { get; } = new();
     /// <summary>Process group and session (signal->pgrp, signal->session).</summary>
     public int Pgrp { get; set; }

@@ -31,10 +31,26 @@ public sealed partial class ProcessTable
         }
         Machine.Charge(Options.Costs.ExitNs);
         Trace.OnSchedProcessExit(Now, Machine.ThisCpu.Id, p);
-        p.ExitCode = status;
-        // exit_mm: drop the address space (the last user frees it).
         var exitPs = ProcessState.Of(p);
-        Kernel.Mm.Memory.MmStruct.Of(p)?.Put();
+        if (exitPs.Signal.GroupExit)
+        {
+            status = exitPs.Signal.GroupExitCode; // do_group_exit: every thread reports the group's code
+        }
+        p.ExitCode = status;
+        // mm_release: a thread that shares its mm zeroes its clear_child_tid word and wakes one
+        // waiter on it (a join), unless a signal killed it.
+        var exitMm = Kernel.Mm.Memory.MmStruct.Of(p);
+        if (exitPs.ClearChildTid != 0 && (p.Flags & TaskFlags.PF_SIGNALED) == 0 && exitMm is { Users: > 1 })
+        {
+            long tid = exitPs.ClearChildTid;
+            exitPs.ClearChildTid = 0;
+            if (Kernel.Mm.Arch.Uaccess.PutUser(exitMm, tid, 0) == 0)
+            {
+                _k.Futexes.Wake(exitMm, tid, fshared: true, 1);
+            }
+        }
+        // exit_mm: drop the address space (the last user frees it).
+        exitMm?.Put();
         p.Mm = null;
         // exit_files: the last user of the table closes every descriptor.
         if (exitPs.Files is { } files && --files.Users == 0)
@@ -79,6 +95,26 @@ public sealed partial class ProcessTable
             }
         }
         var parent = p.Parent!;
+        if (p.ExitSignal == -1)
+        {
+            // A thread (not the leader) is reaped as it exits; if it was the last one and the
+            // leader is already a zombie, the leader's parent can now be told (release_task).
+            p.ExitState = TaskState.EXIT_DEAD;
+            var leader = p.GroupLeader;
+            ReleaseTask(p);
+            if (leader is not null && leader != p && leader.ExitState == TaskState.EXIT_ZOMBIE && ThreadGroupEmpty(leader))
+            {
+                DoNotifyParent(leader);
+            }
+            return;
+        }
+        if (!ThreadGroupEmpty(p))
+        {
+            // The leader of a group with live threads stays a zombie nobody may reap
+            // (delay_group_leader) until its last thread is released.
+            p.ExitState = TaskState.EXIT_ZOMBIE;
+            return;
+        }
         // A parent that ignores SIGCHLD never sees zombies (do_notify_parent sets exit_signal -1).
         if (ProcessState.Of(parent).Sighand.Action[Signals.SIGCHLD] == SignalDisposition.Ignore)
         {
@@ -91,6 +127,52 @@ public sealed partial class ProcessTable
             p.ExitState = TaskState.EXIT_ZOMBIE;
             DoNotifyParent(p);
         }
+    }
+
+    /// <summary>thread_group_empty: no task but `leader` is left in its thread group.</summary>
+    internal bool ThreadGroupEmpty(TaskStruct leader)
+    {
+        foreach (var t in Machine.Tasks)
+        {
+            if (t != leader && t.Tgid == leader.Tgid && t.ExitState != TaskState.EXIT_DEAD)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The other live threads of p's group.</summary>
+    internal List<TaskStruct> OtherThreads(TaskStruct p)
+    {
+        var list = new List<TaskStruct>();
+        foreach (var t in Machine.Tasks)
+        {
+            if (t != p && t.Tgid == p.Tgid && t.ExitState == 0)
+            {
+                list.Add(t);
+            }
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// do_group_exit: the whole thread group dies with `status` (exit_group, or a fatal signal to
+    /// any thread): mark the group, SIGKILL the other threads (zap_other_threads), exit.
+    /// </summary>
+    internal void DoGroupExit(TaskStruct p, int status)
+    {
+        var sig = ProcessState.Of(p).Signal;
+        if (!sig.GroupExit)
+        {
+            sig.GroupExit = true;
+            sig.GroupExitCode = status;
+            foreach (var t in OtherThreads(p))
+            {
+                SendSignalLocked(t, Signals.SIGKILL);
+            }
+        }
+        DoExit(p, sig.GroupExitCode);
     }
 
     /// <summary>do_notify_parent: exit signal to the parent and wake its wait4.</summary>
@@ -150,7 +232,7 @@ public sealed partial class ProcessTable
                     continue;
                 }
                 anyEligible = true;
-                if (child.ExitState == TaskState.EXIT_ZOMBIE)
+                if (child.ExitState == TaskState.EXIT_ZOMBIE && ThreadGroupEmpty(child))
                 {
                     wq.FinishWait(Machine);
                     int status = child.ExitCode;
@@ -209,6 +291,12 @@ public sealed partial class ProcessTable
             return false;
         }
         if (pid < -1 && child.Pgrp != -pid)
+        {
+            return false;
+        }
+        // Detached threads (exit_signal -1) are never waited for; a leader whose threads live on
+        // is not reaped yet (delay_group_leader).
+        if (child.ExitSignal == -1)
         {
             return false;
         }

@@ -15,10 +15,12 @@ public sealed partial class ProcessTable
     /// <summary>total_forks: processes created since boot (/proc/stat "processes").</summary>
     public long TotalForks { get; private set; }
 
-    /// <summary>Clone flags accepted in this version; thread flags arrive with futexes.</summary>
+    /// <summary>Clone flags accepted in this version (CLONE_SETTLS and CLONE_SYSVSEM are accepted and have nothing to do here).</summary>
     private const CloneFlags SupportedCloneFlags = CloneFlags.CSIGNAL | CloneFlags.CLONE_VM | CloneFlags.CLONE_FS
         | CloneFlags.CLONE_FILES | CloneFlags.CLONE_VFORK | CloneFlags.CLONE_PARENT | CloneFlags.CLONE_UNTRACED
-        | CloneFlags.CLONE_DETACHED | CloneFlags.CLONE_STOPPED;
+        | CloneFlags.CLONE_DETACHED | CloneFlags.CLONE_STOPPED | CloneFlags.CLONE_SIGHAND | CloneFlags.CLONE_THREAD
+        | CloneFlags.CLONE_PARENT_SETTID | CloneFlags.CLONE_CHILD_SETTID | CloneFlags.CLONE_CHILD_CLEARTID
+        | CloneFlags.CLONE_SETTLS | CloneFlags.CLONE_SYSVSEM;
 
     /// <summary>user->processes: tasks of this real uid (counted only near the limit).</summary>
     private int CountProcessesOf(int uid)
@@ -34,7 +36,7 @@ public sealed partial class ProcessTable
         return n;
     }
 
-    internal async ValueTask<long> DoFork(TaskStruct parent, CloneFlags flags, string comm, UserProgram program)
+    internal async ValueTask<long> DoFork(TaskStruct parent, CloneFlags flags, string comm, UserProgram program, long parentTid = 0, long childTid = 0)
     {
         // copy_process's own checks (2.6.20): nonsensical combinations are EINVAL.
         if ((flags & (CloneFlags.CLONE_NEWNS | CloneFlags.CLONE_FS)) == (CloneFlags.CLONE_NEWNS | CloneFlags.CLONE_FS))
@@ -51,8 +53,7 @@ public sealed partial class ProcessTable
         }
         if ((flags & ~SupportedCloneFlags) != 0)
         {
-            // Threads (CLONE_THREAD/SIGHAND/SETTID...) need futexes and shared mm: not yet modelled.
-            return Errno.EINVAL.Ret();
+            return Errno.EINVAL.Ret(); // CLONE_PTRACE, CLONE_NEWNS: not modelled
         }
         int exitSignal = (int)(flags & CloneFlags.CSIGNAL);
         if (exitSignal > Signals._NSIG)
@@ -69,7 +70,8 @@ public sealed partial class ProcessTable
             return Errno.EAGAIN.Ret();
         }
         Machine.Charge(Options.Costs.ForkNs);
-        var realParent = (flags & CloneFlags.CLONE_PARENT) != 0 && parent.Parent is not null ? parent.Parent : parent;
+        // copy_process: a thread, like a CLONE_PARENT child, is a child of the caller's parent.
+        var realParent = (flags & (CloneFlags.CLONE_PARENT | CloneFlags.CLONE_THREAD)) != 0 && parent.Parent is not null ? parent.Parent : parent;
         // copy_mm: share the address space for CLONE_VM, else duplicate it copy-on-write.
         var parentMm = MmStruct.Of(parent);
         Kernel.Mm.Memory.MmStruct? mm = null;
@@ -96,6 +98,14 @@ public sealed partial class ProcessTable
             return error.Ret();
         }
         child.Mm = mm;
+        var cps = ProcessState.Of(child);
+        var pps = ProcessState.Of(parent);
+        if ((flags & CloneFlags.CLONE_THREAD) != 0)
+        {
+            child.JoinThreadGroup(parent.GroupLeader ?? parent);
+            cps.Signal = pps.Signal; // copy_signal: a thread shares the group's signal_struct
+            pps.Signal.Count++;
+        }
         // copy_files: share the table for CLONE_FILES, else copy it.
         var parentFiles = ProcessState.Of(parent).Files;
         if (parentFiles is not null)
@@ -110,15 +120,37 @@ public sealed partial class ProcessTable
                 ProcessState.Of(child).Files = parentFiles.Dup();
             }
         }
-        child.ExitSignal = exitSignal;
+        // A thread is reaped as it exits (exit_signal -1); others signal their parent.
+        child.ExitSignal = (flags & CloneFlags.CLONE_THREAD) != 0 ? -1 : exitSignal;
+        if ((flags & CloneFlags.CLONE_CHILD_CLEARTID) != 0)
+        {
+            cps.ClearChildTid = childTid;
+        }
         child.Uid = parent.Uid;
         child.Euid = parent.Euid;
         child.Pgrp = parent.Pgrp;
         child.Session = parent.Session;
         child.SigBlocked = parent.SigBlocked;
-        // copy_sighand / copy_signal: the child gets its own copy of the actions and its own
-        // group state (CLONE_SIGHAND and CLONE_THREAD would share them; they come with threads).
-        ProcessState.Of(child).Sighand = ProcessState.Of(parent).Sighand.Copy();
+        // copy_sighand: CLONE_SIGHAND shares the actions, else the child gets its own copy.
+        if ((flags & CloneFlags.CLONE_SIGHAND) != 0)
+        {
+            cps.Sighand = pps.Sighand;
+            pps.Sighand.Count++;
+        }
+        else
+        {
+            cps.Sighand = pps.Sighand.Copy();
+        }
+        // CLONE_CHILD_SETTID (schedule_tail's put_user in Linux) and CLONE_PARENT_SETTID (do_fork):
+        // the tid lands in the child's and the parent's memory.
+        if ((flags & CloneFlags.CLONE_CHILD_SETTID) != 0 && mm is not null)
+        {
+            Kernel.Mm.Arch.Uaccess.PutUser(mm, childTid, child.Pid);
+        }
+        if ((flags & CloneFlags.CLONE_PARENT_SETTID) != 0 && parentMm is not null)
+        {
+            Kernel.Mm.Arch.Uaccess.PutUser(parentMm, parentTid, child.Pid);
+        }
         Scheduler.SchedFork(child, parent, flags);
         TotalForks++;
         SetProgram(child, program);

@@ -19,8 +19,14 @@ internal sealed class ProcessState
     /// <summary>signal: the thread group's shared signal state.</summary>
     public SignalStruct Signal { get; set; }
 
-    /// <summary>sighand: the signal actions (shared under CLONE_SIGHAND).</summary>
-    public SighandStruct Sighand { get; set; } = new();
+    /// <summary>sighand: the signal actions (shared under CLONE_SIGHAND); fork sets it, a new task gets a fresh one.</summary>
+    public SighandStruct Sighand
+    {
+        get => _sighand ??= new SighandStruct();
+        set => _sighand = value;
+    }
+
+    private SighandStruct? _sighand;
 
     public Completion? VforkDone { get; set; }
 
@@ -37,6 +43,9 @@ internal sealed class ProcessState
     /// <summary>The file descriptor table (null after exit_files).</summary>
     public FilesStruct? Files { get; set; } = new();
 
+
+    /// <summary>clear_child_tid: zeroed and FUTEX_WAKEd at exit (CLONE_CHILD_CLEARTID, set_tid_address); 0 = none.</summary>
+    public long ClearChildTid { get; set; }
 
     /// <summary>A user handler ran since the last syscall entry: decides EINTR vs restart.</summary>
     public bool HandlerRan { get; set; }

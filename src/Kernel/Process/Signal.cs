@@ -56,6 +56,16 @@ public sealed partial class ProcessTable
         return result;
     }
 
+    /// <summary>do_tkill: one thread, with kill's checks.</summary>
+    internal long KillThread(TaskStruct sender, TaskStruct t, int sig)
+    {
+        if (sig < 0 || sig > Signals._NSIG)
+        {
+            return Errno.EINVAL.Ret();
+        }
+        return KillOne(sender, t, sig);
+    }
+
     private long KillOne(TaskStruct sender, TaskStruct t, int sig)
     {
         if (!MaySignal(sender, t))
@@ -215,8 +225,9 @@ public sealed partial class ProcessTable
                 DoSignalStop(p, sig);
                 return;
             }
-            // Default action: terminate (with a core flag for the core-dumping signals).
-            DoExit(p, sig | (Signals.DefaultCore(sig) ? 0x80 : 0));
+            // Default action: the whole thread group terminates (with a core flag for the
+            // core-dumping signals): do_group_exit.
+            DoGroupExit(p, sig | (Signals.DefaultCore(sig) ? 0x80 : 0));
             return;
         }
     }

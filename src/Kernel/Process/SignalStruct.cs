@@ -23,4 +23,10 @@ internal sealed class SignalStruct
 
     /// <summary>SIGNAL_STOP_CONTINUED: continued from a stop, not yet reported.</summary>
     public bool ContinuedToReport { get; set; }
+
+    /// <summary>SIGNAL_GROUP_EXIT: exit_group ran; every thread dies with GroupExitCode.</summary>
+    public bool GroupExit { get; set; }
+
+    /// <summary>group_exit_code: the wait status every thread of an exiting group reports.</summary>
+    public int GroupExitCode { get; set; }
 }

@@ -16,12 +16,44 @@ public sealed partial class UserTask
         Clone(CloneFlags.CLONE_VM | CloneFlags.CLONE_VFORK | (CloneFlags)Signals.SIGCHLD, child, comm);
 
     /// <summary>clone(flags, fn): process-level flags; the low byte is the exit signal.</summary>
-    public async ValueTask<long> Clone(CloneFlags flags, UserProgram child, string? comm = null)
+    /// <summary>
+    /// clone(flags, child): a new process or thread running `child`. `parentTid` and `childTid` are
+    /// the user addresses CLONE_PARENT_SETTID, CLONE_CHILD_SETTID and CLONE_CHILD_CLEARTID use.
+    /// </summary>
+    public async ValueTask<long> Clone(CloneFlags flags, UserProgram child, string? comm = null, long parentTid = 0, long childTid = 0)
     {
         ArgumentNullException.ThrowIfNull(child);
         var p = Enter();
-        long r = await _k.Processes.DoFork(p, flags, comm ?? p.Comm, child);
+        long r = await _k.Processes.DoFork(p, flags, comm ?? p.Comm, child, parentTid, childTid);
         return await Return(r);
+    }
+
+    /// <summary>exit_group(code): every thread of the group exits with `code`; never returns.</summary>
+    public ValueTask ExitGroup(int code)
+    {
+        var p = Enter();
+        _k.Processes.DoGroupExit(p, (code & 0xff) << 8);
+        return new ValueTask(Machine.Never().AsTask());
+    }
+
+    /// <summary>set_tid_address(tidptr): the word zeroed and woken at exit; returns the caller's tid.</summary>
+    public long SetTidAddress(long tidptr)
+    {
+        var p = Enter();
+        ProcessState.Of(p).ClearChildTid = tidptr;
+        return p.Pid;
+    }
+
+    /// <summary>tgkill(tgid, tid, sig): a signal to one thread, checked against its group.</summary>
+    public ValueTask<long> Tgkill(int tgid, int tid, int sig)
+    {
+        var p = Enter();
+        if (tgid <= 0 || tid <= 0)
+        {
+            return Return(Errno.EINVAL.Ret());
+        }
+        var t = _k.FindTask(tid);
+        return Return(t is null || t.Tgid != tgid ? Errno.ESRCH.Ret() : _k.Processes.KillThread(p, t, sig));
     }
 
     /// <summary>exit(code): never returns.</summary>
