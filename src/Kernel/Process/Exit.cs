@@ -129,18 +129,11 @@ public sealed partial class ProcessTable
         }
     }
 
-    /// <summary>thread_group_empty: no task but `leader` is left in its thread group.</summary>
-    internal bool ThreadGroupEmpty(TaskStruct leader)
-    {
-        foreach (var t in Machine.Tasks)
-        {
-            if (t != leader && t.Tgid == leader.Tgid && t.ExitState != TaskState.EXIT_DEAD)
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    /// <summary>
+    /// thread_group_empty: no task but `leader` is left in its thread group. The group's
+    /// signal_struct counts the tasks not yet released, so this is O(1) on every exit and wait.
+    /// </summary>
+    internal static bool ThreadGroupEmpty(TaskStruct leader) => ProcessState.Of(leader).Signal.Count <= 1;
 
     /// <summary>The other live threads of p's group.</summary>
     internal List<TaskStruct> OtherThreads(TaskStruct p)
@@ -167,9 +160,12 @@ public sealed partial class ProcessTable
         {
             sig.GroupExit = true;
             sig.GroupExitCode = status;
-            foreach (var t in OtherThreads(p))
+            if (sig.Count > 1)
             {
-                SendSignalLocked(t, Signals.SIGKILL);
+                foreach (var t in OtherThreads(p))
+                {
+                    SendSignalLocked(t, Signals.SIGKILL);
+                }
             }
         }
         DoExit(p, sig.GroupExitCode);
@@ -205,6 +201,7 @@ public sealed partial class ProcessTable
             parent.Cstime += p.Stime + p.Cstime;
         }
         Machine.Tasks.Remove(p); // __unhash_process frees the pid
+        ProcessState.Of(p).Signal.Count--; // and takes it off its thread group
         FreeTaskMemory(p);
     }
 
