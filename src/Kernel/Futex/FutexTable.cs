@@ -1,4 +1,4 @@
-// Linux 2.6.20 kernel/futex.c, the wait and wake core: a hash table of buckets (1 << FUTEX_HASHBITS),
+// Linux 2.6.20 kernel/futex.c: wait, wake, requeue and wake_op over a hash table of buckets (1 << FUTEX_HASHBITS),
 // each with its own spinlock and a list of futex_q waiters. FUTEX_WAIT reads the user word under
 // the bucket lock and queues only if it still holds the expected value, so a FUTEX_WAKE that
 // follows the waker's store cannot be missed: the waker takes the same bucket lock to find the
@@ -98,7 +98,7 @@ public sealed class FutexTable
         // means the timeout ran out, or (with time left) a signal.
         if (q.Node is not null)
         {
-            b.Chain.Remove(q.Node);
+            HashFutex(q.Key).Chain.Remove(q.Node); // a requeue may have moved it to another bucket
             q.Node = null;
             return left == 0 ? Errno.ETIMEDOUT.Ret() : Errno.EINTR.Ret();
         }
@@ -115,6 +115,165 @@ public sealed class FutexTable
         }
         var b = HashFutex(key);
         LockBucket(b);
+        return WakeKey(b, key, nr);
+    }
+
+    /// <summary>
+    /// futex_requeue (FUTEX_REQUEUE, and FUTEX_CMP_REQUEUE when `cmpval` is given): wake up to
+    /// `nrWake` waiters of uaddr1 and move up to `nrRequeue` more to uaddr2's queue. Returns the
+    /// number woken plus the number moved; -EAGAIN when *uaddr1 != cmpval.
+    /// </summary>
+    public long Requeue(MmStruct mm, long uaddr1, long uaddr2, bool fshared, int nrWake, int nrRequeue, int? cmpval)
+    {
+        long err = mm.GetFutexKey(uaddr1, fshared, out var key1);
+        if (err < 0)
+        {
+            return err;
+        }
+        err = mm.GetFutexKey(uaddr2, fshared, out var key2);
+        if (err < 0)
+        {
+            return err;
+        }
+        var b1 = HashFutex(key1);
+        var b2 = HashFutex(key2);
+        LockBucket(b1);
+        if (b2 != b1)
+        {
+            LockBucket(b2);
+        }
+        if (cmpval is int expected)
+        {
+            if (Uaccess.GetUser(mm, uaddr1, out int cur) < 0)
+            {
+                return Errno.EFAULT.Ret();
+            }
+            if (cur != expected)
+            {
+                return Errno.EAGAIN.Ret();
+            }
+        }
+        int ret = 0;
+        for (var n = b1.Chain.First; n is not null;)
+        {
+            var next = n.Next;
+            var q = n.Value;
+            if (q.Key == key1)
+            {
+                if (++ret <= nrWake)
+                {
+                    WakeFutex(b1, q);
+                }
+                else
+                {
+                    if (b2 != b1)
+                    {
+                        b1.Chain.Remove(n);
+                        q.Node = b2.Chain.AddLast(q);
+                    }
+                    q.Key = key2;
+                    // 2.6.20 moves a waiter before it checks the count, so nr_requeue 0 still
+                    // moves one.
+                    if (ret - nrWake >= nrRequeue)
+                    {
+                        break;
+                    }
+                }
+            }
+            n = next;
+        }
+        return ret;
+    }
+
+    /// <summary>
+    /// futex_wake_op: apply the encoded operation to *uaddr2, wake up to `nrWake` waiters of
+    /// uaddr1, and, if the old value of *uaddr2 passes the encoded comparison, up to `nrWake2` of
+    /// uaddr2. The number woken; -ENOSYS for an unknown operation or comparison.
+    /// </summary>
+    public long WakeOp(MmStruct mm, long uaddr1, long uaddr2, bool fshared, int nrWake, int nrWake2, int encodedOp)
+    {
+        int op = (encodedOp >> 28) & 7;
+        int cmp = (encodedOp >> 24) & 15;
+        int oparg = (encodedOp << 8) >> 20;
+        int cmparg = (encodedOp << 20) >> 20;
+        if ((encodedOp & (FUTEX_OP_OPARG_SHIFT << 28)) != 0)
+        {
+            oparg = 1 << oparg;
+        }
+        if (op > FUTEX_OP_XOR || cmp > FUTEX_OP_CMP_GE)
+        {
+            return Errno.ENOSYS.Ret();
+        }
+        long err = mm.GetFutexKey(uaddr1, fshared, out var key1);
+        if (err < 0)
+        {
+            return err;
+        }
+        err = mm.GetFutexKey(uaddr2, fshared, out var key2);
+        if (err < 0)
+        {
+            return err;
+        }
+        var b1 = HashFutex(key1);
+        var b2 = HashFutex(key2);
+        LockBucket(b1);
+        if (b2 != b1)
+        {
+            LockBucket(b2);
+        }
+        // futex_atomic_op_inuser: read, apply, write back (one atomic step on the host).
+        if (Uaccess.GetUser(mm, uaddr2, out int oldval) < 0)
+        {
+            return Errno.EFAULT.Ret();
+        }
+        int newval = op switch
+        {
+            FUTEX_OP_SET => oparg,
+            FUTEX_OP_ADD => oldval + oparg,
+            FUTEX_OP_OR => oldval | oparg,
+            FUTEX_OP_ANDN => oldval & ~oparg,
+            _ => oldval ^ oparg,
+        };
+        if (Uaccess.PutUser(mm, uaddr2, newval) < 0)
+        {
+            return Errno.EFAULT.Ret();
+        }
+        bool pass = cmp switch
+        {
+            FUTEX_OP_CMP_EQ => oldval == cmparg,
+            FUTEX_OP_CMP_NE => oldval != cmparg,
+            FUTEX_OP_CMP_LT => oldval < cmparg,
+            FUTEX_OP_CMP_LE => oldval <= cmparg,
+            FUTEX_OP_CMP_GT => oldval > cmparg,
+            _ => oldval >= cmparg,
+        };
+        int woken = WakeKey(b1, key1, nrWake);
+        if (pass)
+        {
+            woken += WakeKey(b2, key2, nrWake2);
+        }
+        return woken;
+    }
+
+    public const int FUTEX_OP_SET = 0;
+    public const int FUTEX_OP_ADD = 1;
+    public const int FUTEX_OP_OR = 2;
+    public const int FUTEX_OP_ANDN = 3;
+    public const int FUTEX_OP_XOR = 4;
+    public const int FUTEX_OP_OPARG_SHIFT = 8;
+    public const int FUTEX_OP_CMP_EQ = 0;
+    public const int FUTEX_OP_CMP_NE = 1;
+    public const int FUTEX_OP_CMP_LT = 2;
+    public const int FUTEX_OP_CMP_LE = 3;
+    public const int FUTEX_OP_CMP_GT = 4;
+    public const int FUTEX_OP_CMP_GE = 5;
+
+    /// <summary>FUTEX_OP(op, oparg, cmp, cmparg): the encoding userspace builds for FUTEX_WAKE_OP.</summary>
+    public static int EncodeOp(int op, int oparg, int cmp, int cmparg) =>
+        ((op & 0xf) << 28) | ((cmp & 0xf) << 24) | ((oparg & 0xfff) << 12) | (cmparg & 0xfff);
+
+    private int WakeKey(Bucket b, FutexKey key, int nr)
+    {
         int woken = 0;
         for (var n = b.Chain.First; n is not null && woken < nr;)
         {

@@ -122,3 +122,107 @@ public class FutexTests
         interrupted.Should().Be(Errno.EINTR.Ret());
     }
 }
+
+/// <summary>FUTEX_REQUEUE, FUTEX_CMP_REQUEUE and FUTEX_WAKE_OP as 2.6.20 does them.</summary>
+[Parallelizable(ParallelScope.All)]
+public class FutexRequeueTests
+{
+    private const long Page = MemoryLayout.PAGE_SIZE;
+    private const int RW = Prot.PROT_READ | Prot.PROT_WRITE;
+
+    private static async ValueTask<long> Waiters(UserTask self, long word, int n, List<long> results)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            await self.Fork(async c => results.Add(await c.Futex(word, FutexOp.FUTEX_WAIT, 0)));
+        }
+        await self.Nanosleep(TimeSpec.FromMilliseconds(5));
+        return 0;
+    }
+
+    [Test]
+    public void CmpRequeueWakesOneAndMovesTheRestOrFailsWithEagain()
+    {
+        long stale = 0, moved = 0, wokenFromSecond = 0, left = -1;
+        var results = new List<long>();
+        KernelBuilder.New().Cpus(2).Hz(1000).RunToExit(async self =>
+        {
+            long a = await self.Mmap(0, Page, RW, MapFlags.MAP_SHARED | MapFlags.MAP_ANONYMOUS);
+            long cond = a, mutex = a + 64;
+            await Waiters(self, cond, 4, results);
+            stale = await self.Futex(cond, FutexOp.FUTEX_CMP_REQUEUE, 1, int.MaxValue, mutex, val3: 1);
+            // pthread_cond_broadcast: wake one, move the rest to the mutex's queue.
+            moved = await self.Futex(cond, FutexOp.FUTEX_CMP_REQUEUE, 1, int.MaxValue, mutex, val3: 0);
+            await self.Nanosleep(TimeSpec.FromMilliseconds(2));
+            left = await self.Futex(cond, FutexOp.FUTEX_WAKE, int.MaxValue);
+            wokenFromSecond = await self.Futex(mutex, FutexOp.FUTEX_WAKE, int.MaxValue);
+            for (int i = 0; i < 4; i++)
+            {
+                await self.Wait4(-1);
+            }
+        });
+        stale.Should().Be(Errno.EAGAIN.Ret(), "the word no longer holds val3");
+        moved.Should().Be(4, "one woken plus three requeued");
+        left.Should().Be(0, "nobody waits on the condition any more");
+        wokenFromSecond.Should().Be(3, "the three moved waiters sleep on the mutex");
+        results.Should().Equal(0L, 0L, 0L, 0L);
+    }
+
+    [Test]
+    public void RequeueWithACountOfZeroStillMovesOneAs2620()
+    {
+        long r = 0, onSecond = 0, onFirst = 0;
+        var results = new List<long>();
+        KernelBuilder.New().Cpus(2).Hz(1000).RunToExit(async self =>
+        {
+            long a = await self.Mmap(0, Page, RW, MapFlags.MAP_SHARED | MapFlags.MAP_ANONYMOUS);
+            await Waiters(self, a, 3, results);
+            r = await self.Futex(a, FutexOp.FUTEX_REQUEUE, 0, 0, a + 4);
+            onSecond = await self.Futex(a + 4, FutexOp.FUTEX_WAKE, int.MaxValue);
+            onFirst = await self.Futex(a, FutexOp.FUTEX_WAKE, int.MaxValue);
+            for (int i = 0; i < 3; i++)
+            {
+                await self.Wait4(-1);
+            }
+        });
+        r.Should().Be(1, "futex_requeue moves a waiter before it compares the count");
+        onSecond.Should().Be(1);
+        onFirst.Should().Be(2);
+    }
+
+    [Test]
+    public void WakeOpAppliesTheOperationAndWakesTheSecondQueueWhenTheComparisonHolds()
+    {
+        long r1 = 0, r2 = 0, bad = 0;
+        int after1 = 0, after2 = 0;
+        var results = new List<long>();
+        KernelBuilder.New().Cpus(2).Hz(1000).RunToExit(async self =>
+        {
+            long a = await self.Mmap(0, Page, RW, MapFlags.MAP_SHARED | MapFlags.MAP_ANONYMOUS);
+            long w1 = a, w2 = a + 8;
+            await Waiters(self, w1, 2, results);
+            for (int i = 0; i < 2; i++)
+            {
+                await self.Fork(async c => results.Add(await c.Futex(w2, FutexOp.FUTEX_WAIT, 0)));
+            }
+            await self.Nanosleep(TimeSpec.FromMilliseconds(5));
+            // *w2 += 5 (old 0); wake 1 on w1; old > 1 fails: w2's waiters stay.
+            r1 = await self.Futex(w1, FutexOp.FUTEX_WAKE_OP, 1, 2, w2, Kernel.Futex.FutexTable.EncodeOp(Kernel.Futex.FutexTable.FUTEX_OP_ADD, 5, Kernel.Futex.FutexTable.FUTEX_OP_CMP_GT, 1));
+            after1 = await self.Load<int>(w2);
+            // *w2 = 1 << 3 (OPARG_SHIFT; old 5); wake 1 on w1; old == 5 holds: wake 2 on w2.
+            r2 = await self.Futex(w1, FutexOp.FUTEX_WAKE_OP, 1, 2, w2,
+                Kernel.Futex.FutexTable.EncodeOp(Kernel.Futex.FutexTable.FUTEX_OP_SET | Kernel.Futex.FutexTable.FUTEX_OP_OPARG_SHIFT, 3, Kernel.Futex.FutexTable.FUTEX_OP_CMP_EQ, 5));
+            after2 = await self.Load<int>(w2);
+            bad = await self.Futex(w1, FutexOp.FUTEX_WAKE_OP, 1, 1, w2, Kernel.Futex.FutexTable.EncodeOp(7, 0, 0, 0));
+            for (int i = 0; i < 4; i++)
+            {
+                await self.Wait4(-1);
+            }
+        });
+        r1.Should().Be(1);
+        after1.Should().Be(5);
+        r2.Should().Be(3, "one on the first word, two on the second");
+        after2.Should().Be(8);
+        bad.Should().Be(Errno.ENOSYS.Ret(), "an unknown operation");
+    }
+}
