@@ -125,22 +125,10 @@ public sealed class FutexTable
     /// </summary>
     public long Requeue(MmStruct mm, long uaddr1, long uaddr2, bool fshared, int nrWake, int nrRequeue, int? cmpval)
     {
-        long err = mm.GetFutexKey(uaddr1, fshared, out var key1);
+        long err = LockTwo(mm, uaddr1, uaddr2, fshared, out var key1, out var key2, out var b1, out var b2);
         if (err < 0)
         {
             return err;
-        }
-        err = mm.GetFutexKey(uaddr2, fshared, out var key2);
-        if (err < 0)
-        {
-            return err;
-        }
-        var b1 = HashFutex(key1);
-        var b2 = HashFutex(key2);
-        LockBucket(b1);
-        if (b2 != b1)
-        {
-            LockBucket(b2);
         }
         if (cmpval is int expected)
         {
@@ -204,22 +192,10 @@ public sealed class FutexTable
         {
             return Errno.ENOSYS.Ret();
         }
-        long err = mm.GetFutexKey(uaddr1, fshared, out var key1);
+        long err = LockTwo(mm, uaddr1, uaddr2, fshared, out var key1, out var key2, out var b1, out var b2);
         if (err < 0)
         {
             return err;
-        }
-        err = mm.GetFutexKey(uaddr2, fshared, out var key2);
-        if (err < 0)
-        {
-            return err;
-        }
-        var b1 = HashFutex(key1);
-        var b2 = HashFutex(key2);
-        LockBucket(b1);
-        if (b2 != b1)
-        {
-            LockBucket(b2);
         }
         // futex_atomic_op_inuser: read, apply, write back (one atomic step on the host).
         if (Uaccess.GetUser(mm, uaddr2, out int oldval) < 0)
@@ -286,6 +262,26 @@ public sealed class FutexTable
             n = next;
         }
         return woken;
+    }
+
+    /// <summary>The keys of two words and their buckets, both locked (the second only if it is another one).</summary>
+    private long LockTwo(MmStruct mm, long uaddr1, long uaddr2, bool fshared, out FutexKey key1, out FutexKey key2, out Bucket b1, out Bucket b2)
+    {
+        b1 = b2 = null!;
+        key2 = default;
+        long err = mm.GetFutexKey(uaddr1, fshared, out key1);
+        if (err < 0 || (err = mm.GetFutexKey(uaddr2, fshared, out key2)) < 0)
+        {
+            return err;
+        }
+        b1 = HashFutex(key1);
+        b2 = HashFutex(key2);
+        LockBucket(b1);
+        if (b2 != b1)
+        {
+            LockBucket(b2);
+        }
+        return 0;
     }
 
     /// <summary>wake_futex: off the chain first (the waiter sees it was woken), then wake_up_process.</summary>
