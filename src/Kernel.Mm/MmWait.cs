@@ -3,7 +3,7 @@
 // reclaim, a page locked for I/O, a contended mmap_sem) it records what it waits for here, undoes
 // nothing it cannot redo, and fails. The entry point that began the synchronous section (a fault,
 // a memory syscall, read or write) then takes its async slow path: it sleeps for the recorded
-// reason (MemorySleep) and runs the operation again, as later kernels do with VM_FAULT_RETRY and
+// reason (MemorySubsystem.SleepFor) and runs the operation again, as later kernels do with VM_FAULT_RETRY and
 // 2.6's AIO does with -EIOCBRETRY. One slot per memory subsystem is enough: a task's host code
 // runs synchronously to its next await, so two synchronous sections never interleave.
 using Kernel.Core.Locking;

@@ -4,7 +4,6 @@
 // the wait queue its kswapd sleeps on. The memory subsystem (MemorySubsystem) owns the node and
 // everything that is not per node: the allocator's entry points, slab, rmap, tmpfs, the page cache.
 using Kernel.Core.Locking;
-using Kernel.Core.Tasks;
 
 namespace Kernel.Mm;
 
@@ -50,12 +49,6 @@ public sealed class PglistData
 
     /// <summary>kswapd_wait: where the node's kswapd sleeps until an allocation wakes it.</summary>
     public WaitQueueHead KswapdWait { get; }
-
-    /// <summary>kswapd: the node's reclaim thread, once reclaim starts one.</summary>
-    public TaskStruct? Kswapd { get; set; }
-
-    /// <summary>kswapd_max_order: the largest order an allocation woke kswapd for.</summary>
-    public int KswapdMaxOrder { get; set; }
 
     /// <summary>
     /// node_zonelists[top]: the zones an allocation whose highest allowed zone is `top` may use,

@@ -36,6 +36,11 @@ public static class SyscallStress
     private const long Page = MemoryLayout.PAGE_SIZE;
 
     /// <summary>A run that has not gone idle after this much simulated time is a hang (a normal one takes seconds).</summary>
+    /// <summary>STRESS_DEBUG: "1" keeps the root's last calls, "2" checks the invariants before every step (read once).</summary>
+    private static readonly string? DebugLevel = Environment.GetEnvironmentVariable("STRESS_DEBUG");
+
+    private static readonly bool CheckEveryStep = DebugLevel == "2";
+
     private static readonly long SimulatedLimitNs =
         (long.TryParse(Environment.GetEnvironmentVariable("STRESS_LIMIT_S"), out long sec) ? sec : 120) * 1_000_000_000;
 
@@ -218,10 +223,6 @@ public static class SyscallStress
                     self.SignalIgnore(sig);
                 }
             }
-            if (Environment.GetEnvironmentVariable("STRESS_DEBUG") == "1")
-            {
-
-            }
             _rootPid = (int)self.Getpid();
             while (More)
             {
@@ -256,7 +257,7 @@ public static class SyscallStress
 
         private async ValueTask Step(UserTask self, List<(long Start, long Len)> regions, Dictionary<long, int>? shadow, List<long> children, bool root)
         {
-            if (Environment.GetEnvironmentVariable("STRESS_DEBUG") == "2" && Kernel is { } kk && kk.CheckInvariants() is { Count: > 0 } bad)
+            if (CheckEveryStep && Kernel is { } kk && kk.CheckInvariants() is { Count: > 0 } bad)
             {
                 Problems.Add($"invariant broken before step {Count} (previous op {_lastOp} {_args}): " + string.Join("; ", bad) + " | " + string.Join(" | ", Trace));
                 return;
@@ -602,7 +603,7 @@ public static class SyscallStress
 
         private bool _rootArea;
         private bool _inRoot;
-        private readonly bool _tracing = Environment.GetEnvironmentVariable("STRESS_DEBUG") == "1";
+        private readonly bool _tracing = DebugLevel == "1";
         private int _rootPid;
         private int _lastOp;
 

@@ -36,9 +36,6 @@ public sealed partial class TaskStruct
         Tgid = leader.Tgid;
         GroupLeader = leader;
     }
-
-    /// <summary>Whether this task leads its thread group (pid == tgid).</summary>
-    public bool IsGroupLeader => GroupLeader is null || GroupLeader == this;
     public List<TaskStruct> Children { get; } = new();
     /// <summary>Process group and session (signal->pgrp, signal->session).</summary>
     public int Pgrp { get; set; }

@@ -11,7 +11,8 @@ public static class ScheduleTimeoutOps
     /// <summary>MAX_SCHEDULE_TIMEOUT: sleep with no timer at all.</summary>
     public const long MAX_SCHEDULE_TIMEOUT = long.MaxValue;
 
-    private static readonly Action<KTimer> ProcessTimeout = t =>
+    /// <summary>process_timeout: the timer function that wakes the task in the timer's Data (schedule_timeout, nanosleep).</summary>
+    public static Action<KTimer> ProcessTimeout { get; } = t =>
     {
         var p = (TaskStruct)t.Data!;
         p.Machine.WakeUpProcess(p);
@@ -55,7 +56,4 @@ public static class ScheduleTimeoutOps
             m.IowaitDec(cpu);
         }
     }
-
-    /// <summary>io_schedule: schedule() counted as waiting for I/O.</summary>
-    public static ValueTask<long> IoSchedule(this Machine m) => m.IoScheduleTimeout(MAX_SCHEDULE_TIMEOUT);
 }

@@ -68,7 +68,7 @@ public static class GenericFile
                 return (int)Errno.ENOMEM.Ret();
             }
             major = true;
-            mem.PageAt(pfn).Set(PageFlag.PG_locked);
+            mem.PageWait.TryLockPage(pfn); // a new page: the lock is free
             int err = mapping.AOps.ReadPage(mem, mapping, pfn);
             if (err < 0)
             {

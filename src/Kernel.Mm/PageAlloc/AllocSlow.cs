@@ -68,9 +68,6 @@ public sealed partial class MemorySubsystem
         return w;
     }
 
-    /// <summary>Whether a synchronous section is open (host code and async paths have none).</summary>
-    public bool InSync => _inSync;
-
     /// <summary>Whether the open section has recorded a wait (its operation stopped to sleep).</summary>
     public bool HasPendingWait => !_pending.IsNone;
 

@@ -15,6 +15,7 @@ public sealed class Tmpfs : IFileSystem
 
     internal Tmpfs(MemorySubsystem mm)
     {
+        MaxBytes = ShmemMaxBytes(mm.Arch);
         _mm = mm;
         FileOps = new ShmemFileOperations(this);
         VmOps = new ShmemVmOperations(this);
@@ -28,14 +29,13 @@ public sealed class Tmpfs : IFileSystem
     /// address, SHMEM_NR_DIRECT + (ENTRIES_PER_PAGE^2 / 2) * (ENTRIES_PER_PAGE + 1) pages, where
     /// ENTRIES_PER_PAGE = PAGE_SIZE / sizeof(unsigned long): about 2 TiB on i386, 256 GiB on x86_64.
     /// </summary>
-    public long MaxBytes
+    public long MaxBytes { get; }
+
+    private static long ShmemMaxBytes(Architecture arch)
     {
-        get
-        {
-            long perPage = MemoryLayout.PAGE_SIZE / (_mm.Arch == Architecture.I386Pae ? 4 : 8);
-            long maxIndex = SHMEM_NR_DIRECT + (perPage * perPage / 2) * (perPage + 1);
-            return maxIndex << MemoryLayout.PAGE_SHIFT;
-        }
+        long perPage = MemoryLayout.PAGE_SIZE / (arch == Architecture.I386Pae ? 4 : 8);
+        long maxIndex = SHMEM_NR_DIRECT + (perPage * perPage / 2) * (perPage + 1);
+        return maxIndex << MemoryLayout.PAGE_SHIFT;
     }
 
     /// <summary>The file system type's name, as /proc/mounts shows it.</summary>

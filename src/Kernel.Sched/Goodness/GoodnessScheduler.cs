@@ -146,12 +146,10 @@ public sealed class GoodnessScheduler : IScheduler
         p.RunNext = p.RunPrev = null;
     }
 
-    private bool RunningElsewhere(TaskStruct p, int cpu) => p.Cpu != cpu && _m.Cpus[p.Cpu].Curr == p && p != _switchingOut;
+    /// <summary>`leaving`: p is being switched out (__schedule_tail), so its CPU no longer counts as holding it.</summary>
+    private bool RunningElsewhere(TaskStruct p, int cpu, bool leaving = false) => !leaving && p.Cpu != cpu && _m.Cpus[p.Cpu].Curr == p;
 
-    /// <summary>The task schedule() is switching away from while __schedule_tail looks for a CPU for it.</summary>
-    private TaskStruct? _switchingOut;
-
-    private bool CanSchedule(TaskStruct p, int cpu) => p.CpusAllowed.IsSet(cpu) && !RunningElsewhere(p, cpu);
+    private bool CanSchedule(TaskStruct p, int cpu, bool leaving = false) => p.CpusAllowed.IsSet(cpu) && !RunningElsewhere(p, cpu, leaving);
 
     /// <summary>goodness(): 1000+rt_priority for RT, counter + affinity bonuses + (20-nice) otherwise.</summary>
     public int Goodness(TaskStruct p, int thisCpu, TaskStruct prev)
@@ -280,9 +278,7 @@ public sealed class GoodnessScheduler : IScheduler
             // here) looks for an idle CPU at once, unless it yielded.
             if (!prev.IsIdleTask && prev.State == TaskState.TASK_RUNNING && prev.Array is not null && !prevYielded)
             {
-                _switchingOut = prev;
-                RescheduleIdle(prev);
-                _switchingOut = null;
+                RescheduleIdle(prev, leaving: true);
             }
         }
         return next;
@@ -312,10 +308,10 @@ public sealed class GoodnessScheduler : IScheduler
     }
 
     /// <summary>reschedule_idle: prefer the task's last CPU if idle, else the longest-idle CPU, else preempt the worst.</summary>
-    private void RescheduleIdle(TaskStruct p)
+    private void RescheduleIdle(TaskStruct p, bool leaving = false)
     {
         int best = p.Cpu;
-        if (CanSchedule(p, best) && _m.Cpus[best].IsIdle)
+        if (CanSchedule(p, best, leaving) && _m.Cpus[best].IsIdle)
         {
             _m.ReschedTask(_m.Cpus[best].Curr);
             return;
@@ -325,7 +321,7 @@ public sealed class GoodnessScheduler : IScheduler
         int maxPrio = 0;
         foreach (var cpu in _m.Cpus)
         {
-            if (!CanSchedule(p, cpu.Id))
+            if (!CanSchedule(p, cpu.Id, leaving))
             {
                 continue;
             }

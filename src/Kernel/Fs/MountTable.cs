@@ -83,6 +83,17 @@ public sealed class MountTable
         return 0;
     }
 
+    /// <summary>
+    /// path_lookup for the syscalls: the path's checks (CheckPath), then the file system it reaches
+    /// and the path inside it. 0 or -errno.
+    /// </summary>
+    public long Lookup(string path, out IFileSystem fs, out string rest)
+    {
+        long err = CheckPath(path);
+        (fs, rest) = err < 0 ? (_mounts[0].Fs, path) : Resolve(path);
+        return err;
+    }
+
     /// <summary>The file system a path reaches and the path inside it.</summary>
     public (IFileSystem Fs, string Path) Resolve(string path)
     {

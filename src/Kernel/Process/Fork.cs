@@ -135,7 +135,6 @@ public sealed partial class ProcessTable
         if ((flags & CloneFlags.CLONE_SIGHAND) != 0)
         {
             cps.Sighand = pps.Sighand;
-            pps.Sighand.Count++;
         }
         else
         {

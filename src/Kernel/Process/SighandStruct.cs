@@ -13,9 +13,6 @@ public enum SignalDisposition
 
 internal sealed class SighandStruct
 {
-    /// <summary>count: the tasks sharing these actions.</summary>
-    public int Count { get; set; } = 1;
-
     /// <summary>action[sig]: the disposition of each signal, indexed by signal number.</summary>
     public SignalDisposition[] Action { get; } = new SignalDisposition[Signals._NSIG + 1];
 

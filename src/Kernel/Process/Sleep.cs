@@ -10,17 +10,11 @@ namespace Kernel.Process;
 
 public sealed partial class ProcessTable
 {
-    private static readonly Action<KTimer> HrtimerWakeup = t =>
-    {
-        var p = (TaskStruct)t.Data!;
-        p.Machine.WakeUpProcess(p);
-    };
-
     /// <summary>do_nanosleep: true when the timer expired, false when a signal cut it short.</summary>
     internal async ValueTask<bool> DoNanosleep(TaskStruct p, long expiresNs)
     {
         var ps = ProcessState.Of(p);
-        var timer = ps.SleepTimer ??= new KTimer(HrtimerWakeup, p);
+        var timer = ps.SleepTimer ??= new KTimer(ScheduleTimeoutOps.ProcessTimeout, p);
         while (true)
         {
             p.State = TaskState.TASK_INTERRUPTIBLE;

@@ -26,11 +26,10 @@ public sealed partial class UserTask
     {
         Enter();
         ArgumentNullException.ThrowIfNull(path);
-        if (Fs.MountTable.CheckPath(path) is var bad and < 0)
+        if (_k.Mounts.Lookup(path, out var fs, out var rest) is var bad and < 0)
         {
             return Return(bad);
         }
-        var (fs, rest) = _k.Mounts.Resolve(path);
         var (file, err) = fs.Open(rest, flags);
         if (file is null)
         {
@@ -62,11 +61,10 @@ public sealed partial class UserTask
     {
         Enter();
         ArgumentNullException.ThrowIfNull(path);
-        if (Fs.MountTable.CheckPath(path) is var bad and < 0)
+        if (_k.Mounts.Lookup(path, out var fs, out var rest) is var bad and < 0)
         {
             return Return(bad);
         }
-        var (fs, rest) = _k.Mounts.Resolve(path);
         return Return(fs.Unlink(rest));
     }
 

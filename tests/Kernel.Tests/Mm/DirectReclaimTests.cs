@@ -245,4 +245,37 @@ public class DirectReclaimTests
         GiveBack(k, held);
         k.AssertInvariants();
     }
+
+    [Test]
+    public void CongestionWaitEndsWhenADeviceLeavesWriteCongestion()
+    {
+        var k = KernelBuilder.New().Cpus(2).Hz(1000).Boot();
+        var bdi = k.Memory.BackingDev.NewInfo("hda");
+        long left = -1, wokeAt = 0;
+        int waitersWhileAsleep = -1;
+        k.Spawn("writer", async self => await self.KernelCall(async m =>
+        {
+            bdi.SetCongested(BackingDev.WRITE);
+            left = await k.Memory.BackingDev.CongestionWait(BackingDev.WRITE, 1000);
+            wokeAt = m.Now;
+            return 0;
+        }));
+        k.Spawn("device", async self =>
+        {
+            await self.Nanosleep(TimeSpec.FromMilliseconds(5));
+            await self.KernelCall(m =>
+            {
+                waitersWhileAsleep = k.Memory.BackingDev.Waiters(BackingDev.WRITE);
+                bdi.ClearCongested(BackingDev.WRITE); // a request completed: the queue is no longer congested
+                return ValueTask.FromResult(0L);
+            });
+        });
+        k.RunUntilIdle().Should().BeTrue();
+        waitersWhileAsleep.Should().Be(1);
+        bdi.WriteCongested.Should().BeFalse();
+        wokeAt.Should().BeLessThan(Ms.Of(10), "clear_bdi_congested woke the sleeper long before its 1,000-jiffy timeout");
+        left.Should().BeGreaterThan(900);
+        k.Memory.BackingDev.Waiters(BackingDev.WRITE).Should().Be(0);
+        k.AssertInvariants();
+    }
 }
