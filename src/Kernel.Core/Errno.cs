@@ -45,6 +45,8 @@ public enum Errno
     // or -EINTR.
     /// <summary>Restart if the signal has no handler or SA_RESTART, else -EINTR.</summary>
     ERESTARTSYS = 512,
+    /// <summary>Always restart, handler or not (FUTEX_LOCK_PI).</summary>
+    ERESTARTNOINTR = 513,
     /// <summary>Restart after a signal without a handler; -EINTR after a handler.</summary>
     ERESTARTNOHAND = 514,
     /// <summary>Restart through restart_syscall (nanosleep's remaining time).</summary>

@@ -68,6 +68,12 @@ public interface IScheduler
     /// <summary>__setscheduler after the permission checks: policy, RT priority, requeue.</summary>
     void SetScheduler(TaskStruct p, SchedPolicy policy, int rtPriority);
 
+    /// <summary>
+    /// rt_mutex_setprio: set the effective priority a PI boost (or its end) gives `p`, requeueing
+    /// it and rescheduling as the change requires; normal_prio is left alone.
+    /// </summary>
+    void RtMutexSetprio(TaskStruct p, int prio);
+
     /// <summary>set_cpus_allowed: may need the migration thread, so it can block the caller.</summary>
     ValueTask<long> SetCpusAllowed(TaskStruct p, CpuMask mask);
 

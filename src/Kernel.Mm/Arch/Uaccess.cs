@@ -100,6 +100,34 @@ public static class Uaccess
         return CopyToUser(mm, addr, bytes) == 0 ? 0 : Errno.EFAULT.Ret();
     }
 
+    /// <summary>
+    /// futex_atomic_cmpxchg_inatomic (a locked cmpxchg on a user word): store `newval` if the word
+    /// holds `expected`; `current` is what it held. 0, or -EFAULT (unmapped, read-only, misaligned
+    /// across a page). One step between two sleeps, so it is atomic against every other task.
+    /// </summary>
+    public static long CmpXchgUser(MmStruct mm, long addr, int expected, int newval, out int current)
+    {
+        current = 0;
+        int off = (int)(addr & (MemoryLayout.PAGE_SIZE - 1));
+        if (off + sizeof(int) > MemoryLayout.PAGE_SIZE)
+        {
+            return Errno.EFAULT.Ret();
+        }
+        int pfn = UserPage(mm, addr, write: true);
+        if (pfn < 0)
+        {
+            return pfn;
+        }
+        var page = mm.Memory.WritePage(pfn).Slice(off, sizeof(int));
+        current = MemoryMarshal.Read<int>(page);
+        if (current == expected)
+        {
+            MemoryMarshal.Write(page, in newval);
+        }
+        Charge(mm, sizeof(int));
+        return 0;
+    }
+
     /// <summary>Charge the copy's time to the executing task (rep movsl: per byte copied).</summary>
     internal static void Charge(MmStruct mm, long bytes)
     {

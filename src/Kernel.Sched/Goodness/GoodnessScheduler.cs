@@ -160,7 +160,11 @@ public sealed class GoodnessScheduler : IScheduler
         }
         if (p.Policy is SchedPolicy.SCHED_FIFO or SchedPolicy.SCHED_RR)
         {
-            return 1000 + p.RtPriority;
+            return 1000 + Math.Max(p.RtPriority, BoostedRtPriority(p));
+        }
+        if (p.Prio < MAX_RT_PRIO)
+        {
+            return 1000 + BoostedRtPriority(p); // a PI boost runs an ordinary task as RT
         }
         int weight = p.Counter;
         if (weight == 0)
@@ -177,6 +181,11 @@ public sealed class GoodnessScheduler : IScheduler
         }
         return weight + 20 - p.Nice;
     }
+
+    private const int MAX_RT_PRIO = 100;
+
+    /// <summary>The rt_priority a PI-boosted prio stands for (2.4 had no PI: prio 0..99 maps back to 99..0).</summary>
+    private static int BoostedRtPriority(TaskStruct p) => p.Prio < MAX_RT_PRIO ? MAX_RT_PRIO - 1 - p.Prio : 0;
 
     // ------------------------------------------------------------------ IScheduler
 
@@ -443,14 +452,31 @@ public sealed class GoodnessScheduler : IScheduler
 
     public void SetUserNice(TaskStruct p, int nice)
     {
-        p.StaticPrio = p.Prio = p.NormalPrio = 120 + nice;
+        p.StaticPrio = 120 + nice;
+        if (!p.IsRtPolicy)
+        {
+            p.NormalPrio = p.StaticPrio;
+        }
+        p.Prio = RtMutex.GetPrio(p);
     }
 
     public void SetScheduler(TaskStruct p, SchedPolicy policy, int rtPriority)
     {
         p.Policy = policy;
         p.RtPriority = rtPriority;
-        p.Prio = p.NormalPrio = policy is SchedPolicy.SCHED_FIFO or SchedPolicy.SCHED_RR ? 99 - rtPriority : p.StaticPrio;
+        p.NormalPrio = policy is SchedPolicy.SCHED_FIFO or SchedPolicy.SCHED_RR ? 99 - rtPriority : p.StaticPrio;
+        p.Prio = RtMutex.GetPrio(p);
+        if (p.Array is not null)
+        {
+            MoveFirst(p);
+        }
+        _m.ReschedTask(_m.ThisCpu.Curr);
+    }
+
+    /// <summary>rt_mutex_setprio for 2.4's goodness: the boosted prio counts in goodness(); a boosted task moves to the front.</summary>
+    public void RtMutexSetprio(TaskStruct p, int prio)
+    {
+        p.Prio = prio;
         if (p.Array is not null)
         {
             MoveFirst(p);

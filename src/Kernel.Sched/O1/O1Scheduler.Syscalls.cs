@@ -2,6 +2,7 @@
 // __setscheduler, set_cpus_allowed with the per-CPU migration thread (migration/N), which also
 // performs active load balancing.
 using Kernel.Core;
+using Kernel.Core.Locking;
 using Kernel.Core.Tasks;
 
 namespace Kernel.Sched.O1;
@@ -93,7 +94,7 @@ public sealed partial class O1Scheduler
         p.Policy = policy;
         p.RtPriority = rtPriority;
         p.NormalPrio = _p.NormalPrio(p);
-        p.Prio = p.NormalPrio;
+        p.Prio = RtMutex.GetPrio(p); // a PI boost outlives the policy change
         if (policy == SchedPolicy.SCHED_BATCH)
         {
             p.SleepAvg = 0;
@@ -102,6 +103,39 @@ public sealed partial class O1Scheduler
         if (array is not null)
         {
             ActivateTaskLocked(p, rq);
+            if (TaskRunning(rq, p))
+            {
+                if (p.Prio > oldPrio)
+                {
+                    ReschedTask(RqCurr(rq));
+                }
+            }
+            else if (TaskPreemptsCurr(p, rq))
+            {
+                ReschedTask(RqCurr(rq));
+            }
+        }
+    }
+
+    public void RtMutexSetprio(TaskStruct p, int prio)
+    {
+        if (prio < 0 || prio > SchedParams.MAX_PRIO)
+        {
+            throw new KernelBug($"BUG: rt_mutex_setprio({p}, {prio}) out of range");
+        }
+        var rq = TaskRq(p);
+        LockRq(rq, _m.ThisCpu);
+        int oldPrio = p.Prio;
+        var array = p.Array;
+        if (array is not null)
+        {
+            array.Dequeue(p);
+        }
+        p.Prio = prio;
+        if (array is not null)
+        {
+            // A task boosted to an RT priority is queued in the active array.
+            EnqueueTask(p, SchedParams.RtTask(p) ? rq.Active : array);
             if (TaskRunning(rq, p))
             {
                 if (p.Prio > oldPrio)

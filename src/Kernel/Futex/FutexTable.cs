@@ -10,10 +10,11 @@ using Kernel.Core.Tasks;
 using Kernel.Core.Time;
 using Kernel.Mm.Arch;
 using Kernel.Mm.Memory;
+using Kernel.Process;
 
 namespace Kernel.Futex;
 
-public sealed class FutexTable
+public sealed partial class FutexTable
 {
     /// <summary>FUTEX_HASHBITS (8 without CONFIG_BASE_SMALL): 256 buckets.</summary>
     public const int FUTEX_HASHBITS = 8;
@@ -46,6 +47,12 @@ public sealed class FutexTable
         public FutexKey Key { get; set; } = key;
 
         public LinkedListNode<FutexQ>? Node { get; set; }
+
+        /// <summary>The bits a FUTEX_WAKE_BITSET must share (FUTEX_BITSET_MATCH_ANY for a plain wait).</summary>
+        public int Bitset { get; init; } = FUTEX_BITSET_MATCH_ANY;
+
+        /// <summary>pi_state: set for a waiter of a PI futex.</summary>
+        public FutexPiState? PiState { get; set; }
     }
 
     /// <summary>Waiters queued now, over every bucket.</summary>
@@ -60,14 +67,24 @@ public sealed class FutexTable
 
     private void LockBucket(Bucket b) => _m.ChargeLock(b.Lock, _m.ThisCpu, BucketLockHoldNs);
 
+    /// <summary>FUTEX_BITSET_MATCH_ANY: the bitset of a plain FUTEX_WAIT and FUTEX_WAKE.</summary>
+    public const int FUTEX_BITSET_MATCH_ANY = -1;
+
     /// <summary>
     /// futex_wait: sleep on the word at `uaddr` if it still holds `val`, until a wake, the
-    /// relative timeout (ns; negative = none) or a signal. 0, -EWOULDBLOCK (-EAGAIN) when the
-    /// value differs, -ETIMEDOUT, -EINTR, or the key's -EFAULT/-EINVAL.
+    /// timeout or a signal. `timeoutNs` is relative (2.6.20's FUTEX_WAIT: timespec_to_jiffies + 1
+    /// ticks of schedule_timeout) or, with `absolute`, a time on the simulated monotonic clock
+    /// (FUTEX_WAIT_BITSET's hrtimer); negative means none. `bitset` is what a FUTEX_WAKE_BITSET
+    /// must share with it. 0, -EWOULDBLOCK (-EAGAIN) when the value differs, -ETIMEDOUT,
+    /// -EINTR, or the key's -EFAULT/-EINVAL.
     /// </summary>
-    public async ValueTask<long> Wait(MmStruct mm, long uaddr, bool fshared, int val, long timeoutNs)
+    public async ValueTask<long> Wait(MmStruct mm, long uaddr, bool fshared, int val, long timeoutNs, int bitset = FUTEX_BITSET_MATCH_ANY, bool absolute = false)
     {
         var p = _m.RequireExecuting();
+        if (bitset == 0)
+        {
+            return Errno.EINVAL.Ret();
+        }
         long err = mm.GetFutexKey(uaddr, fshared, out var key);
         if (err < 0)
         {
@@ -84,30 +101,47 @@ public sealed class FutexTable
         {
             return Errno.EAGAIN.Ret(); // EWOULDBLOCK
         }
-        var q = new FutexQ(p, key);
+        var q = new FutexQ(p, key) { Bitset = bitset };
         q.Node = b.Chain.AddLast(q);
         p.State = TaskState.TASK_INTERRUPTIBLE;
-        long left = ScheduleTimeoutOps.MAX_SCHEDULE_TIMEOUT;
+        bool timedOut = false;
         if (!Machine.SignalPending(p))
         {
-            long jiffies = timeoutNs < 0 ? ScheduleTimeoutOps.MAX_SCHEDULE_TIMEOUT : (timeoutNs + _m.Hz.TickNsec - 1) / _m.Hz.TickNsec;
-            left = await _m.ScheduleTimeout(jiffies);
+            if (absolute && timeoutNs >= 0)
+            {
+                var timer = new KTimer(ScheduleTimeoutOps.ProcessTimeout, p);
+                timer.Start(_m, Math.Max(timeoutNs, _m.Now));
+                await _m.Schedule();
+                timedOut = !timer.Del(_m);
+            }
+            else
+            {
+                long jiffies = timeoutNs < 0 ? ScheduleTimeoutOps.MAX_SCHEDULE_TIMEOUT : ((timeoutNs + _m.Hz.TickNsec - 1) / _m.Hz.TickNsec) + 1;
+                timedOut = await _m.ScheduleTimeout(jiffies) == 0;
+            }
         }
         p.State = TaskState.TASK_RUNNING;
         // unqueue_me: "If we were woken (and unqueued), we succeeded, whatever." Still queued
-        // means the timeout ran out, or (with time left) a signal.
+        // means the timeout ran out, or a signal.
         if (q.Node is not null)
         {
             HashFutex(q.Key).Chain.Remove(q.Node); // a requeue may have moved it to another bucket
             q.Node = null;
-            return left == 0 ? Errno.ETIMEDOUT.Ret() : Errno.EINTR.Ret();
+            return timedOut ? Errno.ETIMEDOUT.Ret() : Errno.EINTR.Ret();
         }
         return 0;
     }
 
-    /// <summary>futex_wake: wake up to `nr` waiters of the word at `uaddr`; the number woken, or the key's error.</summary>
-    public long Wake(MmStruct mm, long uaddr, bool fshared, int nr)
+    /// <summary>
+    /// futex_wake: wake up to `nr` waiters of the word at `uaddr` whose bitset shares a bit with
+    /// `bitset`; the number woken, -EINVAL for a zero bitset or a PI futex, or the key's error.
+    /// </summary>
+    public long Wake(MmStruct mm, long uaddr, bool fshared, int nr, int bitset = FUTEX_BITSET_MATCH_ANY)
     {
+        if (bitset == 0)
+        {
+            return Errno.EINVAL.Ret();
+        }
         long err = mm.GetFutexKey(uaddr, fshared, out var key);
         if (err < 0)
         {
@@ -115,7 +149,25 @@ public sealed class FutexTable
         }
         var b = HashFutex(key);
         LockBucket(b);
-        return WakeKey(b, key, nr);
+        int woken = 0;
+        for (var n = b.Chain.First; n is not null && woken < nr;)
+        {
+            var next = n.Next;
+            if (n.Value.Key == key)
+            {
+                if (n.Value.PiState is not null)
+                {
+                    return Errno.EINVAL.Ret(); // FUTEX_WAKE on a PI futex: its waiters belong to the rt_mutex
+                }
+                if ((n.Value.Bitset & bitset) != 0)
+                {
+                    WakeFutex(b, n.Value);
+                    woken++;
+                }
+            }
+            n = next;
+        }
+        return woken;
     }
 
     /// <summary>
@@ -292,7 +344,11 @@ public sealed class FutexTable
         _m.WakeUpProcess(q.Task);
     }
 
-    /// <summary>Every queued waiter sleeps (or is about to) and sits in its key's bucket.</summary>
+    /// <summary>
+    /// Every queued waiter sits in its key's bucket and sleeps (or, woken by a signal or a
+    /// timeout, is about to run); a PI waiter's pi_state is held by its owner and its rt_mutex is
+    /// consistent.
+    /// </summary>
     public IEnumerable<string> CheckInvariants()
     {
         foreach (var b in _buckets)
@@ -306,6 +362,21 @@ public sealed class FutexTable
                 if (q.Task.ExitState != 0)
                 {
                     yield return $"futex_q of exited {q.Task} is still queued";
+                }
+                else if (q.Task.State == TaskState.TASK_RUNNING && q.Task.Array is null && _m.Cpus[q.Task.Cpu].Curr != q.Task)
+                {
+                    yield return $"futex_q of {q.Task} is queued but the task neither sleeps nor can run";
+                }
+                if (q.PiState is { } pi)
+                {
+                    if (pi.Owner is { } owner && ProcessState.Of(owner).PiStateList?.Contains(pi) != true)
+                    {
+                        yield return $"pi_state of {q.Key} is not on its owner {owner}'s pi_state_list";
+                    }
+                    foreach (var problem in pi.PiMutex.CheckInvariants())
+                    {
+                        yield return problem;
+                    }
                 }
             }
         }

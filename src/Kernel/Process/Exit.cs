@@ -37,9 +37,14 @@ public sealed partial class ProcessTable
             status = exitPs.Signal.GroupExitCode; // do_group_exit: every thread reports the group's code
         }
         p.ExitCode = status;
+        var exitMm = Kernel.Mm.Memory.MmStruct.Of(p);
+        // exit_robust_list: robust mutexes this thread holds are marked FUTEX_OWNER_DIED.
+        if (exitPs.RobustList != 0 && exitMm is not null)
+        {
+            _k.Futexes.ExitRobustList(exitMm, p, exitPs.RobustList);
+        }
         // mm_release: a thread that shares its mm zeroes its clear_child_tid word and wakes one
         // waiter on it (a join), unless a signal killed it.
-        var exitMm = Kernel.Mm.Memory.MmStruct.Of(p);
         if (exitPs.ClearChildTid != 0 && (p.Flags & TaskFlags.PF_SIGNALED) == 0 && exitMm is { Users: > 1 })
         {
             long tid = exitPs.ClearChildTid;
@@ -66,6 +71,11 @@ public sealed partial class ProcessTable
         }
         exitPs.Files = null;
         ExitNotify(p);
+        // exit_pi_state_list: contended PI futexes still held go to their top waiters.
+        if (exitPs.PiStateList is { Count: > 0 })
+        {
+            _k.Futexes.ExitPiStateList(p);
+        }
         var ps = ProcessState.Of(p);
         ps.VforkDone?.Complete();
         p.State = TaskState.TASK_DEAD;

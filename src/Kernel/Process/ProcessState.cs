@@ -47,6 +47,12 @@ internal sealed class ProcessState
     /// <summary>clear_child_tid: zeroed and FUTEX_WAKEd at exit (CLONE_CHILD_CLEARTID, set_tid_address); 0 = none.</summary>
     public long ClearChildTid { get; set; }
 
+    /// <summary>robust_list: the user address of the thread's robust_list_head (set_robust_list); 0 = none.</summary>
+    public long RobustList { get; set; }
+
+    /// <summary>pi_state_list: the PI futexes this thread owns while others wait on them.</summary>
+    public List<Kernel.Futex.FutexPiState>? PiStateList { get; set; }
+
     /// <summary>A user handler ran since the last syscall entry: decides EINTR vs restart.</summary>
     public bool HandlerRan { get; set; }
 

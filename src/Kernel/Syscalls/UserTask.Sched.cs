@@ -164,6 +164,7 @@ public sealed partial class UserTask
             }
         }
         _k.Scheduler.SetScheduler(t, pol, priority);
+        global::Kernel.Core.Locking.RtMutex.AdjustPi(_m, t); // a blocked task's new priority travels its PI chain
         return 0;
     }
 
