@@ -141,18 +141,81 @@ public sealed class ProcRegistry
     /// <summary>Whether `path` names a writable file.</summary>
     public bool IsWritable(string path) => _files.TryGetValue(path, out var e) && e.Store is not null;
 
+    /// <summary>
+    /// /proc/PID/NAME and /proc/PID/task/TID/NAME. As in 2.6, /proc/TID of a thread that is not
+    /// its group's leader still resolves (only readdir hides it), and a task directory holds only
+    /// the threads of PID's own group.
+    /// </summary>
     private bool TaskFile(string path, out TaskStruct? task, out Func<TaskStruct, string?>? show)
     {
         task = null;
         show = null;
         var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length != 3 || parts[0] != "proc"
-            || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)
-            || !_perTask.TryGetValue(parts[2], out show))
+        if (parts.Length is not (3 or 5) || parts[0] != "proc" || !TryPid(parts[1], out int pid)
+            || !_perTask.TryGetValue(parts[^1], out show))
         {
             return false;
         }
         task = _tasks.Find(pid);
+        if (task is not null && parts.Length == 5)
+        {
+            task = parts[2] == "task" && TryPid(parts[3], out int tid) && _tasks.Find(tid) is { } t && t.Tgid == task.Tgid ? t : null;
+        }
         return task is not null;
+    }
+
+    private static bool TryPid(string s, out int pid) =>
+        int.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out pid);
+
+    /// <summary>
+    /// readdir of a /proc directory: "/proc" lists the thread-group leaders' pids (and the fixed
+    /// top-level names), "/proc/PID" and "/proc/PID/task/TID" the per-task files (plus "task"),
+    /// "/proc/PID/task" the group's thread ids. Null when the directory does not exist.
+    /// </summary>
+    public IReadOnlyList<string>? ReadDir(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var ci = System.Globalization.CultureInfo.InvariantCulture;
+        if (parts.Length == 0 || parts[0] != "proc")
+        {
+            return null;
+        }
+        if (parts.Length == 1)
+        {
+            var names = new List<string>();
+            foreach (var t in _tasks)
+            {
+                if (t.Pid == t.Tgid && !t.IsIdleTask)
+                {
+                    names.Add(t.Pid.ToString(ci));
+                }
+            }
+            names.AddRange(_files.Keys.Where(k => k.StartsWith("/proc/", StringComparison.Ordinal))
+                .Select(k => k.Split('/')[2]).Distinct().Order(StringComparer.Ordinal));
+            return names;
+        }
+        if (!TryPid(parts[1], out int pid) || _tasks.Find(pid) is not { } task)
+        {
+            return null;
+        }
+        if (parts.Length == 2 || (parts.Length == 4 && parts[2] == "task" && TryPid(parts[3], out int tid) && _tasks.Find(tid) is { } th && th.Tgid == task.Tgid))
+        {
+            return parts.Length == 2 ? PerTaskNames.Append("task").Order(StringComparer.Ordinal).ToList() : PerTaskNames;
+        }
+        if (parts.Length == 3 && parts[2] == "task")
+        {
+            var tids = new List<int>();
+            foreach (var t in _tasks)
+            {
+                if (t.Tgid == task.Tgid)
+                {
+                    tids.Add(t.Pid);
+                }
+            }
+            tids.Sort();
+            return tids.Select(t => t.ToString(ci)).ToList();
+        }
+        return null;
     }
 }

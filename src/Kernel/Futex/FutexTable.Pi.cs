@@ -87,7 +87,12 @@ public sealed partial class FutexTable
         var pi = q.PiState!;
         if (!trylock)
         {
+            long from = _m.Now;
             ret = await pi.PiMutex.TimedLock(_m, absTimeoutNs, detectDeadlock: true);
+            if (Tracepoints.LockPi.Enabled)
+            {
+                Tracepoints.LockPi.Emit(new FutexLockPiEvent(_m.Now, _m.ThisCpu.Id, curr.Pid, key.ToString(), ret, _m.Now - from));
+            }
         }
         else
         {

@@ -28,6 +28,7 @@ public sealed partial class FutexTable
     internal FutexTable(Machine m)
     {
         _m = m;
+        Tracepoints = new FutexTracepoints(m.Trace);
         _buckets = Enumerable.Range(0, 1 << FUTEX_HASHBITS).Select(i => new Bucket(i)).ToArray();
     }
 
@@ -54,6 +55,8 @@ public sealed partial class FutexTable
         /// <summary>pi_state: set for a waiter of a PI futex.</summary>
         public FutexPiState? PiState { get; set; }
     }
+
+    public FutexTracepoints Tracepoints { get; }
 
     /// <summary>Waiters queued now, over every bucket.</summary>
     public int Waiters => _buckets.Sum(b => b.Chain.Count);
@@ -104,6 +107,7 @@ public sealed partial class FutexTable
         var q = new FutexQ(p, key) { Bitset = bitset };
         q.Node = b.Chain.AddLast(q);
         p.State = TaskState.TASK_INTERRUPTIBLE;
+        long sleptFrom = _m.Now;
         bool timedOut = false;
         if (!Machine.SignalPending(p))
         {
@@ -123,13 +127,18 @@ public sealed partial class FutexTable
         p.State = TaskState.TASK_RUNNING;
         // unqueue_me: "If we were woken (and unqueued), we succeeded, whatever." Still queued
         // means the timeout ran out, or a signal.
+        long ret = 0;
         if (q.Node is not null)
         {
             HashFutex(q.Key).Chain.Remove(q.Node); // a requeue may have moved it to another bucket
             q.Node = null;
-            return timedOut ? Errno.ETIMEDOUT.Ret() : Errno.EINTR.Ret();
+            ret = timedOut ? Errno.ETIMEDOUT.Ret() : Errno.EINTR.Ret();
         }
-        return 0;
+        if (Tracepoints.Wait.Enabled)
+        {
+            Tracepoints.Wait.Emit(new FutexWaitEvent(_m.Now, _m.ThisCpu.Id, p.Pid, q.Key.ToString(), ret, _m.Now - sleptFrom));
+        }
+        return ret;
     }
 
     /// <summary>
@@ -167,7 +176,16 @@ public sealed partial class FutexTable
             }
             n = next;
         }
+        TraceWake(key, nr, woken);
         return woken;
+    }
+
+    private void TraceWake(FutexKey key, int nr, int woken)
+    {
+        if (Tracepoints.Wake.Enabled)
+        {
+            Tracepoints.Wake.Emit(new FutexWakeEvent(_m.Now, _m.ThisCpu.Id, _m.Executing?.Pid ?? 0, key.ToString(), nr, woken));
+        }
     }
 
     /// <summary>
@@ -221,6 +239,11 @@ public sealed partial class FutexTable
                 }
             }
             n = next;
+        }
+        if (Tracepoints.Requeue.Enabled)
+        {
+            int woken = Math.Min(ret, Math.Max(nrWake, 0));
+            Tracepoints.Requeue.Emit(new FutexRequeueEvent(_m.Now, _m.ThisCpu.Id, _m.Executing?.Pid ?? 0, key1.ToString(), key2.ToString(), woken, ret - woken));
         }
         return ret;
     }
@@ -313,6 +336,7 @@ public sealed partial class FutexTable
             }
             n = next;
         }
+        TraceWake(key, nr, woken);
         return woken;
     }
 

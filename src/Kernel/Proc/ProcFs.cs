@@ -45,6 +45,9 @@ public sealed class ProcFs
     /// <summary>Read a /proc or /sys path ("/proc/loadavg", "/proc/42/status"); null when it does not exist.</summary>
     public string? Read(string path) => M.ProcFiles.Read(path);
 
+    /// <summary>List a /proc directory ("/proc", "/proc/42", "/proc/42/task"); null when it does not exist.</summary>
+    public IReadOnlyList<string>? ReadDir(string path) => M.ProcFiles.ReadDir(path);
+
     /// <summary>
     /// Write a /proc or /sys file as `echo text > path` would: 0, or -ENOENT (no such file),
     /// -EACCES (read-only), -EINVAL (a value the file does not take).
@@ -98,7 +101,8 @@ public sealed class ProcFs
         {
             sb.Append(Kernel.Mm.Memory.ProcMaps.StatusLines(mm));
         }
-        sb.Append(Ci, $"Threads:\t1\n");
+        // get_nr_threads: signal->count, the group's tasks not yet released.
+        sb.Append(Ci, $"Threads:\t{(p.ProcessData is null ? 1 : Kernel.Process.ProcessState.Of(p).Signal.Count)}\n");
         sb.Append(Ci, $"SigQ:\t0/0\n");
         sb.Append(Ci, $"SigPnd:\t{p.SigPending:x16}\n");
         sb.Append(Ci, $"ShdPnd:\t{0:x16}\n");

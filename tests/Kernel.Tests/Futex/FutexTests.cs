@@ -9,7 +9,7 @@ using Kernel.Syscalls;
 using Kernel.Tests.Support;
 using NUnit.Framework;
 
-namespace Kernel.Tests.Process;
+namespace Kernel.Tests.Futex;
 
 /// <summary>FUTEX_WAIT and FUTEX_WAKE: values, keys (private and shared), counts, timeouts, signals, errors.</summary>
 [Parallelizable(ParallelScope.All)]
