@@ -39,6 +39,8 @@ public enum Errno
     ENOTEMPTY = 39,
     EOVERFLOW = 75,
     ETIMEDOUT = 110,
+    /// <summary>The owner of a robust mutex died holding it.</summary>
+    EOWNERDEAD = 130,
 
     // include/linux/errno.h: kernel-internal codes, never seen by a program. A syscall that a
     // signal interrupted returns one of them; the signal-delivery path turns it into a restart

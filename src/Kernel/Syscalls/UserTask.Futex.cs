@@ -57,6 +57,7 @@ public sealed partial class UserTask
     public async ValueTask<long> Futex(long uaddr, int op, int val, long timeoutNs = FutexOp.NoTimeout, long uaddr2 = 0, int val3 = 0)
     {
         Enter();
+        FutexCalls++;
         var mm = MmOrThrow();
         var f = _k.Futexes;
         bool fshared = (op & FutexOp.FUTEX_PRIVATE_FLAG) == 0;
@@ -117,6 +118,9 @@ public sealed partial class UserTask
         }
         return await Return(r);
     }
+
+    /// <summary>The futex syscalls this thread has made (what `strace -c -e futex` counts).</summary>
+    public long FutexCalls { get; private set; }
 
     /// <summary>sizeof(struct robust_list_head) on i386: list.next, futex_offset, list_op_pending.</summary>
     public const int RobustListHeadSize = 12;
