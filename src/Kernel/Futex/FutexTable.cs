@@ -41,16 +41,27 @@ public sealed partial class FutexTable
     }
 
     /// <summary>struct futex_q: one waiter, its key and whether a wake has taken it off its chain.</summary>
-    public sealed class FutexQ(TaskStruct task, FutexKey key)
+    public sealed class FutexQ
     {
-        public TaskStruct Task { get; } = task;
+        public FutexQ(TaskStruct task, FutexKey key)
+        {
+            Task = task;
+            Key = key;
+            OwnNode = new LinkedListNode<FutexQ>(this);
+        }
 
-        public FutexKey Key { get; set; } = key;
+        public TaskStruct Task { get; }
 
+        public FutexKey Key { get; set; }
+
+        /// <summary>The chain node while queued (null once woken or unqueued).</summary>
         public LinkedListNode<FutexQ>? Node { get; set; }
 
+        /// <summary>The one list node of this futex_q, reused on every queueing.</summary>
+        internal LinkedListNode<FutexQ> OwnNode { get; }
+
         /// <summary>The bits a FUTEX_WAKE_BITSET must share (FUTEX_BITSET_MATCH_ANY for a plain wait).</summary>
-        public int Bitset { get; init; } = FUTEX_BITSET_MATCH_ANY;
+        public int Bitset { get; set; } = FUTEX_BITSET_MATCH_ANY;
 
         /// <summary>pi_state: set for a waiter of a PI futex.</summary>
         public FutexPiState? PiState { get; set; }
@@ -81,6 +92,7 @@ public sealed partial class FutexTable
     /// must share with it. 0, -EWOULDBLOCK (-EAGAIN) when the value differs, -ETIMEDOUT,
     /// -EINTR, or the key's -EFAULT/-EINVAL.
     /// </summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<long> Wait(MmStruct mm, long uaddr, bool fshared, int val, long timeoutNs, int bitset = FUTEX_BITSET_MATCH_ANY, bool absolute = false)
     {
         var p = _m.RequireExecuting();
@@ -104,8 +116,13 @@ public sealed partial class FutexTable
         {
             return Errno.EAGAIN.Ret(); // EWOULDBLOCK
         }
-        var q = new FutexQ(p, key) { Bitset = bitset };
-        q.Node = b.Chain.AddLast(q);
+        // The futex_q lives on the waiter's stack in Linux: one per task here, reused (a task waits on one futex at a time).
+        var ps = ProcessState.Of(p);
+        var q = ps.FutexQ ??= new FutexQ(p, key);
+        q.Key = key;
+        q.Bitset = bitset;
+        b.Chain.AddLast(q.OwnNode);
+        q.Node = q.OwnNode;
         p.State = TaskState.TASK_INTERRUPTIBLE;
         long sleptFrom = _m.Now;
         bool timedOut = false;
@@ -227,7 +244,7 @@ public sealed partial class FutexTable
                     if (b2 != b1)
                     {
                         b1.Chain.Remove(n);
-                        q.Node = b2.Chain.AddLast(q);
+                        b2.Chain.AddLast(n);
                     }
                     q.Key = key2;
                     // 2.6.20 moves a waiter before it checks the count, so nr_requeue 0 still

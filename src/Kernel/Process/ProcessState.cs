@@ -50,6 +50,9 @@ internal sealed class ProcessState
     /// <summary>robust_list: the user address of the thread's robust_list_head (set_robust_list); 0 = none.</summary>
     public long RobustList { get; set; }
 
+    /// <summary>The thread's futex_q for FUTEX_WAIT, reused across waits.</summary>
+    public Kernel.Futex.FutexTable.FutexQ? FutexQ { get; set; }
+
     /// <summary>pi_state_list: the PI futexes this thread owns while others wait on them.</summary>
     public List<Kernel.Futex.FutexPiState>? PiStateList { get; set; }
 

@@ -54,7 +54,7 @@ public sealed partial class UserTask
     /// bitset val3. A timeout of <see cref="FutexOp.NoTimeout"/> is the NULL pointer; any other
     /// negative one is -EINVAL, as an invalid timespec is.
     /// </summary>
-    public async ValueTask<long> Futex(long uaddr, int op, int val, long timeoutNs = FutexOp.NoTimeout, long uaddr2 = 0, int val3 = 0)
+    public ValueTask<long> Futex(long uaddr, int op, int val, long timeoutNs = FutexOp.NoTimeout, long uaddr2 = 0, int val3 = 0)
     {
         Enter();
         FutexCalls++;
@@ -68,55 +68,43 @@ public sealed partial class UserTask
         {
             if (timeoutNs < 0)
             {
-                return await Return(Errno.EINVAL.Ret()); // timespec_valid
+                return Return(Errno.EINVAL.Ret()); // timespec_valid
             }
             timeout = timeoutNs;
         }
         int val2 = (int)timeoutNs; // REQUEUE, CMP_REQUEUE, WAKE_OP: the count travels in the timeout argument
-        long r;
-        switch (cmd)
+        var r = cmd switch
         {
-            case FutexOp.FUTEX_WAIT:
-                r = await f.Wait(mm, uaddr, fshared, val, timeout);
-                break;
-            case FutexOp.FUTEX_WAKE:
-                r = f.Wake(mm, uaddr, fshared, val);
-                break;
-            case FutexOp.FUTEX_REQUEUE:
-                r = f.Requeue(mm, uaddr, uaddr2, fshared, val, val2, cmpval: null);
-                break;
-            case FutexOp.FUTEX_CMP_REQUEUE:
-                r = f.Requeue(mm, uaddr, uaddr2, fshared, val, val2, cmpval: val3);
-                break;
-            case FutexOp.FUTEX_WAKE_OP:
-                r = f.WakeOp(mm, uaddr, uaddr2, fshared, val, val2, val3);
-                break;
-            case FutexOp.FUTEX_LOCK_PI:
-            case FutexOp.FUTEX_TRYLOCK_PI:
-                while (true)
-                {
-                    r = await f.LockPi(mm, uaddr, fshared, timeout, trylock: cmd == FutexOp.FUTEX_TRYLOCK_PI);
-                    if (r != Errno.ERESTARTNOINTR.Ret())
-                    {
-                        break;
-                    }
-                    await Return(r); // deliver the signal (a fatal one ends here), then restart
-                }
-                break;
-            case FutexOp.FUTEX_UNLOCK_PI:
-                r = f.UnlockPi(mm, uaddr, fshared);
-                break;
-            case FutexOp.FUTEX_WAIT_BITSET:
-                r = await f.Wait(mm, uaddr, fshared, val, timeout, val3, absolute: true);
-                break;
-            case FutexOp.FUTEX_WAKE_BITSET:
-                r = f.Wake(mm, uaddr, fshared, val, val3);
-                break;
-            default:
-                r = Errno.ENOSYS.Ret();
-                break;
+            FutexOp.FUTEX_WAIT => f.Wait(mm, uaddr, fshared, val, timeout),
+            FutexOp.FUTEX_WAKE => new ValueTask<long>(f.Wake(mm, uaddr, fshared, val)),
+            FutexOp.FUTEX_REQUEUE => new ValueTask<long>(f.Requeue(mm, uaddr, uaddr2, fshared, val, val2, cmpval: null)),
+            FutexOp.FUTEX_CMP_REQUEUE => new ValueTask<long>(f.Requeue(mm, uaddr, uaddr2, fshared, val, val2, cmpval: val3)),
+            FutexOp.FUTEX_WAKE_OP => new ValueTask<long>(f.WakeOp(mm, uaddr, uaddr2, fshared, val, val2, val3)),
+            FutexOp.FUTEX_LOCK_PI or FutexOp.FUTEX_TRYLOCK_PI => LockPi(mm, uaddr, fshared, timeout, trylock: cmd == FutexOp.FUTEX_TRYLOCK_PI),
+            FutexOp.FUTEX_UNLOCK_PI => new ValueTask<long>(f.UnlockPi(mm, uaddr, fshared)),
+            FutexOp.FUTEX_WAIT_BITSET => f.Wait(mm, uaddr, fshared, val, timeout, val3, absolute: true),
+            FutexOp.FUTEX_WAKE_BITSET => new ValueTask<long>(f.Wake(mm, uaddr, fshared, val, val3)),
+            _ => new ValueTask<long>(Errno.ENOSYS.Ret()),
+        };
+        // The common cases (a wake, a wait whose value moved on) finish without sleeping: return
+        // without building an async frame.
+        return r.IsCompletedSuccessfully ? Return(r.Result) : FutexSlow(r);
+    }
+
+    private async ValueTask<long> FutexSlow(ValueTask<long> sleeping) => await Return(await sleeping);
+
+    /// <summary>FUTEX_LOCK_PI's -ERESTARTNOINTR: deliver the signal (a fatal one ends here), then try again.</summary>
+    private async ValueTask<long> LockPi(Kernel.Mm.Memory.MmStruct mm, long uaddr, bool fshared, long timeout, bool trylock)
+    {
+        while (true)
+        {
+            long r = await _k.Futexes.LockPi(mm, uaddr, fshared, timeout, trylock);
+            if (r != Errno.ERESTARTNOINTR.Ret())
+            {
+                return r;
+            }
+            await Return(r);
         }
-        return await Return(r);
     }
 
     /// <summary>The futex syscalls this thread has made (what `strace -c -e futex` counts).</summary>
