@@ -262,7 +262,7 @@ public static class SyscallStress
                 Problems.Add($"invariant broken before step {Count} (previous op {_lastOp} {_args}): " + string.Join("; ", bad) + " | " + string.Join(" | ", Trace));
                 return;
             }
-            int op = _r.Next(24);
+            int op = _r.Next(25);
             _inRoot = root;
             if (root)
             {
@@ -542,6 +542,27 @@ public static class SyscallStress
                         int sig = _r.Next(0, 66);
                         long r = _r.Next(2) == 0 ? self.Signal(sig, _ => { }) : self.SignalIgnore(sig);
                         Check("signal", r, Errno.EINVAL);
+                        break;
+                    }
+                case 23:
+                    {
+                        // Any futex op on any word: waits and PI locks always carry a short timeout, so nothing blocks for ever.
+                        int cmd = _r.Next(12);
+                        int fop = cmd | (_r.Next(2) == 0 ? FutexOp.FUTEX_PRIVATE_FLAG : 0);
+                        long a = Addr(regions), a2 = Addr(regions);
+                        int val = _r.Next(4) == 0 ? _r.Next() : _r.Next(-2, 4);
+                        long timeout = cmd switch
+                        {
+                            FutexOp.FUTEX_WAIT => _r.Next(8) == 0 ? -1 : _r.Next(0, 2_000_000),
+                            FutexOp.FUTEX_LOCK_PI or FutexOp.FUTEX_WAIT_BITSET => self.Now + _r.Next(0, 2_000_000),
+                            _ => _r.Next(-1, 4),
+                        };
+                        int val3 = _r.Next(3) == 0 ? _r.Next() : _r.Next(0, 3);
+                        _args = $"{a:x}, {fop}, {val}, {timeout}, {a2:x}, {val3}";
+                        Check("futex", await self.Futex(a, fop, val, timeout, a2, val3), Errno.EINVAL, Errno.EFAULT, Errno.EAGAIN,
+                            Errno.ETIMEDOUT, Errno.EINTR, Errno.ENOSYS, Errno.EDEADLK, Errno.EPERM, Errno.ESRCH);
+                        Forget(shadow, a & ~3L, 8); // LOCK_PI and WAKE_OP write the words
+                        Forget(shadow, a2 & ~3L, 8);
                         break;
                     }
                 default:
