@@ -86,13 +86,13 @@ public class FutexBadInputTests
             long child = await self.Fork(async c =>
             {
                 long w = await c.Mmap(0, Page, Prot.PROT_READ | Prot.PROT_WRITE, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
-                await c.Clone(FutexPiTests.Nptl, async th => await th.Nanosleep(Ms.Of(100)), parentTid: w, childTid: w);
-                await c.Clone(FutexPiTests.Nptl, async th =>
+                await c.Clone(Threads.Nptl, async th => await th.Nanosleep(Ms.Of(100)), parentTid: w, childTid: w);
+                await c.Clone(Threads.Nptl, async th =>
                 {
                     await th.Nanosleep(Ms.Of(1));
                     await th.Store(0x10L, 1); // SIGSEGV
                 }, parentTid: w + 4, childTid: w + 4);
-                await FutexPiTests.Join(c, w);
+                await Threads.Join(c, w);
                 sibling = 1; // never reached: the group died
                 await c.Exit(0);
             });

@@ -20,9 +20,6 @@ public class FutexPiTests
     private const int LockPi = FutexOp.FUTEX_LOCK_PI | FutexOp.FUTEX_PRIVATE_FLAG;
     private const int UnlockPi = FutexOp.FUTEX_UNLOCK_PI | FutexOp.FUTEX_PRIVATE_FLAG;
 
-    internal const CloneFlags Nptl = CloneFlags.CLONE_VM | CloneFlags.CLONE_FS | CloneFlags.CLONE_FILES | CloneFlags.CLONE_SIGHAND
-        | CloneFlags.CLONE_THREAD | CloneFlags.CLONE_SYSVSEM | CloneFlags.CLONE_PARENT_SETTID | CloneFlags.CLONE_CHILD_CLEARTID;
-
     /// <summary>pthread_mutex_lock of a PI mutex: cmpxchg 0 -> TID, else the kernel.</summary>
     internal static async ValueTask<long> PiLock(UserTask t, long word)
     {
@@ -45,15 +42,6 @@ public class FutexPiTests
         return await t.Futex(word, UnlockPi, 0);
     }
 
-    internal static async ValueTask Join(UserTask self, long tidWord)
-    {
-        int tid;
-        while ((tid = await self.Load<int>(tidWord)) != 0)
-        {
-            await self.Futex(tidWord, FutexOp.FUTEX_WAIT, tid);
-        }
-    }
-
     [Test]
     public void ALowPriorityOwnerIsBoostedWhileAnRtTaskWaitsAndDropsBackOnUnlock()
     {
@@ -67,7 +55,7 @@ public class FutexPiTests
             ownerTid = (int)self.Gettid();
             (await PiLock(self, lockWord)).Should().Be(0);
             ownerPrioBefore = self.TaskStruct.Prio;
-            rtTid = await self.Clone(Nptl, async t =>
+            rtTid = await self.Clone(Threads.Nptl, async t =>
             {
                 await t.SchedSetscheduler(0, SchedPolicy.SCHED_FIFO, 50);
                 rtResult = await PiLock(t, lockWord);
@@ -81,7 +69,7 @@ public class FutexPiTests
             unlockResult = await PiUnlock(self, lockWord);
             ownerPrioAfter = self.TaskStruct.Prio;
             ownerNormalPrio = self.TaskStruct.NormalPrio;
-            await Join(self, tidWord);
+            await Threads.Join(self, tidWord);
         });
         ownerPrioBefore.Should().BeGreaterThanOrEqualTo(100, "an ordinary task");
         ownerPrioBoosted.Should().Be(99 - 50, "rt_mutex_getprio: the top waiter's priority");
@@ -106,7 +94,7 @@ public class FutexPiTests
                 long m = await self.Mmap(0, Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
                 long lockWord = m, hiTid = m + 64, medTid = m + 128;
                 await self.SchedSetscheduler(0, SchedPolicy.SCHED_FIFO, 1); // the creator must not be starved by the hog
-                await self.Clone(Nptl, async low =>
+                await self.Clone(Threads.Nptl, async low =>
                 {
                     await low.SchedSetscheduler(0, SchedPolicy.SCHED_NORMAL, 0);
                     await Lock(low, lockWord, pi);
@@ -114,7 +102,7 @@ public class FutexPiTests
                     await Unlock(low, lockWord, pi);
                     await low.Exit(0);
                 }, parentTid: m + 192, childTid: m + 192);
-                await self.Clone(Nptl, async hi =>
+                await self.Clone(Threads.Nptl, async hi =>
                 {
                     await hi.SchedSetscheduler(0, SchedPolicy.SCHED_FIFO, 50);
                     await hi.Nanosleep(Ms.Of(1));
@@ -124,7 +112,7 @@ public class FutexPiTests
                     await Unlock(hi, lockWord, pi);
                     await hi.Exit(0);
                 }, parentTid: hiTid, childTid: hiTid);
-                await self.Clone(Nptl, async med =>
+                await self.Clone(Threads.Nptl, async med =>
                 {
                     await med.SchedSetscheduler(0, SchedPolicy.SCHED_FIFO, 10);
                     await med.Nanosleep(Ms.Of(2));
@@ -132,9 +120,9 @@ public class FutexPiTests
                     await med.Exit(0);
                 }, parentTid: medTid, childTid: medTid);
                 await self.SchedSetscheduler(0, SchedPolicy.SCHED_NORMAL, 0);
-                await Join(self, hiTid);
-                await Join(self, medTid);
-                await Join(self, m + 192);
+                await Threads.Join(self, hiTid);
+                await Threads.Join(self, medTid);
+                await Threads.Join(self, m + 192);
             });
             return acquiredAfter;
         }
@@ -192,7 +180,7 @@ public class FutexPiTests
             await self.Store(c, 30000); // a TID no task has
             noOwner = await self.Futex(c, LockPi, 0);
             negative = await self.Futex(b, LockPi, 0, -5);
-            await self.Clone(Nptl, async t =>
+            await self.Clone(Threads.Nptl, async t =>
             {
                 notOwner = await t.Futex(a, UnlockPi, 0);
                 trylockHeld = await t.Futex(a, FutexOp.FUTEX_TRYLOCK_PI | FutexOp.FUTEX_PRIVATE_FLAG, 0);
@@ -204,7 +192,7 @@ public class FutexPiTests
             }, parentTid: tidWord, childTid: tidWord);
             await self.Nanosleep(Ms.Of(1));
             wakePi = await self.Futex(a, FutexOp.FUTEX_WAKE | FutexOp.FUTEX_PRIVATE_FLAG, 1);
-            await Join(self, tidWord);
+            await Threads.Join(self, tidWord);
             await PiUnlock(self, a);
         });
         relock.Should().Be(Errno.EDEADLK.Ret(), "the word already names us");
@@ -228,7 +216,7 @@ public class FutexPiTests
             long m = await self.Mmap(0, Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
             long l1 = m, l2 = m + 8, tidWord = m + 64;
             await PiLock(self, l1);
-            await self.Clone(Nptl, async t =>
+            await self.Clone(Threads.Nptl, async t =>
             {
                 await PiLock(t, l2);
                 await t.Nanosleep(Ms.Of(2));
@@ -240,7 +228,7 @@ public class FutexPiTests
             await self.Nanosleep(Ms.Of(4));
             second = await PiLock(self, l2); // ...and this closes the cycle
             await PiUnlock(self, l1);
-            await Join(self, tidWord);
+            await Threads.Join(self, tidWord);
         });
         second.Should().Be(Errno.EDEADLK.Ret(), "the chain walk comes back to the caller");
         results.Should().Equal(0L);
@@ -255,7 +243,7 @@ public class FutexPiTests
         {
             long m = await self.Mmap(0, Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
             long l = m, tidWord = m + 64;
-            await self.Clone(Nptl, async t =>
+            await self.Clone(Threads.Nptl, async t =>
             {
                 await PiLock(t, l);
                 await t.Nanosleep(Ms.Of(3));
@@ -265,7 +253,7 @@ public class FutexPiTests
             me = (int)self.Gettid();
             got = await self.Futex(l, LockPi, 0);
             word = await self.Load<int>(l);
-            await Join(self, tidWord);
+            await Threads.Join(self, tidWord);
         });
         got.Should().Be(0);
         (word & FutexOp.FUTEX_OWNER_DIED).Should().NotBe(0, "exit_pi_state_list left no owner");

@@ -25,7 +25,7 @@ public class FutexRobustTests
             long m = await self.Mmap(0, Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
             // Layout: a robust_list_head at m, one mutex at m + 32 (its list node first, its word 8 bytes on).
             long head = m, node = m + 32, word = node + 8, tidWord = m + 128;
-            await self.Clone(FutexPiTests.Nptl, async t =>
+            await self.Clone(Threads.Nptl, async t =>
             {
                 setBad = t.SetRobustList(head, 8);
                 t.SetRobustList(head, UserTask.RobustListHeadSize);
@@ -50,7 +50,7 @@ public class FutexRobustTests
             wordSeen = await self.Load<int>(word);
             // The robust-mutex protocol: an OWNER_DIED word with no owner may be taken by cmpxchg.
             (await self.CompareExchange(word, wordSeen, me | FutexOp.FUTEX_OWNER_DIED)).Should().Be(wordSeen);
-            await FutexPiTests.Join(self, tidWord);
+            await Threads.Join(self, tidWord);
         });
         setBad.Should().Be(Errno.EINVAL.Ret(), "the kernel knows one head size");
         getResult.Should().Be(0);

@@ -35,7 +35,7 @@ public class ThreadProcTests
             for (int i = 0; i < 3; i++)
             {
                 long w = m + 8 * i;
-                tids.Add(await self.Clone(FutexPiTests.Nptl, async th => await th.Nanosleep(Ms.Of(3)), parentTid: w, childTid: w));
+                tids.Add(await self.Clone(Threads.Nptl, async th => await th.Nanosleep(Ms.Of(3)), parentTid: w, childTid: w));
             }
             status = k.Proc.Read($"/proc/{pid}/status");
             taskDir = k.Proc.ReadDir($"/proc/{pid}/task");
@@ -44,7 +44,7 @@ public class ThreadProcTests
             foreign = k.Proc.Read($"/proc/{pid}/task/{otherPid}/status");
             for (int i = 0; i < 3; i++)
             {
-                await FutexPiTests.Join(self, m + 8 * i);
+                await Threads.Join(self, m + 8 * i);
             }
             await self.Wait4((int)otherPid);
         });

@@ -17,25 +17,6 @@ public class ThreadTests
     private const long Page = MemoryLayout.PAGE_SIZE;
     private const int RW = Prot.PROT_READ | Prot.PROT_WRITE;
 
-    /// <summary>The flags glibc's pthread_create passes (2.6 NPTL).</summary>
-    private const CloneFlags Nptl = CloneFlags.CLONE_VM | CloneFlags.CLONE_FS | CloneFlags.CLONE_FILES | CloneFlags.CLONE_SIGHAND
-        | CloneFlags.CLONE_THREAD | CloneFlags.CLONE_SYSVSEM | CloneFlags.CLONE_SETTLS | CloneFlags.CLONE_PARENT_SETTID
-        | CloneFlags.CLONE_CHILD_CLEARTID;
-
-    /// <summary>pthread_join: wait until the kernel zeroes the tid word (futex wake at the thread's exit).</summary>
-    private static async ValueTask Join(UserTask self, long tidWord)
-    {
-        while (true)
-        {
-            int tid = await self.Load<int>(tidWord);
-            if (tid == 0)
-            {
-                return;
-            }
-            await self.Futex(tidWord, FutexOp.FUTEX_WAIT, tid);
-        }
-    }
-
     [Test]
     public void AThreadSharesThePidAndIsJoinedThroughItsClearedTidWord()
     {
@@ -45,7 +26,7 @@ public class ThreadTests
         {
             pid = self.Getpid();
             long word = await self.Mmap(0, Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
-            created = await self.Clone(Nptl, async t =>
+            created = await self.Clone(Threads.Nptl, async t =>
             {
                 threadPid = t.Getpid();
                 threadTid = t.Gettid();
@@ -53,7 +34,7 @@ public class ThreadTests
                 await t.Exit(0);
             }, parentTid: word, childTid: word);
             tidWordAtStart = await self.Load<int>(word);
-            await Join(self, word);
+            await Threads.Join(self, word);
             afterJoin = await self.Load<int>(word);
             noChild = await self.Wait4(-1, WaitOptions.WNOHANG | WaitOptions.__WALL);
         });
@@ -74,7 +55,7 @@ public class ThreadTests
             long proc = await self.Fork(async leader =>
             {
                 long word = await leader.Mmap(0, Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
-                await leader.Clone(Nptl, async t =>
+                await leader.Clone(Threads.Nptl, async t =>
                 {
                     await t.Compute(Ms.Of(1));
                     await t.Store(0x10, 1); // SIGSEGV: the group dies
@@ -98,14 +79,14 @@ public class ThreadTests
             long a = await self.Fork(async leader =>
             {
                 long word = await leader.Mmap(0, Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
-                await leader.Clone(Nptl, async t => await t.ExitGroup(7), parentTid: word, childTid: word);
+                await leader.Clone(Threads.Nptl, async t => await t.ExitGroup(7), parentTid: word, childTid: word);
                 await leader.Compute(Ms.Of(100));
             });
             groupExit = await self.Wait4((int)a);
             long b = await self.Fork(async leader =>
             {
                 long word = await leader.Mmap(0, Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
-                await leader.Clone(Nptl, async t =>
+                await leader.Clone(Threads.Nptl, async t =>
                 {
                     await t.Compute(Ms.Of(10));
                     await t.Exit(0);
@@ -130,12 +111,12 @@ public class ThreadTests
         {
             long word = await self.Mmap(0, Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
             self.Signal(Signals.SIGUSR1, _ => got++);
-            long tid = await self.Clone(Nptl, async t => await t.Nanosleep(TimeSpec.FromMilliseconds(5)), parentTid: word, childTid: word);
+            long tid = await self.Clone(Threads.Nptl, async t => await t.Nanosleep(TimeSpec.FromMilliseconds(5)), parentTid: word, childTid: word);
             wrongGroup = await self.Tgkill((int)tid, (int)tid, Signals.SIGUSR1);
             right = await self.Tgkill((int)self.Getpid(), (int)tid, Signals.SIGUSR1);
             badFlags1 = await self.Clone(CloneFlags.CLONE_VM | CloneFlags.CLONE_THREAD, async t => await t.Exit(0));
             badFlags2 = await self.Clone(CloneFlags.CLONE_SIGHAND, async t => await t.Exit(0));
-            await Join(self, word);
+            await Threads.Join(self, word);
         });
         wrongGroup.Should().Be(Errno.ESRCH.Ret());
         right.Should().Be(0);
@@ -155,12 +136,12 @@ public class ThreadTests
             {
                 long w = words + i * 4;
                 long work = 1_000 * (1 + i % 7);
-                await self.Clone(Nptl, async t => await t.Compute(work), parentTid: w, childTid: w);
+                await self.Clone(Threads.Nptl, async t => await t.Compute(work), parentTid: w, childTid: w);
                 if (i % 50 == 49)
                 {
                     for (int j = i - 49; j <= i; j++)
                     {
-                        await Join(self, words + j * 4);
+                        await Threads.Join(self, words + j * 4);
                         joined++;
                     }
                 }
