@@ -13,6 +13,7 @@ public sealed partial class LinuxKernel
         var problems = new List<string>(Scheduler.CheckInvariants());
         problems.AddRange(Memory.CheckInvariants());
         problems.AddRange(Futexes.CheckInvariants());
+        problems.AddRange(Pipes.CheckInvariants());
         var running = new Dictionary<TaskStruct, int>();
         foreach (var cpu in Machine.Cpus)
         {

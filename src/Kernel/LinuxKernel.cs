@@ -44,7 +44,11 @@ public sealed partial class LinuxKernel : IDisposable
         Proc = new ProcFs(this);
         Mounts = new Fs.MountTable(Memory.Shmem, Machine.ProcFiles);
         Futexes = new Futex.FutexTable(Machine);
+        Pipes = new Fs.PipeFileOperations(this);
     }
+
+    /// <summary>pipefs: the operations every pipe shares (do_pipe makes the inodes).</summary>
+    internal Fs.PipeFileOperations Pipes { get; }
 
     /// <summary>Boot a kernel: CPUs and idle tasks, init (pid 1), the migration threads.</summary>
     public static LinuxKernel Boot(KernelOptions? options = null)

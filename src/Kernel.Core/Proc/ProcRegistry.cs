@@ -14,6 +14,7 @@ public sealed class ProcRegistry
 {
     private readonly Dictionary<string, Entry> _files = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Func<TaskStruct, string?>> _perTask = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Func<TaskStruct, IReadOnlyList<string>?>> _perTaskDirs = new(StringComparer.Ordinal);
     private readonly TaskList _tasks;
 
     private sealed record Entry(Func<string> Show, ProcStore? Store);
@@ -51,6 +52,17 @@ public sealed class ProcRegistry
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(show);
         if (!_perTask.TryAdd(name, show))
+        {
+            throw new InvalidOperationException($"/proc/PID/{name} is already registered.");
+        }
+    }
+
+    /// <summary>Add the directory /proc/PID/`name` (fd): `list` gives its entries for a task, or null.</summary>
+    public void RegisterPerTaskDir(string name, Func<TaskStruct, IReadOnlyList<string>?> list)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(list);
+        if (_perTask.ContainsKey(name) || !_perTaskDirs.TryAdd(name, list))
         {
             throw new InvalidOperationException($"/proc/PID/{name} is already registered.");
         }
@@ -201,7 +213,12 @@ public sealed class ProcRegistry
         }
         if (parts.Length == 2 || (parts.Length == 4 && parts[2] == "task" && TryPid(parts[3], out int tid) && _tasks.Find(tid) is { } th && th.Tgid == task.Tgid))
         {
-            return parts.Length == 2 ? PerTaskNames.Append("task").Order(StringComparer.Ordinal).ToList() : PerTaskNames;
+            var names = PerTaskNames.Concat(_perTaskDirs.Keys);
+            return (parts.Length == 2 ? names.Append("task") : names).Order(StringComparer.Ordinal).ToList();
+        }
+        if (parts.Length == 3 && _perTaskDirs.TryGetValue(parts[2], out var list))
+        {
+            return list(task);
         }
         if (parts.Length == 3 && parts[2] == "task")
         {

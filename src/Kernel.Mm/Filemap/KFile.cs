@@ -28,7 +28,13 @@ public sealed class KFile
     public FileOperations FOps => Inode.FOps;
 
     /// <summary>O_ACCMODE and friends.</summary>
-    public int Flags { get; }
+    public int Flags { get; private set; }
+
+    /// <summary>The flags fcntl(F_SETFL) may change.</summary>
+    public const int SetflMask = OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK;
+
+    /// <summary>fcntl(F_SETFL): replace O_APPEND and O_NONBLOCK; the access mode stays.</summary>
+    public void SetStatusFlags(int flags) => Flags = (Flags & ~SetflMask) | (flags & SetflMask);
 
     /// <summary>f_pos.</summary>
     public long Pos { get; set; }
@@ -67,4 +73,5 @@ public static class OpenFlags
     public const int O_EXCL = 0x80;
     public const int O_TRUNC = 0x200;
     public const int O_APPEND = 0x400;
+    public const int O_NONBLOCK = 0x800;
 }

@@ -32,6 +32,7 @@ public sealed class ProcFs
         r.RegisterPerTask("status", Status);
         r.RegisterPerTask("stat", PidStat);
         r.RegisterPerTask("schedstat", PidSchedStat);
+        r.RegisterPerTaskDir("fd", OpenFds);
         // kernel/sysctl.c kern_table entries that exist so far.
         var pids = kernel.Pids;
         r.RegisterInt("/proc/sys/kernel/pid_max", () => pids.PidMax, v => { pids.PidMax = (int)v; return 0; },
@@ -78,6 +79,25 @@ public sealed class ProcFs
         'Z' => "Z (zombie)",
         _ => "X (dead)",
     };
+
+    /// <summary>/proc/PID/fd: the task's open descriptors (none listed for a kernel thread or after exit_files).</summary>
+    public IReadOnlyList<string>? OpenFds(TaskStruct p)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        if (p.ProcessData is null || Kernel.Process.ProcessState.Of(p).Files is not { } files)
+        {
+            return Array.Empty<string>();
+        }
+        var fds = new List<string>();
+        for (int i = 0; i < files.Fds.Count; i++)
+        {
+            if (files.Fds[i] is not null)
+            {
+                fds.Add(i.ToString(Ci));
+            }
+        }
+        return fds;
+    }
 
     /// <summary>/proc/PID/status (2.6.20 fields; the two ctxt_switches lines come from 2.6.23).</summary>
     public string Status(TaskStruct p)

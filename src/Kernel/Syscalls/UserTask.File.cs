@@ -5,6 +5,7 @@
 // -EFAULT, not a signal.
 using Kernel.Core;
 using Kernel.Mm;
+using Kernel.Mm.Arch;
 using Kernel.Mm.Filemap;
 using Kernel.Mm.Memory;
 using Kernel.Process;
@@ -76,7 +77,7 @@ public sealed partial class UserTask
         {
             return Return(Errno.EBADF.Ret());
         }
-        if (length < 0 || !f.CanWrite)
+        if (length < 0 || !f.CanWrite || f.Inode is Kernel.Fs.PipeInode)
         {
             return Return(Errno.EINVAL.Ret());
         }
@@ -94,6 +95,10 @@ public sealed partial class UserTask
         if (f is null)
         {
             return Return(Errno.EBADF.Ret());
+        }
+        if (f.Inode is Kernel.Fs.PipeInode)
+        {
+            return Return(Errno.ESPIPE.Ret()); // no_llseek
         }
         // generic_file_llseek: the new position must lie in [0, s_maxbytes]; overflow is EINVAL too.
         long pos = whence switch
@@ -124,7 +129,7 @@ public sealed partial class UserTask
         {
             return Return(Errno.EINVAL.Ret());
         }
-        return FileIo(f, buf, count, write: false);
+        return f.FOps is ISleepingFileOperations s ? SleepingIo(s, f, buf, count, write: false) : FileIo(f, buf, count, write: false);
     }
 
     /// <summary>write(fd, buf, count): f_op->write from the task's memory at `buf`; -EFAULT for a bad buffer.</summary>
@@ -140,7 +145,85 @@ public sealed partial class UserTask
         {
             return Return(Errno.EINVAL.Ret());
         }
-        return FileIo(f, buf, count, write: true);
+        return f.FOps is ISleepingFileOperations s ? SleepingIo(s, f, buf, count, write: true) : FileIo(f, buf, count, write: true);
+    }
+
+    /// <summary>
+    /// f_op->read or ->write of a file that sleeps on its own queue (a pipe). -ERESTARTSYS (a
+    /// signal broke the sleep with nothing done) restarts the call after the signal, unless a
+    /// handler ran: then it is -EINTR.
+    /// </summary>
+    private async ValueTask<long> SleepingIo(ISleepingFileOperations s, KFile f, long buf, long count, bool write)
+    {
+        var mm = MmOrThrow();
+        var ps = ProcessState.Of(TaskStruct);
+        while (true)
+        {
+            ps.HandlerRan = false;
+            long r = write ? await s.WriteSleeping(f, mm, buf, count) : await s.ReadSleeping(f, mm, buf, count);
+            if (r != Errno.ERESTARTSYS.Ret())
+            {
+                return await Return(r);
+            }
+            await Return(r);
+            if (ps.HandlerRan)
+            {
+                return Errno.EINTR.Ret();
+            }
+        }
+    }
+
+    /// <summary>pipe(fildes): a pipe's read end at fildes[0], its write end at fildes[1]. -EMFILE, -EFAULT.</summary>
+    public ValueTask<long> Pipe(long fildes)
+    {
+        Enter();
+        var mm = MmOrThrow();
+        var (rd, wr) = _k.Pipes.Create();
+        int fd0 = Files.Install(rd);
+        int fd1 = fd0 < 0 ? -1 : Files.Install(wr);
+        if (fd1 < 0)
+        {
+            if (fd0 >= 0)
+            {
+                Files.Fds[fd0] = null;
+            }
+            rd.Fput();
+            wr.Fput();
+            return Return(Errno.EMFILE.Ret());
+        }
+        if (Uaccess.PutUser(mm, fildes, fd0) < 0 || Uaccess.PutUser(mm, fildes + 4, fd1) < 0)
+        {
+            Files.Fds[fd0] = null;
+            Files.Fds[fd1] = null;
+            rd.Fput();
+            wr.Fput();
+            return Return(Errno.EFAULT.Ret());
+        }
+        return Return(0);
+    }
+
+    public const int F_GETFL = 3;
+    public const int F_SETFL = 4;
+
+    /// <summary>fcntl(fd, F_GETFL) and fcntl(fd, F_SETFL, flags) (O_APPEND, O_NONBLOCK); -EINVAL for another command.</summary>
+    public ValueTask<long> Fcntl(int fd, int cmd, int arg = 0)
+    {
+        Enter();
+        var f = Fd(fd);
+        if (f is null)
+        {
+            return Return(Errno.EBADF.Ret());
+        }
+        switch (cmd)
+        {
+            case F_GETFL:
+                return Return(f.Flags);
+            case F_SETFL:
+                f.SetStatusFlags(arg);
+                return Return(0);
+            default:
+                return Return(Errno.EINVAL.Ret());
+        }
     }
 
     /// <summary>
