@@ -404,7 +404,7 @@ public static class SyscallStress
                         if (_r.Next(2) == 0)
                         {
                             long r = await self.Read(fd, buf, count);
-                            Check("read", r, Errno.EBADF, Errno.EFAULT, Errno.EINVAL, Errno.EIO);
+                            Check("read", r, Errno.EBADF, Errno.EFAULT, Errno.EINVAL, Errno.EIO, Errno.EAGAIN);
                             if (r > count && count >= 0)
                             {
                                 Problems.Add($"read returned {r} for a count of {count}");
@@ -413,15 +413,31 @@ public static class SyscallStress
                         }
                         else
                         {
-                            Check("write", await self.Write(fd, buf, count), Errno.EBADF, Errno.EFAULT, Errno.EINVAL, Errno.EFBIG, Errno.ENOSPC, Errno.ENOMEM);
+                            Check("write", await self.Write(fd, buf, count), Errno.EBADF, Errno.EFAULT, Errno.EINVAL, Errno.EFBIG, Errno.ENOSPC, Errno.ENOMEM, Errno.EAGAIN, Errno.EPIPE);
                         }
                         break;
                     }
                 case 14:
                     {
                         int fd = _r.Next(-1, 8);
-                        switch (_r.Next(4))
+                        switch (_r.Next(5))
                         {
+                            case 3:
+                                {
+                                    // A pipe whose ends never block (a blocking read with our own write end open would sleep for ever).
+                                    long fds = Addr(regions);
+                                    _args = $"{fds:x}";
+                                    long r = await self.Pipe(fds);
+                                    Check("pipe", r, Errno.EFAULT, Errno.EMFILE, Errno.ENFILE);
+                                    Forget(shadow, fds, 8);
+                                    if (r == 0)
+                                    {
+                                        int rd = await self.Load<int>(fds), wr = await self.Load<int>(fds + 4);
+                                        Check("fcntl", await self.Fcntl(rd, UserTask.F_SETFL, OpenFlags.O_NONBLOCK), Errno.EBADF);
+                                        Check("fcntl", await self.Fcntl(wr, UserTask.F_SETFL, OpenFlags.O_NONBLOCK), Errno.EBADF);
+                                    }
+                                    break;
+                                }
                             case 0:
                                 Check("lseek", await self.Lseek(fd, _r.Next(3) == 0 ? Len() : _r.Next(0, 20_000), _r.Next(-1, 4)), Errno.EBADF, Errno.EINVAL, Errno.ESPIPE);
                                 break;

@@ -14,6 +14,9 @@ public abstract class FileOperations
     /// <summary>write: copy up to `count` bytes from user memory at `buf` to f_pos; bytes written or -errno.</summary>
     public abstract long Write(KFile file, MmStruct mm, long buf, long count);
 
+    /// <summary>Whether f_op->mmap exists: do_mmap_pgoff refuses a file without it (-ENODEV) before it builds anything.</summary>
+    public virtual bool HasMmap => true;
+
     /// <summary>mmap: accept the mapping and set its vm_ops. 0 or -errno.</summary>
     public abstract int Mmap(KFile file, Vma vma);
 

@@ -14,6 +14,10 @@ public sealed partial class MmStruct
     public long DoMmapFile(KFile file, long addr, long len, int prot, int flags, long offset)
     {
         ArgumentNullException.ThrowIfNull(file);
+        if (!file.FOps.HasMmap)
+        {
+            return Errno.ENODEV.Ret(); // do_mmap_pgoff: no f_op->mmap, checked first
+        }
         if (len == 0 || (offset & (MemoryLayout.PAGE_SIZE - 1)) != 0)
         {
             return Errno.EINVAL.Ret();

@@ -100,6 +100,9 @@ internal sealed class PipeFileOperations(LinuxKernel k) : FileOperations, ISleep
     public override long Write(KFile file, MmStruct mm, long buf, long count) =>
         throw new KernelBug("pipe write outside sys_write: pipes sleep, use WriteSleeping");
 
+    /// <summary>pipefs has no f_op->mmap.</summary>
+    public override bool HasMmap => false;
+
     public override int Mmap(KFile file, Vma vma) => (int)Errno.ENODEV.Ret();
 
     /// <summary>pipe_read_release / pipe_write_release: one side fewer; wake the other; free the ring when both are gone.</summary>

@@ -28,12 +28,14 @@ public class PipeTests
     public void AWriterThatFillsThePipeSleepsUntilTheReaderDrainsItAndEveryByteArrives()
     {
         const int Total = 100_000; // more than the 16-page ring
-        long written = 0, got = 0, eof = -1, seek = 0;
+        long written = 0, got = 0, eof = -1, seek = 0, mapped = 0;
         bool intact = true;
         var k = KernelBuilder.New().Cpus(2).Hz(1000).RunToExit(async self =>
         {
             var (m, r, w) = await NewPipe(self);
             seek = await self.Lseek(r, 0, UserTask.SEEK_SET);
+            mapped = await self.Mmap(0, Page, RW, MapFlags.MAP_SHARED, r, 0); // the stress run found this one
+
             long child = await self.Fork(async c =>
             {
                 await c.Close(r);
@@ -63,6 +65,7 @@ public class PipeTests
             await self.Close(r);
         });
         seek.Should().Be(Errno.ESPIPE.Ret());
+        mapped.Should().Be(Errno.ENODEV.Ret(), "a pipe has no f_op->mmap");
         written.Should().Be(Total, "a blocking write finishes whole");
         got.Should().Be(Total);
         intact.Should().BeTrue("nothing lost, nothing reordered");
