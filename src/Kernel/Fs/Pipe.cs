@@ -247,19 +247,11 @@ internal sealed class PipeFileOperations(LinuxKernel k) : FileOperations, ISleep
                     break;
                 }
             }
-            if (Machine.SignalPending(p))
+            if (Interrupted(p, ref ret))
             {
-                if (ret == 0)
-                {
-                    ret = Errno.ERESTARTSYS.Ret();
-                }
                 break;
             }
-            if (doWakeup)
-            {
-                pipe.Wait.WakeUp(TaskState.TASK_INTERRUPTIBLE, 0, sync: true);
-                doWakeup = false;
-            }
+            WakeOtherSide(pipe, ref doWakeup);
             await PipeWait(pipe);
         }
         if (doWakeup)
@@ -368,19 +360,11 @@ internal sealed class PipeFileOperations(LinuxKernel k) : FileOperations, ISleep
                 }
                 break;
             }
-            if (Machine.SignalPending(p))
+            if (Interrupted(p, ref ret))
             {
-                if (ret == 0)
-                {
-                    ret = Errno.ERESTARTSYS.Ret();
-                }
                 break;
             }
-            if (doWakeup)
-            {
-                pipe.Wait.WakeUp(TaskState.TASK_INTERRUPTIBLE, 0, sync: true);
-                doWakeup = false;
-            }
+            WakeOtherSide(pipe, ref doWakeup);
             pipe.WaitingWriters++;
             await PipeWait(pipe);
             pipe.WaitingWriters--;
@@ -392,29 +376,44 @@ internal sealed class PipeFileOperations(LinuxKernel k) : FileOperations, ISleep
         return ret;
     }
 
-    /// <summary>copy_to_user from a pipe page, sleeping (and copying again) where a fault must sleep. Bytes not copied.</summary>
-    private async ValueTask<long> CopyOut(MmStruct mm, long dst, int pfn, int off, int n)
+    /// <summary>A signal ends the sleep: -ERESTARTSYS if nothing was done yet.</summary>
+    private static bool Interrupted(TaskStruct p, ref long ret)
     {
-        while (true)
+        if (!Machine.SignalPending(p))
         {
-            Mem.BeginSync();
-            long left = Uaccess.CopyToUser(mm, dst, Mem.ReadPage(pfn).Slice(off, n));
-            var w = Mem.EndSync();
-            if (w.IsNone)
-            {
-                return left;
-            }
-            await Mem.SleepFor(w);
+            return false;
+        }
+        if (ret == 0)
+        {
+            ret = Errno.ERESTARTSYS.Ret();
+        }
+        return true;
+    }
+
+    /// <summary>Before sleeping, wake the other side if this pass changed the ring for it (wake_up_interruptible_sync).</summary>
+    private static void WakeOtherSide(PipeInode pipe, ref bool doWakeup)
+    {
+        if (doWakeup)
+        {
+            pipe.Wait.WakeUp(TaskState.TASK_INTERRUPTIBLE, 0, sync: true);
+            doWakeup = false;
         }
     }
 
+    /// <summary>copy_to_user from a pipe page, sleeping (and copying again) where a fault must sleep. Bytes not copied.</summary>
+    private ValueTask<long> CopyOut(MmStruct mm, long dst, int pfn, int off, int n) => Copy(mm, dst, pfn, off, n, toUser: true);
+
     /// <summary>copy_from_user into a pipe page, the same way. Bytes not copied.</summary>
-    private async ValueTask<long> CopyIn(MmStruct mm, long src, int pfn, int off, int n)
+    private ValueTask<long> CopyIn(MmStruct mm, long src, int pfn, int off, int n) => Copy(mm, src, pfn, off, n, toUser: false);
+
+    private async ValueTask<long> Copy(MmStruct mm, long user, int pfn, int off, int n, bool toUser)
     {
         while (true)
         {
             Mem.BeginSync();
-            long left = Uaccess.CopyFromUser(mm, Mem.WritePage(pfn).Slice(off, n), src);
+            long left = toUser
+                ? Uaccess.CopyToUser(mm, user, Mem.ReadPage(pfn).Slice(off, n))
+                : Uaccess.CopyFromUser(mm, Mem.WritePage(pfn).Slice(off, n), user);
             var w = Mem.EndSync();
             if (w.IsNone)
             {
