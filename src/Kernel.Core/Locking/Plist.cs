@@ -8,8 +8,6 @@ public sealed class Plist<T>
 {
     private readonly List<(int Prio, T Item)> _nodes = new();
 
-    public int Count => _nodes.Count;
-
     public bool IsEmpty => _nodes.Count == 0;
 
     /// <summary>plist_first: the entry with the lowest priority number, or null.</summary>
@@ -42,8 +40,6 @@ public sealed class Plist<T>
         }
         return false;
     }
-
-    public bool Contains(T item) => _nodes.Exists(n => ReferenceEquals(n.Item, item));
 
     public IEnumerable<(int Prio, T Item)> Entries => _nodes;
 }

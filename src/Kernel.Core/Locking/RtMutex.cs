@@ -49,11 +49,6 @@ public sealed class RtMutex(string name = "rt_mutex")
 
     public bool HasWaiters => !WaitList.IsEmpty;
 
-    public bool IsLocked => Owner is not null;
-
-    /// <summary>The waiters, best priority first (for /proc and the invariant checker).</summary>
-    public IEnumerable<RtMutexWaiter> Waiters => WaitList.Entries.Select(e => e.Item);
-
     private RtMutexWaiter TopWaiter => WaitList.First!;
 
     /// <summary>rt_mutex_init_proxy_locked: start locked on behalf of `owner` (PI futexes).</summary>
@@ -272,47 +267,18 @@ public sealed class RtMutex(string name = "rt_mutex")
     {
         ArgumentNullException.ThrowIfNull(m);
         await m.MightSleep();
-        return await SlowLock(m, interruptible: true, absTimeoutNs, detectDeadlock);
-    }
-
-    /// <summary>rt_mutex_lock: sleep uninterruptibly until the lock is ours.</summary>
-    public async ValueTask Lock(Machine m)
-    {
-        ArgumentNullException.ThrowIfNull(m);
-        await m.MightSleep();
-        await SlowLock(m, interruptible: false, -1, detectDeadlock: false);
-    }
-
-    /// <summary>The sleeper of a timed lock: its timer clears Task when it fires (hrtimer_sleeper).</summary>
-    private sealed class Sleeper(TaskStruct task)
-    {
-        public TaskStruct? Task = task;
-    }
-
-    private static readonly Action<KTimer> SleeperExpired = t =>
-    {
-        var s = (Sleeper)t.Data!;
-        var p = s.Task!;
-        s.Task = null;
-        p.Machine.WakeUpProcess(p);
-    };
-
-    private async ValueTask<long> SlowLock(Machine m, bool interruptible, long absTimeoutNs, bool detectDeadlock)
-    {
         var curr = m.RequireExecuting();
         m.ChargeLock(WaitLock, m.ThisCpu, WaitLockHoldNs);
         if (TryToTake(m, curr))
         {
             return 0;
         }
-        var state = interruptible ? TaskState.TASK_INTERRUPTIBLE : TaskState.TASK_UNINTERRUPTIBLE;
-        curr.State = state;
-        Sleeper? sleeper = null;
+        curr.State = TaskState.TASK_INTERRUPTIBLE;
+        // The hrtimer_sleeper: process_timeout wakes us, and a timer no longer pending has fired.
         KTimer? timer = null;
         if (absTimeoutNs >= 0)
         {
-            sleeper = new Sleeper(curr);
-            timer = new KTimer(SleeperExpired, sleeper);
+            timer = new KTimer(ScheduleTimeoutOps.ProcessTimeout, curr);
             timer.Start(m, Math.Max(absTimeoutNs, m.Now));
         }
         var waiter = new RtMutexWaiter();
@@ -323,20 +289,17 @@ public sealed class RtMutex(string name = "rt_mutex")
             {
                 break;
             }
-            if (interruptible)
+            if (Machine.SignalPending(curr))
             {
-                if (Machine.SignalPending(curr))
-                {
-                    ret = Errno.EINTR.Ret();
-                }
-                if (sleeper is { Task: null })
-                {
-                    ret = Errno.ETIMEDOUT.Ret();
-                }
-                if (ret != 0)
-                {
-                    break;
-                }
+                ret = Errno.EINTR.Ret();
+            }
+            if (timer is { Pending: false })
+            {
+                ret = Errno.ETIMEDOUT.Ret();
+            }
+            if (ret != 0)
+            {
+                break;
             }
             // waiter.Task is null the first time, and after a release chose us but the lock was stolen.
             if (waiter.Task is null)
@@ -349,7 +312,7 @@ public sealed class RtMutex(string name = "rt_mutex")
             }
             await m.Schedule();
             m.ChargeLock(WaitLock, m.ThisCpu, WaitLockHoldNs);
-            curr.State = state;
+            curr.State = TaskState.TASK_INTERRUPTIBLE;
         }
         curr.State = TaskState.TASK_RUNNING;
         if (waiter.Task is not null)

@@ -13,9 +13,6 @@ public sealed partial class TaskStruct
 
     internal Plist<RtMutexWaiter>? PiWaitersOrNull => _piWaiters;
 
-    /// <summary>Whether any waiter boosts this task (task_has_pi_waiters).</summary>
-    public bool HasPiWaiters => _piWaiters is { IsEmpty: false };
-
     /// <summary>pi_blocked_on: the rt_mutex waiter this task is blocked as, or null.</summary>
     public RtMutexWaiter? PiBlockedOn { get; internal set; }
 }

@@ -9,6 +9,7 @@ using Kernel.Core.Locking;
 using Kernel.Core.Sched;
 using Kernel.Core.Smp;
 using Kernel.Core.Tasks;
+using Kernel.Sched.O1;
 
 namespace Kernel.Sched.Goodness;
 
@@ -162,7 +163,7 @@ public sealed class GoodnessScheduler : IScheduler
         {
             return 1000 + Math.Max(p.RtPriority, BoostedRtPriority(p));
         }
-        if (p.Prio < MAX_RT_PRIO)
+        if (p.Prio < SchedParams.MAX_RT_PRIO)
         {
             return 1000 + BoostedRtPriority(p); // a PI boost runs an ordinary task as RT
         }
@@ -182,10 +183,8 @@ public sealed class GoodnessScheduler : IScheduler
         return weight + 20 - p.Nice;
     }
 
-    private const int MAX_RT_PRIO = 100;
-
     /// <summary>The rt_priority a PI-boosted prio stands for (2.4 had no PI: prio 0..99 maps back to 99..0).</summary>
-    private static int BoostedRtPriority(TaskStruct p) => p.Prio < MAX_RT_PRIO ? MAX_RT_PRIO - 1 - p.Prio : 0;
+    private static int BoostedRtPriority(TaskStruct p) => p.Prio < SchedParams.MAX_RT_PRIO ? SchedParams.MAX_RT_PRIO - 1 - p.Prio : 0;
 
     // ------------------------------------------------------------------ IScheduler
 

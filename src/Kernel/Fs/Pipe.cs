@@ -56,20 +56,6 @@ public sealed class PipeInode : Inode
 
     /// <summary>i_mutex: one reader or writer at a time works on the ring (held across its copies, dropped in pipe_wait).</summary>
     internal KMutex Mutex { get; } = new("pipe i_mutex");
-
-    /// <summary>Bytes buffered now.</summary>
-    public long Buffered
-    {
-        get
-        {
-            long n = 0;
-            for (int i = 0; i < NrBufs; i++)
-            {
-                n += Bufs[(CurBuf + i) & (PIPE_BUFFERS - 1)].Len;
-            }
-            return n;
-        }
-    }
 }
 
 internal sealed class PipeFileOperations(LinuxKernel k) : FileOperations, ISleepingFileOperations

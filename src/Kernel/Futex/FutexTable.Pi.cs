@@ -83,7 +83,7 @@ public sealed partial class FutexTable
             }
             return ret;
         }
-        q.Node = b.Chain.AddLast(q);
+        QueueMe(b, q);
         var pi = q.PiState!;
         if (!trylock)
         {
@@ -102,17 +102,8 @@ public sealed partial class FutexTable
         if (ret == 0 && pi.Owner != curr)
         {
             // We got the rt_mutex but the state still names the old owner (or none: it died).
-            int newtid = curr.Pid | FUTEX_WAITERS;
-            if (pi.Owner is { } old)
-            {
-                ProcessState.Of(old).PiStateList!.Remove(pi);
-            }
-            else
-            {
-                newtid |= FUTEX_OWNER_DIED;
-            }
-            pi.Owner = curr;
-            (ProcessState.Of(curr).PiStateList ??= new()).Add(pi);
+            int newtid = curr.Pid | FUTEX_WAITERS | (pi.Owner is null ? FUTEX_OWNER_DIED : 0);
+            SetPiOwner(pi, curr);
             UnqueueMePi(q);
             if (Uaccess.GetUser(mm, uaddr, out uval) < 0)
             {
@@ -215,10 +206,20 @@ public sealed partial class FutexTable
         }
         var pi = new FutexPiState(me.Key);
         pi.PiMutex.InitProxyLocked(p);
-        (ProcessState.Of(p).PiStateList ??= new()).Add(pi);
-        pi.Owner = p;
+        SetPiOwner(pi, p);
         me.PiState = pi;
         return 0;
+    }
+
+    /// <summary>Move a pi_state from its owner's pi_state_list (if it has one) to `owner`'s.</summary>
+    private static void SetPiOwner(FutexPiState pi, TaskStruct owner)
+    {
+        if (pi.Owner is { } old)
+        {
+            ProcessState.Of(old).PiStateList!.Remove(pi);
+        }
+        (ProcessState.Of(owner).PiStateList ??= new()).Add(pi);
+        pi.Owner = owner;
     }
 
     /// <summary>futex_find_get_task: the TID's task, if it is live and ours to look at (same euid or uid).</summary>
@@ -241,12 +242,12 @@ public sealed partial class FutexTable
         {
             return Errno.EINVAL.Ret();
         }
-        // A waiter that stole the lock and did not requeue leaves no rt_mutex waiter: the futex_q's task takes it.
         var curr = _m.RequireExecuting();
         if (pi.Owner != curr || pi.PiMutex.Owner != curr)
         {
             return Errno.EINVAL.Ret(); // the word names us but the lock's state does not (later kernels check this too)
         }
+        // A waiter that stole the lock and did not requeue leaves no rt_mutex waiter: the futex_q's task takes it.
         var newOwner = pi.PiMutex.NextOwner() ?? me.Task;
         if ((uval & FUTEX_OWNER_DIED) == 0)
         {
@@ -259,9 +260,7 @@ public sealed partial class FutexTable
                 return Errno.EINVAL.Ret();
             }
         }
-        ProcessState.Of(pi.Owner!).PiStateList!.Remove(pi);
-        (ProcessState.Of(newOwner).PiStateList ??= new()).Add(pi);
-        pi.Owner = newOwner;
+        SetPiOwner(pi, newOwner);
         pi.PiMutex.Unlock(_m);
         return 0;
     }

@@ -121,8 +121,7 @@ public sealed partial class FutexTable
         var q = ps.FutexQ ??= new FutexQ(p, key);
         q.Key = key;
         q.Bitset = bitset;
-        b.Chain.AddLast(q.OwnNode);
-        q.Node = q.OwnNode;
+        QueueMe(b, q);
         p.State = TaskState.TASK_INTERRUPTIBLE;
         long sleptFrom = _m.Now;
         bool timedOut = false;
@@ -130,7 +129,7 @@ public sealed partial class FutexTable
         {
             if (absolute && timeoutNs >= 0)
             {
-                var timer = new KTimer(ScheduleTimeoutOps.ProcessTimeout, p);
+                var timer = ps.SleepTimer ??= new KTimer(ScheduleTimeoutOps.ProcessTimeout, p); // nanosleep's, reused
                 timer.Start(_m, Math.Max(timeoutNs, _m.Now));
                 await _m.Schedule();
                 timedOut = !timer.Del(_m);
@@ -175,34 +174,7 @@ public sealed partial class FutexTable
         }
         var b = HashFutex(key);
         LockBucket(b);
-        int woken = 0;
-        for (var n = b.Chain.First; n is not null && woken < nr;)
-        {
-            var next = n.Next;
-            if (n.Value.Key == key)
-            {
-                if (n.Value.PiState is not null)
-                {
-                    return Errno.EINVAL.Ret(); // FUTEX_WAKE on a PI futex: its waiters belong to the rt_mutex
-                }
-                if ((n.Value.Bitset & bitset) != 0)
-                {
-                    WakeFutex(b, n.Value);
-                    woken++;
-                }
-            }
-            n = next;
-        }
-        TraceWake(key, nr, woken);
-        return woken;
-    }
-
-    private void TraceWake(FutexKey key, int nr, int woken)
-    {
-        if (Tracepoints.Wake.Enabled)
-        {
-            Tracepoints.Wake.Emit(new FutexWakeEvent(_m.Now, _m.ThisCpu.Id, _m.Executing?.Pid ?? 0, key.ToString(), nr, woken));
-        }
+        return WakeKey(b, key, nr, bitset, refusePi: true);
     }
 
     /// <summary>
@@ -340,21 +312,44 @@ public sealed partial class FutexTable
     public static int EncodeOp(int op, int oparg, int cmp, int cmparg) =>
         ((op & 0xf) << 28) | ((cmp & 0xf) << 24) | ((oparg & 0xfff) << 12) | (cmparg & 0xfff);
 
-    private int WakeKey(Bucket b, FutexKey key, int nr)
+    /// <summary>
+    /// Wake up to `nr` waiters of `key` in `b` whose bitset shares a bit with `bitset`. With
+    /// `refusePi` (futex_wake) meeting a PI waiter is -EINVAL: its waiters belong to the rt_mutex.
+    /// 2.6.20's wake_op does not check.
+    /// </summary>
+    private int WakeKey(Bucket b, FutexKey key, int nr, int bitset = FUTEX_BITSET_MATCH_ANY, bool refusePi = false)
     {
         int woken = 0;
         for (var n = b.Chain.First; n is not null && woken < nr;)
         {
             var next = n.Next;
-            if (n.Value.Key == key)
+            var q = n.Value;
+            if (q.Key == key)
             {
-                WakeFutex(b, n.Value);
-                woken++;
+                if (refusePi && q.PiState is not null)
+                {
+                    return (int)Errno.EINVAL.Ret();
+                }
+                if ((q.Bitset & bitset) != 0)
+                {
+                    WakeFutex(b, q);
+                    woken++;
+                }
             }
             n = next;
         }
-        TraceWake(key, nr, woken);
+        if (Tracepoints.Wake.Enabled)
+        {
+            Tracepoints.Wake.Emit(new FutexWakeEvent(_m.Now, _m.ThisCpu.Id, _m.Executing?.Pid ?? 0, key.ToString(), nr, woken));
+        }
         return woken;
+    }
+
+    /// <summary>__queue_me: put `q` on its bucket's chain (its own list node, reused).</summary>
+    private static void QueueMe(Bucket b, FutexQ q)
+    {
+        b.Chain.AddLast(q.OwnNode);
+        q.Node = q.OwnNode;
     }
 
     /// <summary>The keys of two words and their buckets, both locked (the second only if it is another one).</summary>

@@ -20,11 +20,13 @@ public class FutexRobustTests
     {
         long waitResult = -1, setBad = 0, getResult = -1;
         int wordSeen = 0, headSeen = 0, lenSeen = 0, me = 0;
+        long headSet = 0;
         KernelBuilder.New().Cpus(2).Hz(1000).RunToExit(async self =>
         {
             long m = await self.Mmap(0, Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
             // Layout: a robust_list_head at m, one mutex at m + 32 (its list node first, its word 8 bytes on).
             long head = m, node = m + 32, word = node + 8, tidWord = m + 128;
+            headSet = head;
             await self.Clone(Threads.Nptl, async t =>
             {
                 setBad = t.SetRobustList(head, 8);
@@ -55,7 +57,7 @@ public class FutexRobustTests
         setBad.Should().Be(Errno.EINVAL.Ret(), "the kernel knows one head size");
         getResult.Should().Be(0);
         lenSeen.Should().Be(UserTask.RobustListHeadSize);
-        headSeen.Should().NotBe(0);
+        headSeen.Should().Be((int)headSet, "get_robust_list returns the head set_robust_list registered");
         waitResult.Should().Be(0, "handle_futex_death woke one waiter");
         wordSeen.Should().Be(FutexOp.FUTEX_OWNER_DIED | FutexOp.FUTEX_WAITERS, "the TID is gone, the owner-died bit set, the waiters bit kept");
     }
