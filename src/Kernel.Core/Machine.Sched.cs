@@ -248,7 +248,11 @@ public sealed partial class Machine
             ChargeTo(cpu, holdNs);
             return holdNs;
         }
-        long spin = l.Charge(Now, holdNs);
+        // The lock's timeline is compared with this CPU's own clock: Now plus the kernel time its
+        // context already owes. A run of synchronous kernel work leaves Now where it was while the
+        // debt grows; its later acquisitions happen that much later.
+        long local = Now + (cpu.Curr.IsIdleTask ? cpu.CarriedDebtNs : cpu.Curr.DebtNs);
+        long spin = l.Charge(cpu, local, holdNs);
         long total = spin + holdNs;
         ChargeTo(cpu, total);
         return total;

@@ -2,7 +2,7 @@
 // lock:
 //  - from an async kernel path: `await l.Lock(m)` ... `await l.Unlock(m)`. A CPU that finds
 //    the lock held spins on the simulated clock until the holder releases it (FIFO hand-over).
-//  - from synchronous kernel code (schedule, try_to_wake_up): Charge(now, hold) reserves the lock
+//  - from synchronous kernel code (schedule, try_to_wake_up): Charge(cpu, now, hold) reserves the lock
 //    for `hold` ns starting when it is next free and returns how long the caller spun. That is how
 //    a global runqueue lock serialises every CPU's schedule() while per-CPU locks do not.
 // Either way the lock counts acquisitions, contentions, spin and hold time, so global-vs-per-CPU
@@ -32,6 +32,9 @@ public sealed partial class KSpinLock
     /// <summary>Charged mode: the lock is busy until this time.</summary>
     internal long BusyUntil;
 
+    /// <summary>Charged mode: the CPU whose hold BusyUntil ends.</summary>
+    private Cpu? _lastCharger;
+
     public bool IsLocked => OwnerCpu is not null;
 
     public long Acquisitions { get; private set; }
@@ -45,11 +48,16 @@ public sealed partial class KSpinLock
     /// Charged acquisition at `now` holding for `holdNs`: returns the time spent spinning before the
     /// lock became free. The caller's CPU is busy for spin + hold.
     /// </summary>
-    public long Charge(long now, long holdNs)
+    public long Charge(Cpu cpu, long now, long holdNs)
     {
-        long start = Math.Max(now, BusyUntil);
+        ArgumentNullException.ThrowIfNull(cpu);
+        // A CPU never spins on its own earlier hold: it released the lock before taking it again.
+        // Synchronous kernel code charges several holds at one `now` (the time they take is owed,
+        // not yet elapsed), so measured against BusyUntil each would spin on the one before it.
+        long start = cpu == _lastCharger ? now : Math.Max(now, BusyUntil);
         long spin = start - now;
-        BusyUntil = start + holdNs;
+        BusyUntil = Math.Max(BusyUntil, start + holdNs);
+        _lastCharger = cpu;
         Acquisitions++;
         HoldNs += holdNs;
         if (holdNs > MaxHoldNs)

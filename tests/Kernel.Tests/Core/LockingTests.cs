@@ -42,6 +42,37 @@ public class LockingTests
     }
 
     [Test]
+    public void AChargedLockNeverSpinsOnItsOwnCpusEarlierHolds()
+    {
+        // Synchronous kernel paths charge their holds as time owed, at one Now: a hundred holds in
+        // a row on one CPU are a hundred holds, not a hundred holds plus spins on each other.
+        var k = KernelBuilder.New().Cpus(1).Boot();
+        var lk = new KSpinLock("test_lock");
+        long start = 0, end = 0;
+        k.Spawn("holder", async self =>
+        {
+            start = self.Now;
+            for (int i = 0; i < 100; i++)
+            {
+                await self.KernelCall(m =>
+                {
+                    m.ChargeLock(lk, m.ThisCpu!, 250);
+                    return ValueTask.FromResult(0L);
+                });
+            }
+            await self.Compute(1); // pay what the calls owe
+            end = self.Now;
+        });
+        k.RunUntilIdle().Should().BeTrue();
+        lk.Acquisitions.Should().Be(100);
+        lk.Contentions.Should().Be(0);
+        lk.SpinNs.Should().Be(0);
+        (end - start).Should().BeGreaterThanOrEqualTo(100 * 250, "every hold is paid for");
+        (end - start).Should().BeLessThan(100 * 250 * 2, "and nothing more than the holds and the syscalls");
+        k.AssertInvariants();
+    }
+
+    [Test]
     public void UnlockingAMutexOneDoesNotOwnIsAKernelBug()
     {
         var k = KernelBuilder.New().Boot();

@@ -56,7 +56,8 @@ public class RwSemaphoreTests
         got["r1"].Should().BeLessThan(Ms.Of(3));
         got["w"].Should().BeGreaterThanOrEqualTo(got["r1"] + Ms.Of(10), "the writer waits for the reader");
         got["r2"].Should().BeGreaterThan(got["w"] + Ms.Of(4.9), "a reader that came after the waiting writer waits for it");
-        got["r3"].Should().Be(got["r2"], "up_write wakes the readers at the front together");
+        // Woken together on two CPUs, the two readers may meet on a spinlock on their way in.
+        got["r3"].Should().BeCloseTo(got["r2"], 1_000, "up_write wakes the readers at the front together");
         sem.Activity.Should().Be(0);
         sem.Contentions.Should().Be(3);
         k.AssertInvariants();

@@ -48,26 +48,30 @@ public class RmapLockTests
             }
             await self.Nanosleep(TimeSpec.FromMilliseconds(5));
             acquisitionsAfterMapping = lk!.Acquisitions;
-            long wakeAt = self.Now + Ms.Of(10);
-            for (int cpu = 0; cpu < 2; cpu++)
+            while ((await self.Wait4(-1, WaitOptions.None)).Pid > 0)
             {
-                int me = cpu;
-                await self.Fork(async w =>
+            }
+        });
+        // Two walkers, one pinned to each CPU, wake on the same tick once every mapper is in and
+        // walk again and again for about a millisecond: the two CPUs' walks overlap in time.
+        for (int cpu = 0; cpu < 2; cpu++)
+        {
+            int me = cpu;
+            k.Spawn("walker", async w =>
+            {
+                await w.Nanosleep(TimeSpec.FromMilliseconds(40));
+                for (int walk = 0; walk < 1_000; walk++)
                 {
-                    await w.SchedSetaffinity(0, CpuMask.Of(me));
-                    await w.Nanosleep(TimeSpec.FromNs(wakeAt - w.Now)); // both wake on the same tick
                     await w.KernelCall(m =>
                     {
                         k.Memory.Rmap.PageReferenced(pfn);
                         done[me] = m.Now;
                         return ValueTask.FromResult(0L);
                     });
-                });
-            }
-            while ((await self.Wait4(-1, WaitOptions.None)).Pid > 0)
-            {
-            }
-        });
+                    await w.Compute(100); // a little user work: both CPUs' clocks move on together
+                }
+            }, new LinuxKernel.SpawnOptions { CpusAllowed = CpuMask.Of(me) });
+        }
         k.RunUntilIdle().Should().BeTrue();
 
         lk.Should().NotBeNull().And.BeSameAs(k.Memory.AddressSpaceOf(k.Memory.Shmem.Names["/shared"].Mapping.Handle)!.IMmapLock);

@@ -82,9 +82,11 @@ public class GoodnessTests
         long Contended(SchedulerKind kind)
         {
             var k = KernelBuilder.New().Cpus(8).Hz(1000).Scheduler(kind).Boot();
+            // Two sleepers pinned to each CPU: every tick wakes some on all CPUs at once, and each
+            // CPU's wake-ups and schedule() take the runqueue lock at about the same time.
             for (int i = 0; i < 16; i++)
             {
-                k.Spawn("pingpong", Programs.Sleeper(0.2, 0.05));
+                k.Spawn("pingpong", Programs.Sleeper(0.2, 0.05), new LinuxKernel.SpawnOptions { CpusAllowed = CpuMask.Of(i % 8) });
             }
             k.Run(Ms.Of(500));
             k.AssertInvariants();
