@@ -1,0 +1,206 @@
+// What the message-passing experiments (hackbench, the chat server) share: the options that pick
+// the machine and scheduler, the result they report, and the run loop that boots a kernel, runs
+// the workload to its end or to a simulated-time limit, and reads back what the tasks recorded.
+using System.Diagnostics;
+using Kernel.Core;
+using Kernel.Core.Tasks;
+using Kernel.Mm;
+using Kernel.Mm.Memory;
+using Kernel.Nptl;
+using Kernel.Sched;
+using Kernel.Syscalls;
+
+namespace Kernel.Lab.Experiments;
+
+/// <summary>Processes (fork, as hackbench's default) or threads of one process (hackbench -threads, the chat server's shape).</summary>
+public enum MessagingMode { Process, Thread }
+
+/// <summary>
+/// What one run delivered, how long it took in simulated and host time, how the worker tasks moved
+/// between CPUs and were switched, the share of CPU time spent idle, and how long
+/// the main task took to make every worker and pipe (SetupNs, part of SimulatedNs as in hackbench).
+/// </summary>
+public sealed record MessagingResult(
+    long Messages,
+    long Expected,
+    long SimulatedNs,
+    double HostMs,
+    int Tasks,
+    long Migrations,
+    long MaxMigrations,
+    long ContextSwitches,
+    double IdleFraction,
+    long SetupNs)
+{
+    /// <summary>Messages delivered per simulated second, the seeds' figure of merit.</summary>
+    public double MessagesPerSimSecond => SimulatedNs == 0 ? 0 : Messages / (SimulatedNs / 1e9);
+
+    /// <summary>Mean CPU changes per worker task (the ping-pong measure).</summary>
+    public double MigrationsPerTask => Tasks == 0 ? 0 : (double)Migrations / Tasks;
+
+    /// <summary>Whether every message owed was delivered (false when a time limit stopped the run first).</summary>
+    public bool Complete => Messages == Expected;
+}
+
+/// <summary>Counters the workers add to as they finish; one instance per kernel, so runs share nothing.</summary>
+internal sealed class MessagingTally
+{
+    public long Messages;
+    public int Tasks;
+    public long Migrations;
+    public long MaxMigrations;
+    public long ContextSwitches;
+    public long SetupEnd;
+
+    /// <summary>Called by a worker at its end: what the scheduler did to it.</summary>
+    public void Retire(UserTask self)
+    {
+        TaskStruct t = self.TaskStruct;
+        Tasks++;
+        Migrations += t.Migrations;
+        MaxMigrations = Math.Max(MaxMigrations, t.Migrations);
+        ContextSwitches += t.Nvcsw + t.Nivcsw;
+    }
+}
+
+/// <summary>
+/// The workers of one run, as forked processes or as NPTL threads of the main task, and the wait
+/// for all of them (wait4 for processes, pthread_join for threads).
+/// </summary>
+internal sealed class Workers
+{
+    private readonly UserTask _self;
+    private readonly UserHeap? _heap;
+    private readonly List<int> _processes = [];
+    private readonly List<PthreadT> _threads = [];
+
+    private Workers(UserTask self, UserHeap? heap)
+    {
+        _self = self;
+        _heap = heap;
+    }
+
+    public bool Threads => _heap is not null;
+
+    public static async ValueTask<Workers> Create(UserTask self, MessagingMode mode, int count)
+    {
+        UserHeap? heap = null;
+        if (mode == MessagingMode.Thread)
+        {
+            heap = await UserHeap.Create(self, pages: count * sizeof(int) / MemoryLayout.PAGE_SIZE + 1);
+        }
+        return new Workers(self, heap);
+    }
+
+    public async ValueTask Start(UserProgram worker)
+    {
+        if (_heap is not null)
+        {
+            _threads.Add(await Pthread.Create(_self, _heap, worker));
+        }
+        else
+        {
+            _processes.Add((int)Check(await _self.Fork(async c => await worker(c)), "fork"));
+        }
+    }
+
+    /// <summary>Close fds the workers now hold (processes only: threads share the one table).</summary>
+    public async ValueTask CloseInParent(IEnumerable<int> fds)
+    {
+        if (_heap is null)
+        {
+            foreach (int fd in fds)
+            {
+                Check(await _self.Close(fd), "close");
+            }
+        }
+    }
+
+    /// <summary>Wait for every worker; the time this starts is when set-up (making tasks and pipes) ended.</summary>
+    public async ValueTask WaitAll(MessagingTally tally)
+    {
+        tally.SetupEnd = _self.Now;
+        foreach (int pid in _processes)
+        {
+            var w = await _self.Wait4(pid);
+            if (w.Pid != pid || !w.WIFEXITED || w.WEXITSTATUS != 0)
+            {
+                throw new InvalidOperationException($"worker {pid} ended with wait status {w.Status:x} (wait4 gave {w.Pid})");
+            }
+        }
+        foreach (var t in _threads)
+        {
+            await Pthread.Join(_self, t);
+        }
+    }
+
+    /// <summary>pipe(): (read end, write end), using `fds` (8 bytes of user memory) for the fd pair.</summary>
+    public async ValueTask<(int Read, int Write)> Pipe(long fds)
+    {
+        Check(await _self.Pipe(fds), "pipe");
+        return (await _self.Load<int>(fds), await _self.Load<int>(fds + 4));
+    }
+
+    public static long Check(long r, string call) =>
+        r >= 0 ? r : throw new InvalidOperationException($"{call} failed: {(Errno)(-r)}");
+}
+
+internal static class Messaging
+{
+    /// <summary>
+    /// Threads share one fd table, so thread mode needs every pipe end open in one process at once;
+    /// past RLIMIT_NOFILE (1024) pipe() gives EMFILE, as real hackbench -threads does at about 25 groups.
+    /// </summary>
+    /// <summary>The kernel's default RLIMIT_NOFILE (there is no setrlimit to raise it).</summary>
+    public const int RlimitNofile = 1024;
+
+    public static void CheckFdBudget(MessagingMode mode, int fds)
+    {
+        const int budget = RlimitNofile - 8; // a margin for the heap and the process's other files
+        if (mode == MessagingMode.Thread && fds > budget)
+        {
+            throw new ArgumentOutOfRangeException(nameof(fds), fds,
+                $"thread mode keeps {fds} pipe ends open in one process, over RLIMIT_NOFILE ({RlimitNofile}); use fewer groups or processes");
+        }
+    }
+
+    /// <summary>Boot, spawn `main`, run to idle (or for `limitNs` of simulated time), and report.</summary>
+    public static MessagingResult Run(int cpus, SchedulerKind scheduler, long expected, long? limitNs,
+        Func<MessagingTally, UserProgram> main)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(cpus, "Cpus");
+        if (limitNs is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(limitNs), limitNs, "a time limit must be positive");
+        }
+        var tally = new MessagingTally();
+        using var k = LinuxKernel.Boot(new KernelOptions { Cpus = cpus, Hz = 1000, Scheduler = scheduler, RethrowProgramExceptions = true });
+        var root = k.Spawn("messaging", main(tally));
+        var sw = Stopwatch.StartNew();
+        long t0 = k.Machine.Now;
+        long busy0 = BusyNs(k);
+        if (limitNs is long limit)
+        {
+            k.Run(limit);
+        }
+        else if (!k.RunUntilIdle())
+        {
+            throw new InvalidOperationException("the workload did not finish within the simulated hour");
+        }
+        sw.Stop();
+        if (limitNs is null)
+        {
+            if (root.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"the workload's main task exited with {root.ExitCode}");
+            }
+            k.AssertInvariants(); // every pipe, futex queue and runqueue consistent at the end
+        }
+        double capacity = (double)(k.Machine.Now - t0) * cpus;
+        return new MessagingResult(tally.Messages, expected, k.Machine.Now - t0, sw.Elapsed.TotalMilliseconds,
+            tally.Tasks, tally.Migrations, tally.MaxMigrations, tally.ContextSwitches,
+            capacity == 0 ? 0 : 1 - (BusyNs(k) - busy0) / capacity, Math.Max(0, tally.SetupEnd - t0));
+    }
+
+    private static long BusyNs(LinuxKernel k) => k.Machine.Cpus.Sum(c => c.BusyNs);
+}
