@@ -29,6 +29,12 @@ public sealed record HackbenchOptions
 
     public SchedulerKind Scheduler { get; init; } = SchedulerKind.O1;
 
+    /// <summary>
+    /// The machine's memory: max_threads is mempages / 16 (fork_init), so 1 GiB allows 16,384
+    /// tasks, enough for 200 groups; at 256 MiB fork fails with EAGAIN past 4,096.
+    /// </summary>
+    public int MemoryMiB { get; init; } = 1024;
+
     /// <summary>Stop after this much simulated time (null: run until every message is read).</summary>
     public long? LimitNs { get; init; }
 
@@ -46,7 +52,7 @@ public static class Hackbench
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(o.MessageSize, nameof(o.MessageSize));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(o.MessageSize, 4096, nameof(o.MessageSize)); // one message must stay atomic (PIPE_BUF)
         Messaging.CheckFdBudget(o.Mode, o.Groups * o.PerGroup * 2);
-        return Messaging.Run(o.Cpus, o.Scheduler, o.ExpectedMessages, o.LimitNs, tally => self => Body(self, o, tally));
+        return Messaging.Run(o.Cpus, o.Scheduler, o.MemoryMiB, o.ExpectedMessages, o.LimitNs, tally => self => Body(self, o, tally));
     }
 
     private static async ValueTask Body(UserTask self, HackbenchOptions o, MessagingTally tally)

@@ -87,7 +87,7 @@ internal sealed class Workers
         UserHeap? heap = null;
         if (mode == MessagingMode.Thread)
         {
-            heap = await UserHeap.Create(self, pages: count * sizeof(int) / MemoryLayout.PAGE_SIZE + 1);
+            heap = await UserHeap.Create(self, pages: count * sizeof(long) / MemoryLayout.PAGE_SIZE + 1); // a tid word takes 8 bytes (aligned)
         }
         return new Workers(self, heap);
     }
@@ -165,16 +165,24 @@ internal static class Messaging
     }
 
     /// <summary>Boot, spawn `main`, run to idle (or for `limitNs` of simulated time), and report.</summary>
-    public static MessagingResult Run(int cpus, SchedulerKind scheduler, long expected, long? limitNs,
+    public static MessagingResult Run(int cpus, SchedulerKind scheduler, int memoryMiB, long expected, long? limitNs,
         Func<MessagingTally, UserProgram> main)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(memoryMiB, 16, "MemoryMiB");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(cpus, "Cpus");
         if (limitNs is <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(limitNs), limitNs, "a time limit must be positive");
         }
         var tally = new MessagingTally();
-        using var k = LinuxKernel.Boot(new KernelOptions { Cpus = cpus, Hz = 1000, Scheduler = scheduler, RethrowProgramExceptions = true });
+        using var k = LinuxKernel.Boot(new KernelOptions
+        {
+            Cpus = cpus,
+            Hz = 1000,
+            Scheduler = scheduler,
+            RethrowProgramExceptions = true,
+            Memory = new MemoryOptions { MemoryBytes = memoryMiB * MemoryLayout.MiB },
+        });
         var root = k.Spawn("messaging", main(tally));
         var sw = Stopwatch.StartNew();
         long t0 = k.Machine.Now;

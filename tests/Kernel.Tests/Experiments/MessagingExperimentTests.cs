@@ -37,6 +37,15 @@ public class MessagingExperimentTests
     }
 
     [Test]
+    public void SixHundredThreadsFitTheirTidWordsAndFds()
+    {
+        // Ten rooms of twenty clients: 600 threads (600 tid words on the heap) and 800 pipe ends in one fd table.
+        var r = ChatServer.Run(new ChatServerOptions { Rooms = 10, Messages = 1 });
+        r.Messages.Should().Be(10 * 20 * 20);
+        r.Tasks.Should().Be(600);
+    }
+
+    [Test]
     public void ATimeLimitStopsTheRunPartWay()
     {
         var r = Hackbench.Run(new HackbenchOptions { Groups = 2, Loops = 1_000, PerGroup = 4, LimitNs = 2_000_000 });
