@@ -2,6 +2,7 @@
 // costs (issue 7's target is at most one host second). Both schedulers, one and four CPUs; the
 // message count shows how much work that second held.
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Engines;
 using Kernel.Lab.Experiments;
 using Kernel.Sched;
 
@@ -9,7 +10,7 @@ namespace Kernel.Benchmarks;
 
 [MemoryDiagnoser]
 [MedianColumn]
-[SimpleJob(warmupCount: 1, iterationCount: 5)]
+[SimpleJob(RunStrategy.Monitoring, warmupCount: 1, iterationCount: 3)] // each run is seconds long: no pilot stage
 public class HackbenchBenchmarks
 {
     [Params(SchedulerKind.O1, SchedulerKind.Goodness24)]

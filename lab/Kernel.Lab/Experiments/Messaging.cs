@@ -18,7 +18,8 @@ public enum MessagingMode { Process, Thread }
 /// <summary>
 /// What one run delivered, how long it took in simulated and host time, how the worker tasks moved
 /// between CPUs and were switched, the share of CPU time spent idle, and how long
-/// the main task took to make every worker and pipe (SetupNs, part of SimulatedNs as in hackbench).
+/// the main task took to make every worker and pipe (SetupNs, part of SimulatedNs as in hackbench;
+/// 0 when a time limit ended the run before set-up was over).
 /// </summary>
 public sealed record MessagingResult(
     long Messages,
