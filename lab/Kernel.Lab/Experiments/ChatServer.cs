@@ -6,36 +6,21 @@
 // worth of hops per message, and bursts of fan-out wake-ups where hackbench has none.
 using Kernel.Mm;
 using Kernel.Mm.Memory;
-using Kernel.Sched;
 using Kernel.Syscalls;
 
 namespace Kernel.Lab.Experiments;
 
-public sealed record ChatServerOptions
+public sealed record ChatServerOptions : MessagingOptions
 {
+    /// <summary>Threads by default: the chat servers of the seed's day ran a thread per connection.</summary>
+    public ChatServerOptions() => Mode = MessagingMode.Thread;
+
     public int Rooms { get; init; } = 4;
 
     public int ClientsPerRoom { get; init; } = 20;
 
     /// <summary>Messages each client says; each is delivered to every client of its room, itself included.</summary>
     public int Messages { get; init; } = 100;
-
-    public int MessageSize { get; init; } = 100;
-
-    public MessagingMode Mode { get; init; } = MessagingMode.Thread;
-
-    public int Cpus { get; init; } = 1;
-
-    public SchedulerKind Scheduler { get; init; } = SchedulerKind.O1;
-
-    /// <summary>
-    /// The machine's memory: max_threads is mempages / 16 (fork_init), so 1 GiB allows 16,384
-    /// tasks, enough for 200 groups; at 256 MiB fork fails with EAGAIN past 4,096.
-    /// </summary>
-    public int MemoryMiB { get; init; } = 1024;
-
-    /// <summary>Stop after this much simulated time (null: run until every message is delivered).</summary>
-    public long? LimitNs { get; init; }
 
     public long ExpectedMessages => (long)Rooms * ClientsPerRoom * ClientsPerRoom * Messages;
 }
@@ -48,10 +33,7 @@ public static class ChatServer
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(o.Rooms, nameof(o.Rooms));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(o.ClientsPerRoom, nameof(o.ClientsPerRoom));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(o.Messages, nameof(o.Messages));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(o.MessageSize, nameof(o.MessageSize));
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(o.MessageSize, 4096, nameof(o.MessageSize)); // one message must stay atomic (PIPE_BUF)
-        Messaging.CheckFdBudget(o.Mode, o.Rooms * o.ClientsPerRoom * 4);
-        return Messaging.Run(o.Cpus, o.Scheduler, o.MemoryMiB, o.ExpectedMessages, o.LimitNs, tally => self => Body(self, o, tally));
+        return Messaging.Run(o, fds: o.Rooms * o.ClientsPerRoom * 4, o.ExpectedMessages, tally => self => Body(self, o, tally));
     }
 
     private static async ValueTask Body(UserTask self, ChatServerOptions o, MessagingTally tally)

@@ -6,12 +6,11 @@
 // group's senders may start while later groups are still being made.
 using Kernel.Mm;
 using Kernel.Mm.Memory;
-using Kernel.Sched;
 using Kernel.Syscalls;
 
 namespace Kernel.Lab.Experiments;
 
-public sealed record HackbenchOptions
+public sealed record HackbenchOptions : MessagingOptions
 {
     public int Groups { get; init; } = 10;
 
@@ -20,23 +19,6 @@ public sealed record HackbenchOptions
 
     /// <summary>Senders per group, and receivers per group (hackbench uses 20 of each).</summary>
     public int PerGroup { get; init; } = 20;
-
-    public int MessageSize { get; init; } = 100;
-
-    public MessagingMode Mode { get; init; } = MessagingMode.Process;
-
-    public int Cpus { get; init; } = 1;
-
-    public SchedulerKind Scheduler { get; init; } = SchedulerKind.O1;
-
-    /// <summary>
-    /// The machine's memory: max_threads is mempages / 16 (fork_init), so 1 GiB allows 16,384
-    /// tasks, enough for 200 groups; at 256 MiB fork fails with EAGAIN past 4,096.
-    /// </summary>
-    public int MemoryMiB { get; init; } = 1024;
-
-    /// <summary>Stop after this much simulated time (null: run until every message is read).</summary>
-    public long? LimitNs { get; init; }
 
     public long ExpectedMessages => (long)Groups * PerGroup * PerGroup * Loops;
 }
@@ -49,10 +31,7 @@ public static class Hackbench
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(o.Groups, nameof(o.Groups));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(o.Loops, nameof(o.Loops));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(o.PerGroup, nameof(o.PerGroup));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(o.MessageSize, nameof(o.MessageSize));
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(o.MessageSize, 4096, nameof(o.MessageSize)); // one message must stay atomic (PIPE_BUF)
-        Messaging.CheckFdBudget(o.Mode, o.Groups * o.PerGroup * 2);
-        return Messaging.Run(o.Cpus, o.Scheduler, o.MemoryMiB, o.ExpectedMessages, o.LimitNs, tally => self => Body(self, o, tally));
+        return Messaging.Run(o, fds: o.Groups * o.PerGroup * 2, o.ExpectedMessages, tally => self => Body(self, o, tally));
     }
 
     private static async ValueTask Body(UserTask self, HackbenchOptions o, MessagingTally tally)

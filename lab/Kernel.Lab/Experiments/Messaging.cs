@@ -15,6 +15,27 @@ namespace Kernel.Lab.Experiments;
 /// <summary>Processes (fork, as hackbench's default) or threads of one process (hackbench -threads, the chat server's shape).</summary>
 public enum MessagingMode { Process, Thread }
 
+/// <summary>What every message-passing run takes: the machine, the scheduler, the message size, processes or threads, a time limit.</summary>
+public abstract record MessagingOptions
+{
+    public int MessageSize { get; init; } = 100;
+
+    public MessagingMode Mode { get; init; } = MessagingMode.Process;
+
+    public int Cpus { get; init; } = 1;
+
+    public SchedulerKind Scheduler { get; init; } = SchedulerKind.O1;
+
+    /// <summary>
+    /// The machine's memory: max_threads is mempages / 16 (fork_init), so 1 GiB allows 16,384
+    /// tasks, enough for 200 hackbench groups; at 256 MiB fork fails with EAGAIN past 4,096.
+    /// </summary>
+    public int MemoryMiB { get; init; } = 1024;
+
+    /// <summary>Stop after this much simulated time (null: run until every message is delivered).</summary>
+    public long? LimitNs { get; init; }
+}
+
 /// <summary>
 /// What one run delivered, how long it took in simulated and host time, how the worker tasks moved
 /// between CPUs and were switched, the share of CPU time spent idle, and how long
@@ -166,14 +187,20 @@ internal static class Messaging
     }
 
     /// <summary>Boot, spawn `main`, run to idle (or for `limitNs` of simulated time), and report.</summary>
-    public static MessagingResult Run(int cpus, SchedulerKind scheduler, int memoryMiB, long expected, long? limitNs,
-        Func<MessagingTally, UserProgram> main)
+    public static MessagingResult Run(MessagingOptions o, int fds, long expected, Func<MessagingTally, UserProgram> main)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(memoryMiB, 16, "MemoryMiB");
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(cpus, "Cpus");
-        if (limitNs is <= 0)
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(o.MessageSize, nameof(o.MessageSize));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(o.MessageSize, 4096, nameof(o.MessageSize)); // one message must stay atomic (PIPE_BUF)
+        ArgumentOutOfRangeException.ThrowIfLessThan(o.MemoryMiB, 16, nameof(o.MemoryMiB));
+        CheckFdBudget(o.Mode, fds);
+        int cpus = o.Cpus;
+        long? limitNs = o.LimitNs;
+        var scheduler = o.Scheduler;
+        int memoryMiB = o.MemoryMiB;
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(cpus, nameof(o.Cpus));
+        if (limitNs is long l)
         {
-            throw new ArgumentOutOfRangeException(nameof(limitNs), limitNs, "a time limit must be positive");
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(l, nameof(o.LimitNs)); // a time limit must be positive
         }
         var tally = new MessagingTally();
         using var k = LinuxKernel.Boot(new KernelOptions

@@ -64,7 +64,7 @@ public class MessagingExperimentTests
         var fds = () => Hackbench.Run(new HackbenchOptions { Groups = 30, Mode = MessagingMode.Thread });
         fds.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*RLIMIT_NOFILE*");
         var limit = () => ChatServer.Run(new ChatServerOptions { LimitNs = 0 });
-        limit.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("limitNs");
+        limit.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("LimitNs");
     }
 
     [Test]
