@@ -14,8 +14,9 @@
 // What to look at: on one CPU the O(1) scheduler's cost per message stays flat as groups grow,
 // while goodness() walks every runnable task on each schedule(); on four CPUs 2.4 spreads new
 // and woken tasks to idle CPUs at once (reschedule_idle) while 2.6.20 starts every child on its
-// parent's CPU and leaves the balancer to spread them, so short runs favour 2.4 (see the idle
-// column). The ping-pong table shows the price 2.4 pays: its tasks wander between CPUs.
+// parent's CPU and leaves the balancer to spread them, so in these short runs O(1) keeps most of
+// three CPUs idle (the idle column) and 2.4 wins the thread runs. The ping-pong table shows the
+// price 2.4 pays: its tasks wander between CPUs.
 // Try next: more loops (longer runs give the balancer time), Preempt = PreemptModel.Full.
 using Kernel.Lab.Experiments;
 using Kernel.Sched;

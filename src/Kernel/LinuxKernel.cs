@@ -124,6 +124,9 @@ public sealed partial class LinuxKernel : IDisposable
         set => Processes.RlimitNproc = value;
     }
 
+    /// <summary>RLIMIT_NOFILE of every process: the fd table's size limit (no setrlimit raises it); open, pipe and dup give EMFILE past it.</summary>
+    public const int RlimitNofile = Kernel.Process.FilesStruct.NrOpenDefault;
+
     /// <summary>total_forks: processes created since boot (/proc/stat "processes").</summary>
     public long TotalForks => Processes.TotalForks;
 

@@ -102,8 +102,6 @@ internal sealed class Workers
         _heap = heap;
     }
 
-    public bool Threads => _heap is not null;
-
     public static async ValueTask<Workers> Create(UserTask self, MessagingMode mode, int count)
     {
         UserHeap? heap = null;
@@ -122,7 +120,7 @@ internal sealed class Workers
         }
         else
         {
-            _processes.Add((int)Check(await _self.Fork(async c => await worker(c)), "fork"));
+            _processes.Add((int)Check(await _self.Fork(worker), "fork"));
         }
     }
 
@@ -171,60 +169,53 @@ internal static class Messaging
 {
     /// <summary>
     /// Threads share one fd table, so thread mode needs every pipe end open in one process at once;
-    /// past RLIMIT_NOFILE (1024) pipe() gives EMFILE, as real hackbench -threads does at about 25 groups.
+    /// past RLIMIT_NOFILE pipe() gives EMFILE, as real hackbench -threads does at about 25 groups.
     /// </summary>
-    /// <summary>The kernel's default RLIMIT_NOFILE (there is no setrlimit to raise it).</summary>
-    public const int RlimitNofile = 1024;
-
     public static void CheckFdBudget(MessagingMode mode, int fds)
     {
-        const int budget = RlimitNofile - 8; // a margin for the heap and the process's other files
+        const int budget = LinuxKernel.RlimitNofile - 8; // a margin for the heap and the process's other files
         if (mode == MessagingMode.Thread && fds > budget)
         {
             throw new ArgumentOutOfRangeException(nameof(fds), fds,
-                $"thread mode keeps {fds} pipe ends open in one process, over RLIMIT_NOFILE ({RlimitNofile}); use fewer groups or processes");
+                $"thread mode keeps {fds} pipe ends open in one process, over RLIMIT_NOFILE ({LinuxKernel.RlimitNofile}); use fewer groups or processes");
         }
     }
 
-    /// <summary>Boot, spawn `main`, run to idle (or for `limitNs` of simulated time), and report.</summary>
+    /// <summary>Boot, spawn `main`, run to idle (or for LimitNs of simulated time), and report.</summary>
     public static MessagingResult Run(MessagingOptions o, int fds, long expected, Func<MessagingTally, UserProgram> main)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(o.MessageSize, nameof(o.MessageSize));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(o.MessageSize, 4096, nameof(o.MessageSize)); // one message must stay atomic (PIPE_BUF)
         ArgumentOutOfRangeException.ThrowIfLessThan(o.MemoryMiB, 16, nameof(o.MemoryMiB));
         CheckFdBudget(o.Mode, fds);
-        int cpus = o.Cpus;
-        long? limitNs = o.LimitNs;
-        var scheduler = o.Scheduler;
-        int memoryMiB = o.MemoryMiB;
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(cpus, nameof(o.Cpus));
-        if (limitNs is long l)
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(o.Cpus, nameof(o.Cpus));
+        if (o.LimitNs is long limit)
         {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(l, nameof(o.LimitNs)); // a time limit must be positive
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit, nameof(o.LimitNs)); // a time limit must be positive
         }
         var tally = new MessagingTally();
         using var k = LinuxKernel.Boot(new KernelOptions
         {
-            Cpus = cpus,
+            Cpus = o.Cpus,
             Hz = 1000,
-            Scheduler = scheduler,
+            Scheduler = o.Scheduler,
             RethrowProgramExceptions = true,
-            Memory = new MemoryOptions { MemoryBytes = memoryMiB * MemoryLayout.MiB },
+            Memory = new MemoryOptions { MemoryBytes = o.MemoryMiB * MemoryLayout.MiB },
         });
         var root = k.Spawn("messaging", main(tally));
         var sw = Stopwatch.StartNew();
         long t0 = k.Machine.Now;
         long busy0 = BusyNs(k);
-        if (limitNs is long limit)
+        if (o.LimitNs is long ns)
         {
-            k.Run(limit);
+            k.Run(ns);
         }
         else if (!k.RunUntilIdle())
         {
             throw new InvalidOperationException("the workload did not finish within the simulated hour");
         }
         sw.Stop();
-        if (limitNs is null)
+        if (o.LimitNs is null)
         {
             if (root.ExitCode != 0)
             {
@@ -232,7 +223,7 @@ internal static class Messaging
             }
             k.AssertInvariants(); // every pipe, futex queue and runqueue consistent at the end
         }
-        double capacity = (double)(k.Machine.Now - t0) * cpus;
+        double capacity = (double)(k.Machine.Now - t0) * o.Cpus;
         return new MessagingResult(tally.Messages, expected, k.Machine.Now - t0, sw.Elapsed.TotalMilliseconds,
             tally.Tasks, tally.Migrations, tally.MaxMigrations, tally.ContextSwitches,
             capacity == 0 ? 0 : 1 - (BusyNs(k) - busy0) / capacity, Math.Max(0, tally.SetupEnd - t0));

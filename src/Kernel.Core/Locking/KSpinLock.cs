@@ -52,8 +52,8 @@ public sealed partial class KSpinLock
     {
         ArgumentNullException.ThrowIfNull(cpu);
         // A CPU never spins on its own earlier hold: it released the lock before taking it again.
-        // Synchronous kernel code charges several holds at one `now` (the time they take is owed,
-        // not yet elapsed), so measured against BusyUntil each would spin on the one before it.
+        // `now` is the CPU's own clock (Machine.ChargeLock adds what the current context owes), but
+        // a hold charged to a task that switched out before paying for it is not on that clock.
         long start = cpu == _lastCharger ? now : Math.Max(now, BusyUntil);
         long spin = start - now;
         BusyUntil = Math.Max(BusyUntil, start + holdNs);
