@@ -13,6 +13,9 @@ public sealed partial class MemorySubsystem
     private readonly List<byte[]> _contents = new() { Array.Empty<byte>() };
     private readonly Stack<int> _freeContents = new();
 
+    // Per buffer, the byte range written since it was last cleared (index 0 unused, as in _contents).
+    private readonly List<(int Lo, int Hi)> _written = new() { (0, 0) };
+
     public MemorySubsystem(Machine machine, MemoryOptions options)
     {
         Paging = Memory.Paging.For(options.Arch);

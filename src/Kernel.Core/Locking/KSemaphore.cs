@@ -2,6 +2,7 @@
 // one sleeps TASK_UNINTERRUPTIBLE (or INTERRUPTIBLE for the _interruptible forms) on an
 // exclusive wait queue; up/unlock hands the lock to the first waiter. Both may sleep, so they
 // are for process context only: calling them in atomic context is caught by might_sleep.
+using System.Runtime.CompilerServices;
 using Kernel.Core.Tasks;
 
 namespace Kernel.Core.Locking;
@@ -14,7 +15,11 @@ public class KSemaphore
         Count = count;
         Wait = new WaitQueueHead(name);
         Name = name;
+        _available = () => Count > 0;
     }
+
+    // The wait condition, made once rather than per contended down.
+    private readonly Func<bool> _available;
 
     public string Name { get; }
 
@@ -25,20 +30,36 @@ public class KSemaphore
     public long Contentions { get; private set; }
 
     /// <summary>down(): sleep uninterruptibly until the count can be taken.</summary>
-    public async ValueTask Down(Machine m)
+    public ValueTask Down(Machine m)
     {
-        await m.MightSleep();
+        ArgumentNullException.ThrowIfNull(m);
+        // The uncontended down completes here, without an async frame (most downs are uncontended).
+        var mightSleep = m.MightSleep();
+        if (mightSleep.IsCompletedSuccessfully && Count > 0)
+        {
+            mightSleep.GetAwaiter().GetResult();
+            Count--;
+            return default;
+        }
+        return DownSlow(m, mightSleep);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask DownSlow(Machine m, ValueTask mightSleep)
+    {
+        await mightSleep;
         if (Count > 0)
         {
             Count--;
             return;
         }
         Contentions++;
-        await Wait.WaitEvent(m, () => Count > 0, interruptible: false, exclusive: true);
+        await Wait.WaitEvent(m, _available, interruptible: false, exclusive: true);
         Count--;
     }
 
     /// <summary>down_interruptible(): 0, or -EINTR if a signal arrived first.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<long> DownInterruptible(Machine m)
     {
         await m.MightSleep();
@@ -48,7 +69,7 @@ public class KSemaphore
             return 0;
         }
         Contentions++;
-        if (!await Wait.WaitEvent(m, () => Count > 0, interruptible: true, exclusive: true))
+        if (!await Wait.WaitEvent(m, _available, interruptible: true, exclusive: true))
         {
             return Errno.EINTR.Ret();
         }
@@ -83,14 +104,28 @@ public sealed class KMutex : KSemaphore
 
     public TaskStruct? Owner { get; private set; }
 
-    public async ValueTask Lock(Machine m)
+    public ValueTask Lock(Machine m)
     {
+        ArgumentNullException.ThrowIfNull(m);
         var p = m.RequireExecuting();
         if (Owner == p)
         {
             throw new KernelBug($"BUG: recursive mutex_lock of {Name} by {p}", m.DumpState(p));
         }
-        await Down(m);
+        var down = Down(m);
+        if (down.IsCompletedSuccessfully)
+        {
+            down.GetAwaiter().GetResult();
+            Owner = p;
+            return default;
+        }
+        return LockSlow(p, down);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask LockSlow(TaskStruct p, ValueTask down)
+    {
+        await down;
         Owner = p;
     }
 

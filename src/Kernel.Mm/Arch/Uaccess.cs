@@ -47,7 +47,7 @@ public static class Uaccess
             {
                 break;
             }
-            src.Slice(done, n).CopyTo(mm.Memory.WritePage(pfn).Slice(off, n));
+            src.Slice(done, n).CopyTo(mm.Memory.WritePage(pfn, off, n));
             done += n;
         }
         Charge(mm, done);
@@ -118,7 +118,7 @@ public static class Uaccess
         {
             return pfn;
         }
-        var page = mm.Memory.WritePage(pfn).Slice(off, sizeof(int));
+        var page = mm.Memory.WritePage(pfn, off, sizeof(int));
         current = MemoryMarshal.Read<int>(page);
         if (current == expected)
         {

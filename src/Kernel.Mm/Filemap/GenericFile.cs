@@ -186,7 +186,7 @@ public static class GenericFile
                 break;
             }
             // filemap_copy_from_user (the in-atomic form: a short copy leaves the page's other bytes).
-            int copied = len - (int)Uaccess.CopyFromUser(mm, mem.WritePage(pfn).Slice(fileOff, len), buf + done, zeroTail: false);
+            int copied = len - (int)Uaccess.CopyFromUser(mm, mem.WritePage(pfn, fileOff, len), buf + done, zeroTail: false);
             if (copied > 0)
             {
                 mapping.AOps.CommitWrite(mem, file, pfn, pos + copied);

@@ -92,20 +92,33 @@ public sealed partial class MemorySubsystem
     /// alloc_pages for async kernel paths (kswapd, the block layer, a kernel thread): the fast
     /// path, then, if it must, the sleeping slow path of __alloc_pages. The first pfn, or -1.
     /// </summary>
-    public async ValueTask<int> AllocPagesAsync(Gfp gfp, int order)
+    public ValueTask<int> AllocPagesAsync(Gfp gfp, int order)
     {
-        bool mayDefer = true;
+        // Most allocations are served from the free lists: those return without an async frame.
+        int pfn = TryAllocPages(gfp, order, mayDefer: true, out var w);
+        return pfn >= 0 || w.IsNone ? new ValueTask<int>(pfn) : AllocPagesSleeping(gfp, order, w);
+    }
+
+    private async ValueTask<int> AllocPagesSleeping(Gfp gfp, int order, MmWait w)
+    {
         while (true)
         {
-            BeginSync(mayDefer);
-            int pfn = AllocPages(gfp, order);
-            var w = EndSync();
+            bool mayDefer = await SleepFor(w);
+            int pfn = TryAllocPages(gfp, order, mayDefer, out w);
             if (pfn >= 0 || w.IsNone)
             {
                 return pfn;
             }
-            mayDefer = await SleepFor(w);
         }
+    }
+
+    /// <summary>One pass of the allocator as a synchronous section: the pfn, or -1 with what it stopped to wait for.</summary>
+    private int TryAllocPages(Gfp gfp, int order, bool mayDefer, out MmWait w)
+    {
+        BeginSync(mayDefer);
+        int pfn = AllocPages(gfp, order);
+        w = EndSync();
+        return pfn;
     }
 
     /// <summary>

@@ -20,21 +20,55 @@ public sealed partial class MemorySubsystem
     /// <summary>Write view of a frame's bytes, allocating them on first write.</summary>
     public Span<byte> WritePage(int pfn)
     {
+        int h = ContentsForWrite(pfn, 0, MemoryLayout.PAGE_SIZE);
+        return _contents[h];
+    }
+
+    /// <summary>
+    /// Write view of `length` bytes of a frame from `offset`. Only the bytes a buffer was written
+    /// through are cleared when it is reused, so a small copy into a fresh page (a pipe message)
+    /// does not pay for clearing the whole page.
+    /// </summary>
+    public Span<byte> WritePage(int pfn, int offset, int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(offset + length, MemoryLayout.PAGE_SIZE, nameof(length));
+        int h = ContentsForWrite(pfn, offset, offset + length);
+        return _contents[h].AsSpan(offset, length);
+    }
+
+    /// <summary>The frame's buffer (taken, cleared where it was last written, on first write), its written extent widened to [lo, hi).</summary>
+    private int ContentsForWrite(int pfn, int lo, int hi)
+    {
         ref var page = ref MemMap[pfn];
-        if (page.Contents == 0)
+        int h = page.Contents;
+        if (h == 0)
         {
-            if (_freeContents.TryPop(out int h))
+            if (_freeContents.TryPop(out h))
             {
-                Array.Clear(_contents[h]);
+                var (oldLo, oldHi) = _written[h];
+                if (oldHi > oldLo)
+                {
+                    Array.Clear(_contents[h], oldLo, oldHi - oldLo);
+                }
+                _written[h] = (lo, hi);
             }
             else
             {
                 h = _contents.Count;
                 _contents.Add(new byte[MemoryLayout.PAGE_SIZE]);
+                _written.Add((lo, hi));
             }
             page.Contents = h;
+            return h;
         }
-        return _contents[page.Contents];
+        var (l, u) = _written[h];
+        if (lo < l || hi > u)
+        {
+            _written[h] = (Math.Min(l, lo), Math.Max(u, hi));
+        }
+        return h;
     }
 
     /// <summary>

@@ -5,6 +5,7 @@
 // the ring is full. A write of at most PIPE_BUF (a page) lands in one buffer or waits whole, which
 // is what makes it atomic. With no reader left a write gets SIGPIPE and -EPIPE; O_NONBLOCK turns
 // each sleep into -EAGAIN. The pages come from the page allocator and go back when both ends close.
+using System.Runtime.CompilerServices;
 using Kernel.Core;
 using Kernel.Core.Locking;
 using Kernel.Core.Tasks;
@@ -138,6 +139,7 @@ internal sealed class PipeFileOperations(LinuxKernel k) : FileOperations, ISleep
     }
 
     /// <summary>pipe_wait: sleep once on the pipe's queue (the caller re-checks everything after).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask PipeWait(PipeInode pipe)
     {
         pipe.Wait.PrepareToWait(M, TaskState.TASK_INTERRUPTIBLE);
@@ -147,13 +149,51 @@ internal sealed class PipeFileOperations(LinuxKernel k) : FileOperations, ISleep
         await pipe.Mutex.Lock(M);
     }
 
-    public async ValueTask<long> ReadSleeping(KFile file, MmStruct mm, long buf, long count)
+    // Reads and writes take i_mutex and run pipe_read/pipe_write under it. When the lock is free
+    // and the call needs no sleep (the common case) all of it completes synchronously, with no
+    // async frame beyond PipeRead/PipeWrite's own.
+    public ValueTask<long> ReadSleeping(KFile file, MmStruct mm, long buf, long count)
     {
         var pipe = (PipeInode)file.Inode;
-        await pipe.Mutex.Lock(M);
+        var locked = pipe.Mutex.Lock(M);
+        if (!locked.IsCompletedSuccessfully)
+        {
+            return LockThen(pipe, locked, write: false, file, mm, buf, count);
+        }
+        locked.GetAwaiter().GetResult();
+        return UnderMutex(pipe, PipeRead(pipe, file, mm, buf, count));
+    }
+
+    public ValueTask<long> WriteSleeping(KFile file, MmStruct mm, long buf, long count)
+    {
+        var pipe = (PipeInode)file.Inode;
+        var locked = pipe.Mutex.Lock(M);
+        if (!locked.IsCompletedSuccessfully)
+        {
+            return LockThen(pipe, locked, write: true, file, mm, buf, count);
+        }
+        locked.GetAwaiter().GetResult();
+        return UnderMutex(pipe, PipeWrite(pipe, file, mm, buf, count));
+    }
+
+    /// <summary>The mutex is held: release it when the operation finishes, now if it already has.</summary>
+    private ValueTask<long> UnderMutex(PipeInode pipe, ValueTask<long> op)
+    {
+        if (!op.IsCompletedSuccessfully)
+        {
+            return UnlockAfter(pipe, op);
+        }
+        long r = op.Result;
+        pipe.Mutex.Unlock(M);
+        return new ValueTask<long>(r);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<long> UnlockAfter(PipeInode pipe, ValueTask<long> op)
+    {
         try
         {
-            return await PipeRead(pipe, file, mm, buf, count);
+            return await op;
         }
         finally
         {
@@ -161,20 +201,14 @@ internal sealed class PipeFileOperations(LinuxKernel k) : FileOperations, ISleep
         }
     }
 
-    public async ValueTask<long> WriteSleeping(KFile file, MmStruct mm, long buf, long count)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<long> LockThen(PipeInode pipe, ValueTask locking, bool write, KFile file, MmStruct mm, long buf, long count)
     {
-        var pipe = (PipeInode)file.Inode;
-        await pipe.Mutex.Lock(M);
-        try
-        {
-            return await PipeWrite(pipe, file, mm, buf, count);
-        }
-        finally
-        {
-            pipe.Mutex.Unlock(M);
-        }
+        await locking;
+        return await UnlockAfter(pipe, write ? PipeWrite(pipe, file, mm, buf, count) : PipeRead(pipe, file, mm, buf, count));
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<long> PipeRead(PipeInode pipe, KFile file, MmStruct mm, long buf, long count)
     {
         var p = M.RequireExecuting();
@@ -247,6 +281,7 @@ internal sealed class PipeFileOperations(LinuxKernel k) : FileOperations, ISleep
         return ret;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<long> PipeWrite(PipeInode pipe, KFile file, MmStruct mm, long buf, long count)
     {
         var p = M.RequireExecuting();
@@ -392,20 +427,34 @@ internal sealed class PipeFileOperations(LinuxKernel k) : FileOperations, ISleep
     /// <summary>copy_from_user into a pipe page, the same way. Bytes not copied.</summary>
     private ValueTask<long> CopyIn(MmStruct mm, long src, int pfn, int off, int n) => Copy(mm, src, pfn, off, n, toUser: false);
 
-    private async ValueTask<long> Copy(MmStruct mm, long user, int pfn, int off, int n, bool toUser)
+    private ValueTask<long> Copy(MmStruct mm, long user, int pfn, int off, int n, bool toUser)
+    {
+        long left = CopyOnce(mm, user, pfn, off, n, toUser, out var w);
+        return w.IsNone ? new ValueTask<long>(left) : CopySleeping(mm, user, pfn, off, n, toUser, w);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<long> CopySleeping(MmStruct mm, long user, int pfn, int off, int n, bool toUser, MmWait w)
     {
         while (true)
         {
-            Mem.BeginSync();
-            long left = toUser
-                ? Uaccess.CopyToUser(mm, user, Mem.ReadPage(pfn).Slice(off, n))
-                : Uaccess.CopyFromUser(mm, Mem.WritePage(pfn).Slice(off, n), user);
-            var w = Mem.EndSync();
+            await Mem.SleepFor(w);
+            long left = CopyOnce(mm, user, pfn, off, n, toUser, out w);
             if (w.IsNone)
             {
                 return left;
             }
-            await Mem.SleepFor(w);
         }
+    }
+
+    /// <summary>One attempt as a synchronous section: bytes not copied, and what a fault stopped to wait for.</summary>
+    private long CopyOnce(MmStruct mm, long user, int pfn, int off, int n, bool toUser, out MmWait w)
+    {
+        Mem.BeginSync();
+        long left = toUser
+            ? Uaccess.CopyToUser(mm, user, Mem.ReadPage(pfn).Slice(off, n))
+            : Uaccess.CopyFromUser(mm, Mem.WritePage(pfn, off, n), user);
+        w = Mem.EndSync();
+        return left;
     }
 }

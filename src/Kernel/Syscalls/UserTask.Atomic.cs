@@ -43,7 +43,7 @@ public sealed partial class UserTask
 
     private int Apply(int pfn, long addr, int expected, int operand, AtomicOp op)
     {
-        var word = _k.Memory.WritePage(pfn).Slice((int)(addr & (MemoryLayout.PAGE_SIZE - 1)), sizeof(int));
+        var word = _k.Memory.WritePage(pfn, (int)(addr & (MemoryLayout.PAGE_SIZE - 1)), sizeof(int));
         int old = MemoryMarshal.Read<int>(word);
         int next = op switch
         {

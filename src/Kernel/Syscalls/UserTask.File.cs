@@ -3,6 +3,7 @@
 // fs/read_write.c, sys_read and sys_write check their arguments and call the file's f_op; the
 // copies go through copy_to_user/copy_from_user (Kernel.Mm.Arch.Uaccess), so a bad buffer gives
 // -EFAULT, not a signal.
+using System.Runtime.CompilerServices;
 using Kernel.Core;
 using Kernel.Mm;
 using Kernel.Mm.Arch;
@@ -153,14 +154,30 @@ public sealed partial class UserTask
     /// signal broke the sleep with nothing done) restarts the call after the signal, unless a
     /// handler ran: then it is -EINTR.
     /// </summary>
-    private async ValueTask<long> SleepingIo(ISleepingFileOperations s, KFile f, long buf, long count, bool write)
+    private ValueTask<long> SleepingIo(ISleepingFileOperations s, KFile f, long buf, long count, bool write)
     {
         var mm = MmOrThrow();
         var ps = ProcessState.Of(TaskStruct);
+        ps.HandlerRan = false;
+        var io = StartIo(s, f, mm, buf, count, write);
+        // A call that did not sleep returns from here, without an async frame.
+        if (!io.IsCompletedSuccessfully)
+        {
+            return SleepingIoSlow(s, f, mm, ps, buf, count, write, io);
+        }
+        long r = io.Result;
+        return r != Errno.ERESTARTSYS.Ret() ? Return(r) : SleepingIoSlow(s, f, mm, ps, buf, count, write, new ValueTask<long>(r));
+    }
+
+    private static ValueTask<long> StartIo(ISleepingFileOperations s, KFile f, MmStruct mm, long buf, long count, bool write) =>
+        write ? s.WriteSleeping(f, mm, buf, count) : s.ReadSleeping(f, mm, buf, count);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<long> SleepingIoSlow(ISleepingFileOperations s, KFile f, MmStruct mm, ProcessState ps, long buf, long count, bool write, ValueTask<long> io)
+    {
         while (true)
         {
-            ps.HandlerRan = false;
-            long r = write ? await s.WriteSleeping(f, mm, buf, count) : await s.ReadSleeping(f, mm, buf, count);
+            long r = await io;
             if (r != Errno.ERESTARTSYS.Ret())
             {
                 return await Return(r);
@@ -170,6 +187,8 @@ public sealed partial class UserTask
             {
                 return Errno.EINTR.Ret();
             }
+            ps.HandlerRan = false;
+            io = StartIo(s, f, mm, buf, count, write);
         }
     }
 
@@ -241,6 +260,7 @@ public sealed partial class UserTask
         return w.IsNone ? Return(r) : FileIoSlow(f, mm, buf, count, write, r, w);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<long> FileIoSlow(KFile f, MmStruct mm, long buf, long count, bool write, long r, MmWait w)
     {
         var mem = _k.Memory;

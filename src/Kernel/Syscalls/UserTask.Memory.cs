@@ -228,14 +228,14 @@ public sealed partial class UserTask
         {
             return StoreSlowFault(addr, value, r, retry);
         }
-        MemoryMarshal.Write(_k.Memory.WritePage(pfn)[off..], in value);
+        MemoryMarshal.Write(_k.Memory.WritePage(pfn, off, Unsafe.SizeOf<T>()), in value);
         return default;
     }
 
     private async ValueTask StoreSlowFault<T>(long addr, T value, FaultResult failed, FaultRetry retry) where T : unmanaged
     {
         int pfn = await FaultSlow(addr, write: true, failed, retry);
-        MemoryMarshal.Write(_k.Memory.WritePage(pfn)[(int)(addr & (MemoryLayout.PAGE_SIZE - 1))..], in value);
+        MemoryMarshal.Write(_k.Memory.WritePage(pfn, (int)(addr & (MemoryLayout.PAGE_SIZE - 1)), Unsafe.SizeOf<T>()), in value);
     }
 
     /// <summary>Copy bytes out of the task's memory (a load per page touched).</summary>
@@ -265,7 +265,7 @@ public sealed partial class UserTask
             int off = (int)(a & (MemoryLayout.PAGE_SIZE - 1));
             int n = Math.Min(src.Length - done, MemoryLayout.PAGE_SIZE - off);
             int pfn = await Access(a, write: true);
-            src.Span.Slice(done, n).CopyTo(_k.Memory.WritePage(pfn).Slice(off, n));
+            src.Span.Slice(done, n).CopyTo(_k.Memory.WritePage(pfn, off, n));
             done += n;
         }
     }
