@@ -10,11 +10,10 @@ namespace Kernel.Mm;
 
 public sealed partial class MemorySubsystem
 {
-    private readonly List<byte[]> _contents = new() { Array.Empty<byte>() };
+    // Page content buffers by handle (Page.Contents); handle 0 means "never written" and is unused.
+    private ContentsBuffer[] _buffers = new ContentsBuffer[64];
+    private int _bufferCount = 1;
     private readonly Stack<int> _freeContents = new();
-
-    // Per buffer, the byte range written since it was last cleared (index 0 unused, as in _contents).
-    private readonly List<(int Lo, int Hi)> _written = new() { (0, 0) };
 
     public MemorySubsystem(Machine machine, MemoryOptions options)
     {

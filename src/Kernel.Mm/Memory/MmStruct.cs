@@ -109,7 +109,7 @@ public sealed partial class MmStruct : MmContext
         _mem.FreePages(pfn, 0);
     }
 
-    private Span<ulong> Entries(int tablePfn) => MemoryMarshal.Cast<byte, ulong>(_mem.WritePage(tablePfn));
+    private Span<ulong> Entries(int tablePfn) => MemoryMarshal.Cast<byte, ulong>(_mem.TableBytes(tablePfn));
 
     /// <summary>
     /// The PTE slot of `addr` for reading or updating in place, or a null ref when no PTE table

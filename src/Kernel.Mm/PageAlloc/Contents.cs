@@ -8,20 +8,30 @@ public sealed partial class MemorySubsystem
     private static readonly byte[] ZeroPage = new byte[MemoryLayout.PAGE_SIZE];
 
     /// <summary>Frames that currently hold written contents.</summary>
-    public int PagesWithContents => _contents.Count - 1 - _freeContents.Count;
+    public int PagesWithContents => _bufferCount - 1 - _freeContents.Count;
 
     /// <summary>Read view of a frame's bytes (shared zeros if never written).</summary>
     public ReadOnlySpan<byte> ReadPage(int pfn)
     {
         int h = MemMap[pfn].Contents;
-        return h == 0 ? ZeroPage : _contents[h];
+        return h == 0 ? ZeroPage : _buffers[h].Bytes;
     }
 
     /// <summary>Write view of a frame's bytes, allocating them on first write.</summary>
     public Span<byte> WritePage(int pfn)
     {
         int h = ContentsForWrite(pfn, 0, MemoryLayout.PAGE_SIZE);
-        return _contents[h];
+        return _buffers[h].Bytes;
+    }
+
+    /// <summary>
+    /// The bytes of a page-table frame, which AllocTable wrote whole: its written extent is
+    /// already the full page, so the walk skips the extent bookkeeping of WritePage.
+    /// </summary>
+    internal Span<byte> TableBytes(int pfn)
+    {
+        int h = MemMap[pfn].Contents;
+        return h != 0 ? _buffers[h].Bytes : WritePage(pfn);
     }
 
     /// <summary>
@@ -35,7 +45,7 @@ public sealed partial class MemorySubsystem
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(offset + length, MemoryLayout.PAGE_SIZE, nameof(length));
         int h = ContentsForWrite(pfn, offset, offset + length);
-        return _contents[h].AsSpan(offset, length);
+        return _buffers[h].Bytes.AsSpan(offset, length);
     }
 
     /// <summary>The frame's buffer (taken, cleared where it was last written, on first write), its written extent widened to [lo, hi).</summary>
@@ -45,29 +55,42 @@ public sealed partial class MemorySubsystem
         int h = page.Contents;
         if (h == 0)
         {
-            if (_freeContents.TryPop(out h))
-            {
-                var (oldLo, oldHi) = _written[h];
-                if (oldHi > oldLo)
-                {
-                    Array.Clear(_contents[h], oldLo, oldHi - oldLo);
-                }
-                _written[h] = (lo, hi);
-            }
-            else
-            {
-                h = _contents.Count;
-                _contents.Add(new byte[MemoryLayout.PAGE_SIZE]);
-                _written.Add((lo, hi));
-            }
+            h = TakeBuffer();
             page.Contents = h;
+            _buffers[h].Lo = lo;
+            _buffers[h].Hi = hi;
             return h;
         }
-        var (l, u) = _written[h];
-        if (lo < l || hi > u)
+        ref var b = ref _buffers[h];
+        if (lo < b.Lo)
         {
-            _written[h] = (Math.Min(l, lo), Math.Max(u, hi));
+            b.Lo = lo;
         }
+        if (hi > b.Hi)
+        {
+            b.Hi = hi;
+        }
+        return h;
+    }
+
+    /// <summary>A free buffer, cleared over what it held, or a new one.</summary>
+    private int TakeBuffer()
+    {
+        if (_freeContents.TryPop(out int h))
+        {
+            ref var b = ref _buffers[h];
+            if (b.Hi > b.Lo)
+            {
+                Array.Clear(b.Bytes, b.Lo, b.Hi - b.Lo);
+            }
+            return h;
+        }
+        if (_bufferCount == _buffers.Length)
+        {
+            Array.Resize(ref _buffers, _buffers.Length * 2);
+        }
+        h = _bufferCount++;
+        _buffers[h].Bytes = new byte[MemoryLayout.PAGE_SIZE];
         return h;
     }
 
@@ -94,4 +117,12 @@ public sealed partial class MemorySubsystem
             page.Contents = 0;
         }
     }
+}
+
+/// <summary>A frame's bytes and the range of them written since the buffer was last cleared.</summary>
+internal struct ContentsBuffer
+{
+    public byte[] Bytes;
+    public int Lo;
+    public int Hi;
 }

@@ -261,6 +261,27 @@ public class PageAllocTests
     }
 
     [Test]
+    public void ARecycledBufferReadsAsZerosWhereverItWasWrittenBefore()
+    {
+        var k = Boot(64 * MemoryLayout.MiB);
+        int p = k.Memory.AllocPages(Gfp.GFP_KERNEL, 0);
+        k.Memory.WritePage(p, 100, 8).Fill(0xAA);
+        k.Memory.WritePage(p, 4000, 96).Fill(0xBB); // widens the written extent to [100, 4096)
+        k.Memory.ReadPage(p)[4095].Should().Be(0xBB);
+        k.Memory.FreePages(p, 0);
+
+        // The freed buffer is reused by the next frame written: nothing of the old bytes shows.
+        int q = k.Memory.AllocPages(Gfp.GFP_KERNEL, 0);
+        k.Memory.WritePage(q, 0, 1)[0] = 1;
+        k.Memory.ReadPage(q).ToArray().Skip(1).Should().OnlyContain(b => b == 0);
+        var view = k.Memory.WritePage(q, 4000, 96);
+        view.Length.Should().Be(96);
+        ((Action)(() => k.Memory.WritePage(q, 4000, 97))).Should().Throw<ArgumentOutOfRangeException>();
+        ((Action)(() => k.Memory.WritePage(q, -1, 4))).Should().Throw<ArgumentOutOfRangeException>();
+        k.Memory.FreePages(q, 0);
+    }
+
+    [Test]
     public void ProcMemoryViewsUse2620Formats()
     {
         var k = Boot(2 * MemoryLayout.GiB, cpus: 2);
