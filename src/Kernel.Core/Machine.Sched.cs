@@ -123,7 +123,7 @@ public sealed partial class Machine
     }
 
     /// <summary>A never-completing wait for code that called exit: its continuation is dropped.</summary>
-    internal static ValueTask<long> Never() => new(new TaskCompletionSource<long>().Task);
+    internal static ValueTask Never() => new(NeverSource.Instance, 0);
 
     // ------------------------------------------------------------------ preemption primitives
 

@@ -3,6 +3,7 @@
 // CLONE_CHILD_CLEARTID on a tid word in the thread descriptor; join waits on that word until the
 // kernel zeroes it and wakes it at the thread's exit (mm_release). Joining costs no syscall if
 // the thread is already gone, one FUTEX_WAIT per sleep otherwise.
+using System.Runtime.CompilerServices;
 using Kernel.Core.Tasks;
 using Kernel.Syscalls;
 
@@ -20,6 +21,7 @@ public static class Pthread
         | Kernel.Core.Tasks.CloneFlags.CLONE_CHILD_CLEARTID;
 
     /// <summary>pthread_create: start `body` in a new thread; its tid word comes from `heap`. Throws on a clone error.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<PthreadT> Create(UserTask self, UserHeap heap, UserProgram body)
     {
         ArgumentNullException.ThrowIfNull(self);
@@ -38,6 +40,7 @@ public static class Pthread
     }
 
     /// <summary>pthread_join: sleep until the thread's tid word is 0; the word then goes back to the heap's cache.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public static async ValueTask Join(UserTask self, PthreadT thread)
     {
         ArgumentNullException.ThrowIfNull(self);

@@ -2,6 +2,7 @@
 // or until a jiffies timer fires. The caller sets the task state first, as in Linux, so a wake-up
 // that arrives before schedule() is not lost. io_schedule counts the sleeper in the CPU's
 // nr_iowait, which is what makes idle time show as iowait in /proc/stat.
+using System.Runtime.CompilerServices;
 using Kernel.Core.Tasks;
 
 namespace Kernel.Core.Time;
@@ -22,6 +23,7 @@ public static class ScheduleTimeoutOps
     /// schedule_timeout: sleep in the state the caller set for at most `jiffies` ticks. Returns the
     /// jiffies left (0 when the timer fired).
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<long> ScheduleTimeout(this Machine m, long jiffies)
     {
         ArgumentNullException.ThrowIfNull(m);
@@ -42,6 +44,7 @@ public static class ScheduleTimeoutOps
     }
 
     /// <summary>io_schedule_timeout: schedule_timeout counted as waiting for I/O (nr_iowait).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<long> IoScheduleTimeout(this Machine m, long jiffies)
     {
         ArgumentNullException.ThrowIfNull(m);

@@ -13,11 +13,23 @@ internal sealed class ProcessState
 {
     public ProcessState(TaskStruct task)
     {
-        Signal = new SignalStruct(task.Pid);
+        _pid = task.Pid;
     }
 
+    private readonly int _pid;
+
+    // A thread takes its group's signal_struct and files_struct at clone: they are made only when
+    // first needed, so a CLONE_THREAD clone never builds ones it would throw away.
+    private SignalStruct? _signal;
+    private FilesStruct? _files;
+    private bool _filesExited;
+
     /// <summary>signal: the thread group's shared signal state.</summary>
-    public SignalStruct Signal { get; set; }
+    public SignalStruct Signal
+    {
+        get => _signal ??= new SignalStruct(_pid);
+        set => _signal = value;
+    }
 
     /// <summary>sighand: the signal actions (shared under CLONE_SIGHAND); fork sets it, a new task gets a fresh one.</summary>
     public SighandStruct Sighand
@@ -41,7 +53,15 @@ internal sealed class ProcessState
     public int KernelStackPfn { get; set; } = -1;
 
     /// <summary>The file descriptor table (null after exit_files).</summary>
-    public FilesStruct? Files { get; set; } = new();
+    public FilesStruct? Files
+    {
+        get => _filesExited ? null : _files ??= new FilesStruct();
+        set
+        {
+            _files = value;
+            _filesExited = value is null;
+        }
+    }
 
 
     /// <summary>clear_child_tid: zeroed and FUTEX_WAKEd at exit (CLONE_CHILD_CLEARTID, set_tid_address); 0 = none.</summary>

@@ -4,6 +4,7 @@
 // FUTEX_PRIVATE_FLAG (2.6.22: a private key whatever the mapping) and FUTEX_WAIT_BITSET /
 // FUTEX_WAKE_BITSET (2.6.25: absolute timeouts, wake-ups by bit). set_robust_list and
 // get_robust_list (2.6.17) register the list exit walks.
+using System.Runtime.CompilerServices;
 using Kernel.Core;
 using Kernel.Futex;
 using Kernel.Mm.Arch;
@@ -91,6 +92,7 @@ public sealed partial class UserTask
         return r.IsCompletedSuccessfully ? Return(r.Result) : FutexSlow(r);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<long> FutexSlow(ValueTask<long> sleeping) => await Return(await sleeping);
 
     /// <summary>FUTEX_LOCK_PI's -ERESTARTNOINTR: deliver the signal (a fatal one ends here), then try again.</summary>

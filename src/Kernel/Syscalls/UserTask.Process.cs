@@ -1,4 +1,5 @@
 // fork, clone, exit, wait4/waitpid, kill, nanosleep, pause and signal dispositions.
+using System.Runtime.CompilerServices;
 using Kernel.Core;
 using Kernel.Core.Tasks;
 using Kernel.Process;
@@ -20,6 +21,7 @@ public sealed partial class UserTask
     /// clone(flags, child): a new process or thread running `child`. `parentTid` and `childTid` are
     /// the user addresses CLONE_PARENT_SETTID, CLONE_CHILD_SETTID and CLONE_CHILD_CLEARTID use.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<long> Clone(CloneFlags flags, UserProgram child, string? comm = null, long parentTid = 0, long childTid = 0)
     {
         ArgumentNullException.ThrowIfNull(child);
@@ -33,7 +35,7 @@ public sealed partial class UserTask
     {
         var p = Enter();
         _k.Processes.DoGroupExit(p, (code & 0xff) << 8);
-        return new ValueTask(Machine.Never().AsTask());
+        return Machine.Never();
     }
 
     /// <summary>set_tid_address(tidptr): the word zeroed and woken at exit; returns the caller's tid.</summary>
@@ -61,7 +63,7 @@ public sealed partial class UserTask
     {
         var p = Enter();
         _k.Processes.DoExit(p, (code & 0xff) << 8);
-        return new ValueTask(Machine.Never().AsTask());
+        return Machine.Never();
     }
 
     /// <summary>wait4(pid, &amp;status, options, NULL).</summary>
