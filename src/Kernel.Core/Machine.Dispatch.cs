@@ -80,6 +80,9 @@ public sealed partial class Machine
                 case ExecState.Suspended:
                     ResumeTask(p);
                     break;
+                case ExecState.Dying:
+                    FinishDead(cpu, p); // its exit's kernel time is paid: the final switch
+                    break;
                 default:
                     throw new KernelBug($"{cpu}: current task {p} is {p.Exec} with nothing to run", DumpState(p));
             }
@@ -179,7 +182,7 @@ public sealed partial class Machine
                 _pendingHostException ??= new EmulatedProgramException($"Emulated task {p} threw {e.GetType().Name}: {e.Message}", e);
             }
         }
-        if (p.Exec == ExecState.Finished)
+        if (p.Exec is ExecState.Finished or ExecState.Dying)
         {
             return;
         }
@@ -197,7 +200,10 @@ public sealed partial class Machine
         }
         finally
         {
-            p.Exec = ExecState.Finished;
+            if (p.Exec != ExecState.Dying)
+            {
+                p.Exec = ExecState.Finished;
+            }
             if (_executing == p)
             {
                 _executing = null;

@@ -254,7 +254,7 @@ public sealed partial class Machine
             return; // keeps spinning; preemption is disabled around a contended spin
         }
         if (!p.IsIdleTask && p.InKernel && Preempt == PreemptModel.Full && p.PreemptCount == 0 && p.NeedResched
-            && p.Exec != ExecState.NotStarted)
+            && p.Exec is not (ExecState.NotStarted or ExecState.Dying))
         {
             PreemptScheduleIrq(cpu, p);
         }

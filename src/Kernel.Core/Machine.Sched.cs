@@ -103,7 +103,11 @@ public sealed partial class Machine
         return p.SpinlocksHeld == 0 ? "no spinlocks held" : $"{p.SpinlocksHeld} spinlock(s) held";
     }
 
-    /// <summary>The last schedule() of an exiting task: it never runs again.</summary>
+    /// <summary>
+    /// The last schedule() of an exiting task: it never runs again. What it still owes (the
+    /// syscalls it ran without sleeping, the exit itself) is paid first, on this CPU, before the
+    /// switch, so an exit's kernel time is not lost with the task.
+    /// </summary>
     public void ScheduleDead(TaskStruct p)
     {
         var cpu = Cpus[p.Cpu];
@@ -112,13 +116,26 @@ public sealed partial class Machine
             throw new KernelBug($"exiting task {p} is not current on its CPU", DumpState(p));
         }
         ThisCpu = cpu;
-        p.Exec = ExecState.Finished;
-        p.DebtNs = 0;
         p.WorkNs = 0;
         if (_executing == p)
         {
             _executing = null;
         }
+        if (p.DebtNs > 0)
+        {
+            p.SetKernelMode();
+            p.Exec = ExecState.Dying;
+            QueueDispatch(cpu);
+            return;
+        }
+        FinishDead(cpu, p);
+    }
+
+    /// <summary>The dead task's schedule(): it leaves the CPU for good.</summary>
+    private void FinishDead(Cpu cpu, TaskStruct p)
+    {
+        p.Exec = ExecState.Finished;
+        p.DebtNs = 0;
         ScheduleCore(cpu, p);
     }
 

@@ -26,9 +26,9 @@ public sealed partial class LinuxKernel
                 problems.Add($"{cpu.Curr} is current on cpu{other} and cpu{cpu.Id}");
             }
             running[cpu.Curr] = cpu.Id;
-            if (cpu.Curr.ExitState != 0 && cpu.Curr.Exec != ExecState.Finished)
+            if (cpu.Curr.ExitState != 0 && cpu.Curr.Exec is not (ExecState.Finished or ExecState.Dying))
             {
-                problems.Add($"cpu{cpu.Id}: current {cpu.Curr} has exited but is not finished");
+                problems.Add($"cpu{cpu.Id}: current {cpu.Curr} has exited but is not dying or finished");
             }
         }
         int live = 0;

@@ -43,7 +43,7 @@ public static class ChatServer
         long fds = mem, recvBuf = mem + MemoryLayout.PAGE_SIZE, sendBuf = mem + 2 * MemoryLayout.PAGE_SIZE,
             relayBuf = mem + 3 * MemoryLayout.PAGE_SIZE;
         int n = o.ClientsPerRoom, size = o.MessageSize;
-        var workers = await Workers.Create(self, o.Mode, o.Rooms * n * 3);
+        var workers = await Workers.Create(self, o.Mode, o.Rooms * n * 3, o.StartBarrier);
         long owedToReceiver = (long)n * o.Messages * size, owedToHandler = (long)o.Messages * size;
         for (int room = 0; room < o.Rooms; room++)
         {

@@ -40,7 +40,7 @@ public static class Hackbench
         long mem = Workers.Check(await self.Mmap(0, 3 * MemoryLayout.PAGE_SIZE, Prot.PROT_READ | Prot.PROT_WRITE,
             MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS), "mmap");
         long fds = mem, recvBuf = mem + MemoryLayout.PAGE_SIZE, sendBuf = mem + 2 * MemoryLayout.PAGE_SIZE;
-        var workers = await Workers.Create(self, o.Mode, o.Groups * o.PerGroup * 2);
+        var workers = await Workers.Create(self, o.Mode, o.Groups * o.PerGroup * 2, o.StartBarrier);
         long owed = (long)o.PerGroup * o.Loops * o.MessageSize;
         for (int g = 0; g < o.Groups; g++)
         {

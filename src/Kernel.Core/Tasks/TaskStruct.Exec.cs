@@ -11,6 +11,11 @@ public enum ExecState
     Running,
     /// <summary>Parked on its waiter; resumes when it has the CPU and owes no work.</summary>
     Suspended,
+    /// <summary>
+    /// Exited and still current: the CPU is paying the kernel time the task's last syscalls and
+    /// its exit owe (do_exit runs until its final schedule()); then it is Finished.
+    /// </summary>
+    Dying,
     /// <summary>Body finished or task exited; never resumes.</summary>
     Finished,
 }
