@@ -38,6 +38,42 @@ public class ProcessLifecycleTests
         k.AssertInvariants();
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public void AnExitPaysForTheSyscallsBeforeItAndForItself(bool callsExit)
+    {
+        // A child that never sleeps: its syscalls are charged as debt, and the exit must pay it
+        // (and its own cost) before the CPU moves on, or the work would take no simulated time.
+        var k = KernelBuilder.New().Boot();
+        var costs = k.Machine.Costs;
+        long reapedAt = 0, forkedAt = 0;
+        TaskStruct? child = null;
+        k.Spawn("parent", async self =>
+        {
+            forkedAt = self.Now;
+            long pid = await self.Fork(async c =>
+            {
+                child = c.TaskStruct;
+                for (int i = 0; i < 1_000; i++)
+                {
+                    c.Getpid();
+                }
+                if (callsExit)
+                {
+                    await c.Exit(0);
+                }
+            });
+            (await self.Wait4((int)pid)).WIFEXITED.Should().BeTrue();
+            reapedAt = self.Now;
+        });
+        k.RunUntilIdle().Should().BeTrue();
+        long owed = 1_000 * costs.SyscallNs + costs.ExitNs;
+        child!.SumExecRuntimeNs.Should().BeGreaterThanOrEqualTo(owed, "the child ran its syscalls and its exit on the CPU");
+        (reapedAt - forkedAt).Should().BeGreaterThanOrEqualTo(owed, "the parent could reap only after the child's exit was paid");
+        child.ExecutionState.Should().Be(ExecState.Finished);
+        k.AssertInvariants();
+    }
+
     [Test]
     public void ChildRunsFirstAfterFork()
     {
