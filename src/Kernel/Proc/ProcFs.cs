@@ -125,7 +125,7 @@ public sealed class ProcFs
         sb.Append(Ci, $"Threads:\t{(p.ProcessData is null ? 1 : Kernel.Process.ProcessState.Of(p).Signal.Count)}\n");
         sb.Append(Ci, $"SigQ:\t0/0\n");
         sb.Append(Ci, $"SigPnd:\t{p.SigPending:x16}\n");
-        sb.Append(Ci, $"ShdPnd:\t{0:x16}\n");
+        sb.Append(Ci, $"ShdPnd:\t{(p.ProcessData is null ? 0 : Kernel.Process.ProcessState.Of(p).Signal.SharedPending):x16}\n");
         sb.Append(Ci, $"SigBlk:\t{p.SigBlocked:x16}\n");
         sb.Append(Ci, $"SigIgn:\t{ign:x16}\n");
         sb.Append(Ci, $"SigCgt:\t{cgt:x16}\n");

@@ -187,7 +187,7 @@ public sealed partial class ProcessTable
         var parent = p.Parent!;
         if (p.ExitSignal > 0)
         {
-            SendSignalLocked(parent, p.ExitSignal);
+            GroupSendSignalLocked(parent, p.ExitSignal); // the exit signal goes to the parent's group
         }
         WakeParent(parent);
     }

@@ -1,6 +1,7 @@
 // Linux 2.6.20 kernel/signal.c, reduced to what processes need here: kill permission checks,
-// generation (ignored signals are dropped at send time, SIGCONT/stop signals cancel each other,
-// SIGKILL wakes even stopped tasks) and delivery on the way back to user mode (do_signal):
+// generation (ignored signals are dropped at send time, SIGCONT/stop signals cancel each other
+// across the group, SIGKILL wakes even stopped tasks), signals to one thread (tkill, faults) or
+// to the group (kill; SignalGroup.cs), and delivery on the way back to user mode (do_signal):
 // terminate, stop, continue, ignore, or run the program's handler.
 using Kernel.Core;
 using Kernel.Core.Sched;
@@ -29,24 +30,25 @@ public sealed partial class ProcessTable
             {
                 return Errno.ESRCH.Ret();
             }
-            return KillOne(sender, t, sig);
+            return KillOne(sender, t, sig, group: true);
         }
+        // kill_pg_info and kill -1 visit thread group leaders (for_each_process): one send per group.
         IEnumerable<TaskStruct> targets;
         if (pid == -1)
         {
-            // Everyone but init and the caller.
-            targets = _k.Tasks.Where(t => t.Pid > 1 && t != sender && !t.IsKernelThread).ToArray();
+            // Every process but init and the caller's own.
+            targets = _k.Tasks.Where(t => t.GroupLeader == t && t.Pid > 1 && t.Tgid != sender.Tgid && !t.IsKernelThread).ToArray();
         }
         else
         {
             int pgrp = pid == 0 ? sender.Pgrp : -pid;
-            targets = _k.Tasks.Where(t => t.Pgrp == pgrp && !t.IsKernelThread).ToArray();
+            targets = _k.Tasks.Where(t => t.GroupLeader == t && t.Pgrp == pgrp && !t.IsKernelThread).ToArray();
         }
         long result = Errno.ESRCH.Ret();
         bool any = false;
         foreach (var t in targets)
         {
-            long r = KillOne(sender, t, sig);
+            long r = KillOne(sender, t, sig, group: true);
             if (!any || r == 0)
             {
                 result = r;
@@ -63,10 +65,11 @@ public sealed partial class ProcessTable
         {
             return Errno.EINVAL.Ret();
         }
-        return KillOne(sender, t, sig);
+        return KillOne(sender, t, sig, group: false);
     }
 
-    private long KillOne(TaskStruct sender, TaskStruct t, int sig)
+    /// <summary>group_send_sig_info (kill) or, for tkill/tgkill, specific_send_sig_info after handle_stop_signal.</summary>
+    private long KillOne(TaskStruct sender, TaskStruct t, int sig, bool group)
     {
         if (!MaySignal(sender, t))
         {
@@ -76,7 +79,14 @@ public sealed partial class ProcessTable
         {
             return 0; // a zombie's signal is queued to nobody: success, no effect
         }
-        SendSignalLocked(t, sig);
+        if (group)
+        {
+            GroupSendSignalLocked(t, sig);
+        }
+        else
+        {
+            SendSignalLocked(t, sig);
+        }
         return 0;
     }
 
@@ -94,7 +104,7 @@ public sealed partial class ProcessTable
         RecalcSigpending(t);
     }
 
-    /// <summary>Send a signal from the host side (a harness killing a process).</summary>
+    /// <summary>Send a signal from the host side (a harness killing a process): as kill(2), to t's thread group.</summary>
     public void SendSignal(TaskStruct t, int sig)
     {
         ArgumentNullException.ThrowIfNull(t);
@@ -103,7 +113,7 @@ public sealed partial class ProcessTable
             throw new ArgumentOutOfRangeException(nameof(sig), sig, "Signal must be 1..64.");
         }
         Machine.EnterHostContext();
-        SendSignalLocked(t, sig);
+        GroupSendSignalLocked(t, sig);
     }
 
     private bool SigIgnored(TaskStruct t, int sig)
@@ -120,47 +130,31 @@ public sealed partial class ProcessTable
         return d == SignalDisposition.Ignore || (d == SignalDisposition.Default && Signals.DefaultIgnore(sig));
     }
 
-    /// <summary>specific_send_sig_info with handle_stop_signal and signal_wake_up.</summary>
+    /// <summary>A signal to one thread: handle_stop_signal (group-wide), then specific_send_sig_info.</summary>
     internal void SendSignalLocked(TaskStruct t, int sig)
     {
         if (t.ExitState != 0 || t.IsKernelThread)
         {
             return; // kernel threads ignore signals unless they allow them (none here do)
         }
-        // handle_stop_signal: SIGCONT resumes a stopped task and cancels pending stops; a stop
-        // signal cancels a pending SIGCONT.
-        if (sig == Signals.SIGCONT)
-        {
-            t.SigPending &= ~(Signals.Mask(Signals.SIGSTOP) | Signals.Mask(Signals.SIGTSTP) | Signals.Mask(Signals.SIGTTIN) | Signals.Mask(Signals.SIGTTOU));
-            if (t.State == TaskState.TASK_STOPPED)
-            {
-                var ps = ProcessState.Of(t);
-                ps.Signal.ContinuedToReport = true;
-                ps.Signal.StopSignalToReport = 0;
-                Machine.WakeUpState(t, TaskState.TASK_STOPPED);
-                if (t.Parent is { } parent)
-                {
-                    WakeParent(parent);
-                }
-            }
-        }
-        else if (Signals.IsStop(sig))
-        {
-            t.SigPending &= ~Signals.Mask(Signals.SIGCONT);
-        }
+        HandleStopSignal(t, sig);
         if (SigIgnored(t, sig))
         {
             return;
         }
         t.SigPending |= Signals.Mask(sig);
         RecalcSigpending(t);
-        if ((t.SigPending & ~t.SigBlocked & Signals.Mask(sig)) == 0)
+        if ((t.SigBlocked & Signals.Mask(sig)) == 0)
         {
-            return;
+            SignalWakeUp(t, sig == Signals.SIGKILL);
         }
-        // signal_wake_up: SIGKILL also wakes stopped tasks.
+    }
+
+    /// <summary>signal_wake_up: wake an interruptible sleep (with `resume`, a stopped task too), or kick the CPU it runs on.</summary>
+    private void SignalWakeUp(TaskStruct t, bool resume)
+    {
         var mask = TaskState.TASK_INTERRUPTIBLE;
-        if (sig == Signals.SIGKILL)
+        if (resume)
         {
             mask |= TaskState.TASK_STOPPED | TaskState.TASK_TRACED;
         }
@@ -170,9 +164,11 @@ public sealed partial class ProcessTable
         }
     }
 
-    private static void RecalcSigpending(TaskStruct t)
+    /// <summary>recalc_sigpending_tsk: TIF_SIGPENDING while the thread's own or its group's pending set has an unblocked signal.</summary>
+    internal static void RecalcSigpending(TaskStruct t)
     {
-        if ((t.SigPending & ~t.SigBlocked) != 0)
+        ulong shared = t.ProcessData is null ? 0 : ProcessState.Of(t).Signal.SharedPending;
+        if (((t.SigPending | shared) & ~t.SigBlocked) != 0)
         {
             t.ThreadFlags |= ThreadInfoFlags.TIF_SIGPENDING;
         }
@@ -187,14 +183,24 @@ public sealed partial class ProcessTable
     {
         while (true)
         {
-            ulong ready = p.SigPending & ~p.SigBlocked;
+            // dequeue_signal: the thread's own signals first, then the group's.
+            var group = ProcessState.Of(p).Signal;
+            ulong own = p.SigPending & ~p.SigBlocked;
+            ulong ready = own != 0 ? own : group.SharedPending & ~p.SigBlocked;
             if (ready == 0)
             {
                 RecalcSigpending(p);
                 return;
             }
             int sig = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
-            p.SigPending &= ~Signals.Mask(sig);
+            if (own != 0)
+            {
+                p.SigPending &= ~Signals.Mask(sig);
+            }
+            else
+            {
+                group.SharedPending &= ~Signals.Mask(sig);
+            }
             RecalcSigpending(p);
             var disp = Signals.Unblockable(sig) ? SignalDisposition.Default : ProcessState.Of(p).Sighand.Action[sig];
             if (disp == SignalDisposition.Ignore)
@@ -243,7 +249,7 @@ public sealed partial class ProcessTable
         {
             if (ProcessState.Of(parent).Sighand.Action[Signals.SIGCHLD] == SignalDisposition.Handler)
             {
-                SendSignalLocked(parent, Signals.SIGCHLD);
+                GroupSendSignalLocked(parent, Signals.SIGCHLD);
             }
             WakeParent(parent);
         }

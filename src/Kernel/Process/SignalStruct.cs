@@ -1,6 +1,6 @@
 // Linux 2.6.20 include/linux/sched.h struct signal_struct, the part modelled so far: what a thread
-// group shares about waiting and job control. Threads created with CLONE_THREAD will share it;
-// fork gives the child its own (copy_signal).
+// group shares about waiting, job control and signals sent to the group (shared_pending). Threads
+// created with CLONE_THREAD share it; fork gives the child its own (copy_signal).
 using Kernel.Core.Locking;
 
 namespace Kernel.Process;
@@ -29,4 +29,10 @@ internal sealed class SignalStruct
 
     /// <summary>group_exit_code: the wait status every thread of an exiting group reports.</summary>
     public int GroupExitCode { get; set; }
+
+    /// <summary>shared_pending: signals sent to the whole group (kill), taken by whichever thread does not block them.</summary>
+    public ulong SharedPending { get; set; }
+
+    /// <summary>curr_target: where the round-robin search for a thread to wake starts next.</summary>
+    public Kernel.Core.Tasks.TaskStruct? CurrTarget { get; set; }
 }

@@ -123,7 +123,7 @@ public sealed partial class UserTask
         }
         ProcessState.Of(p).Sighand.Handlers[sig] = null;
         ProcessState.Of(p).Sighand.Action[sig] = SignalDisposition.Ignore;
-        p.SigPending &= ~Signals.Mask(sig);
+        _k.Processes.FlushSignal(p, sig);
         return 0;
     }
 
@@ -132,10 +132,7 @@ public sealed partial class UserTask
     {
         var p = Enter();
         p.SigBlocked = blocked & ~(Signals.Mask(Signals.SIGKILL) | Signals.Mask(Signals.SIGSTOP));
-        if ((p.SigPending & ~p.SigBlocked) != 0)
-        {
-            p.ThreadFlags |= ThreadInfoFlags.TIF_SIGPENDING;
-        }
+        ProcessTable.RecalcSigpending(p); // a signal the group holds may now be this thread's to take
         return 0;
     }
 
