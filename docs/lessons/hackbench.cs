@@ -11,13 +11,13 @@
 // Run with: dotnet run docs/lessons/hackbench.cs [-- --out DIR]   (CI adds --short)
 // The plot (hackbench.png and .svg) goes to DIR, by default a kernel-lessons folder in the temp dir.
 //
-// What to look at: on one CPU the O(1) scheduler's cost per message stays flat as groups grow,
-// while goodness() walks every runnable task on each schedule(); on four CPUs 2.4 spreads new
-// and woken tasks to idle CPUs at once (reschedule_idle) while 2.6.20 starts every child on its
-// parent's CPU and leaves the balancer to spread them, so in these short runs O(1) keeps most of
-// three CPUs idle (the idle column) and 2.4 wins the thread runs. The ping-pong table shows the
-// price 2.4 pays: its tasks wander between CPUs.
-// Try next: more loops (longer runs give the balancer time), Preempt = PreemptModel.Full.
+// What to look at: every run starts its clock at hackbench's barrier, when all groups exist. On one
+// CPU the O(1) scheduler's cost per message stays flat as groups grow, while goodness() walks
+// every runnable task on each schedule(): by 200 groups it moves a twelfth of what O(1) does. On four CPUs the O(1)
+// balancer spreads the children that fork left on one CPU (the idle column drops to a few %),
+// while 2.4 leaves three CPUs idle: a pipe's synchronous wake-up never kicks an idle CPU. The
+// ping-pong table shows the other price 2.4 pays: its tasks wander between CPUs.
+// Try next: StartBarrier = false (the forks join the measured time), Preempt = PreemptModel.Full.
 using Kernel.Lab.Experiments;
 using Kernel.Sched;
 

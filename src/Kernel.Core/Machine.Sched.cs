@@ -284,11 +284,12 @@ public sealed partial class Machine
 
     /// <summary>
     /// The return-to-user check a syscall ends with: reschedule if needed and deliver signals.
-    /// Completes synchronously with `ret` when there is nothing to do.
+    /// Completes synchronously with `ret` when there is nothing to do and the task owes at most
+    /// MaxOwedNs; otherwise the task parks until the CPU has paid (and the work loop has run).
     /// </summary>
     public ValueTask<long> SyscallReturn(TaskStruct p, long ret)
     {
-        if (!p.NeedResched && (p.ThreadFlags & ThreadInfoFlags.TIF_SIGPENDING) == 0)
+        if (!p.NeedResched && (p.ThreadFlags & ThreadInfoFlags.TIF_SIGPENDING) == 0 && p.DebtNs <= _maxOwedNs)
         {
             p.BeginReturnToUser();
             return new ValueTask<long>(ret);

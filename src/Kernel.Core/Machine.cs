@@ -34,6 +34,7 @@ public sealed partial class Machine
         ArgumentNullException.ThrowIfNull(scheduler);
         options.Validate();
         Options = options;
+        _maxOwedNs = options.MaxOwedNs;
         Hz = new Hz(options.Hz);
         Costs = options.Costs;
         Preempt = options.Preempt;
@@ -84,6 +85,9 @@ public sealed partial class Machine
     }
 
     public MachineOptions Options { get; }
+
+    // Read on every syscall return (MachineOptions.MaxOwedNs).
+    private readonly long _maxOwedNs;
 
     /// <summary>/proc/sys/kernel/panic_on_oops: turn recorded warnings into a thrown KernelBug.</summary>
     public bool PanicOnOops { get; set; }

@@ -35,8 +35,18 @@ public sealed record MachineOptions
     /// </summary>
     public bool RethrowProgramExceptions { get; init; } = true;
 
+    /// <summary>
+    /// How much kernel time a task may owe before a syscall's return waits for it to be paid. A
+    /// run of syscalls that do not sleep is charged as debt and the task's host code goes on;
+    /// its CPU's clock then runs ahead of the machine's by what it owes, and another CPU taking a
+    /// lock it took would wait for that future. Paying at this bound keeps CPUs' clocks within it
+    /// of each other (a lock's false contention at most this long). 0 pays after every syscall.
+    /// </summary>
+    public long MaxOwedNs { get; init; } = 20_000;
+
     internal void Validate()
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxOwedNs);
         if (Cpus is < 1 or > CpuMask.NR_CPUS)
         {
             throw new ArgumentException($"Cpus must be 1..{CpuMask.NR_CPUS} (was {Cpus}).");

@@ -72,6 +72,45 @@ public class LockingTests
         k.AssertInvariants();
     }
 
+    [TestCase(20_000L, false)]
+    [TestCase(long.MaxValue, true)]
+    public void WhatATaskMayOweBoundsHowFarItsCpuRunsAheadOfALocksOtherUsers(long maxOwedNs, bool skewed)
+    {
+        // A runs 2,000 lock-taking syscalls that never sleep on CPU 0 (800 us of kernel time); B
+        // takes the same lock on CPU 1 from 100 us on. Were A's debt never paid until it sleeps,
+        // its CPU's clock would run 800 us ahead and B would spin for a future that has not
+        // happened; paid every MaxOwedNs, the two CPUs stay that close and B barely waits.
+        var k = KernelBuilder.New().Cpus(2).With(o => o with { Machine = o.Machine with { MaxOwedNs = maxOwedNs } }).Boot();
+        var lk = new KSpinLock("shared");
+        UserProgram take(int n) => async self =>
+        {
+            for (int i = 0; i < n; i++)
+            {
+                await self.KernelCall(m =>
+                {
+                    m.ChargeLock(lk, m.ThisCpu!, 250);
+                    return ValueTask.FromResult(0L);
+                });
+            }
+        };
+        k.Spawn("a", take(2_000), new LinuxKernel.SpawnOptions { CpusAllowed = CpuMask.Of(0) });
+        k.Spawn("b", async self =>
+        {
+            await self.Compute(100_000);
+            await take(10)(self);
+        }, new LinuxKernel.SpawnOptions { CpusAllowed = CpuMask.Of(1) });
+        k.RunUntilIdle().Should().BeTrue();
+        if (skewed)
+        {
+            lk.SpinNs.Should().BeGreaterThan(300_000, "B spun until A's far-ahead clock");
+        }
+        else
+        {
+            lk.SpinNs.Should().BeLessThan(2 * maxOwedNs, "the clocks never drift further apart than what A may owe");
+        }
+        k.AssertInvariants();
+    }
+
     [Test]
     public void UnlockingAMutexOneDoesNotOwnIsAKernelBug()
     {
