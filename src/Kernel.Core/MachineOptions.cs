@@ -40,9 +40,10 @@ public sealed record MachineOptions
     /// run of syscalls that do not sleep is charged as debt and the task's host code goes on;
     /// its CPU's clock then runs ahead of the machine's by what it owes, and another CPU taking a
     /// lock it took would wait for that future. Paying at this bound keeps CPUs' clocks within it
-    /// of each other (a lock's false contention at most this long). 0 pays after every syscall.
+    /// of each other (a lock's false contention at most this long). The default is above one
+    /// fork's cost (25 us), so a fork alone does not park. 0 pays after every syscall.
     /// </summary>
-    public long MaxOwedNs { get; init; } = 20_000;
+    public long MaxOwedNs { get; init; } = 50_000;
 
     internal void Validate()
     {

@@ -152,29 +152,24 @@ internal sealed class PipeFileOperations(LinuxKernel k) : FileOperations, ISleep
     // Reads and writes take i_mutex and run pipe_read/pipe_write under it. When the lock is free
     // and the call needs no sleep (the common case) all of it completes synchronously, with no
     // async frame beyond PipeRead/PipeWrite's own.
-    public ValueTask<long> ReadSleeping(KFile file, MmStruct mm, long buf, long count)
+    public ValueTask<long> ReadSleeping(KFile file, MmStruct mm, long buf, long count) => Locked(file, mm, buf, count, write: false);
+
+    public ValueTask<long> WriteSleeping(KFile file, MmStruct mm, long buf, long count) => Locked(file, mm, buf, count, write: true);
+
+    private ValueTask<long> Locked(KFile file, MmStruct mm, long buf, long count, bool write)
     {
         var pipe = (PipeInode)file.Inode;
         var locked = pipe.Mutex.Lock(M);
         if (!locked.IsCompletedSuccessfully)
         {
-            return LockThen(pipe, locked, write: false, file, mm, buf, count);
+            return LockThen(pipe, locked, write, file, mm, buf, count);
         }
         locked.GetAwaiter().GetResult();
-        return UnderMutex(pipe, PipeRead(pipe, file, mm, buf, count));
+        return UnderMutex(pipe, Op(pipe, file, mm, buf, count, write));
     }
 
-    public ValueTask<long> WriteSleeping(KFile file, MmStruct mm, long buf, long count)
-    {
-        var pipe = (PipeInode)file.Inode;
-        var locked = pipe.Mutex.Lock(M);
-        if (!locked.IsCompletedSuccessfully)
-        {
-            return LockThen(pipe, locked, write: true, file, mm, buf, count);
-        }
-        locked.GetAwaiter().GetResult();
-        return UnderMutex(pipe, PipeWrite(pipe, file, mm, buf, count));
-    }
+    private ValueTask<long> Op(PipeInode pipe, KFile file, MmStruct mm, long buf, long count, bool write) =>
+        write ? PipeWrite(pipe, file, mm, buf, count) : PipeRead(pipe, file, mm, buf, count);
 
     /// <summary>The mutex is held: release it when the operation finishes, now if it already has.</summary>
     private ValueTask<long> UnderMutex(PipeInode pipe, ValueTask<long> op)
@@ -205,7 +200,7 @@ internal sealed class PipeFileOperations(LinuxKernel k) : FileOperations, ISleep
     private async ValueTask<long> LockThen(PipeInode pipe, ValueTask locking, bool write, KFile file, MmStruct mm, long buf, long count)
     {
         await locking;
-        return await UnlockAfter(pipe, write ? PipeWrite(pipe, file, mm, buf, count) : PipeRead(pipe, file, mm, buf, count));
+        return await UnlockAfter(pipe, Op(pipe, file, mm, buf, count, write));
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
