@@ -134,9 +134,13 @@ public sealed partial class FutexTable
                 await _m.Schedule();
                 timedOut = !timer.Del(_m);
             }
+            else if (timeoutNs < 0)
+            {
+                await _m.Schedule(); // schedule_timeout(MAX_SCHEDULE_TIMEOUT) is schedule(): one async frame fewer per sleep
+            }
             else
             {
-                long jiffies = timeoutNs < 0 ? ScheduleTimeoutOps.MAX_SCHEDULE_TIMEOUT : ((timeoutNs + _m.Hz.TickNsec - 1) / _m.Hz.TickNsec) + 1;
+                long jiffies = ((timeoutNs + _m.Hz.TickNsec - 1) / _m.Hz.TickNsec) + 1;
                 timedOut = await _m.ScheduleTimeout(jiffies) == 0;
             }
         }
