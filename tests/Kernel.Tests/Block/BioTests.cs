@@ -11,12 +11,7 @@ namespace Kernel.Tests.Block;
 [Parallelizable(ParallelScope.All)]
 public class BioTests
 {
-    private static LinuxKernel Boot(long bytes = 64 * MemoryLayout.MiB)
-    {
-        var k = KernelBuilder.New().With(o => o with { Memory = new MemoryOptions { MemoryBytes = bytes } }).Boot();
-        k.Machine.EnterHostContext();
-        return k;
-    }
+    private static LinuxKernel Boot(long bytes = 64 * MemoryLayout.MiB) => KernelBuilder.New().Memory(bytes).BootForHostCalls();
 
     [Test]
     public void AddPageExtendsAContiguousPieceAndStopsAtTheVectorOrSectorLimit()

@@ -11,12 +11,7 @@ namespace Kernel.Tests.Mm;
 [Parallelizable(ParallelScope.All)]
 public class SlabTests
 {
-    private static LinuxKernel Boot(long bytes = 256 * MemoryLayout.MiB)
-    {
-        var k = KernelBuilder.New().With(o => o with { Memory = new MemoryOptions { MemoryBytes = bytes } }).Boot();
-        k.Machine.EnterHostContext();
-        return k;
-    }
+    private static LinuxKernel Boot(long bytes = 256 * MemoryLayout.MiB) => KernelBuilder.New().Memory(bytes).BootForHostCalls();
 
     [TestCase(88, SlabFlags.None, 88, 44, 1)]        // vm_area_struct on 2.6.20 i386
     [TestCase(1312, SlabFlags.SLAB_HWCACHE_ALIGN, 1312, 3, 1)] // task_struct

@@ -54,7 +54,21 @@ public sealed class KernelBuilder
         return this;
     }
 
+    public KernelBuilder Memory(long bytes)
+    {
+        _o = _o with { Memory = new Kernel.Mm.MemoryOptions { MemoryBytes = bytes } };
+        return this;
+    }
+
     public LinuxKernel Boot() => LinuxKernel.Boot(_o);
+
+    /// <summary>Boot and enter host context, for tests that call kernel functions directly from the test.</summary>
+    public LinuxKernel BootForHostCalls()
+    {
+        var k = Boot();
+        k.Machine.EnterHostContext();
+        return k;
+    }
 
     /// <summary>Boot, run one program to completion, check it exited 0 and the invariants hold.</summary>
     public LinuxKernel RunToExit(UserProgram body, string because = "the program should finish normally")
