@@ -117,29 +117,19 @@ public sealed class BioSet
     }
 
     /// <summary>bio_alloc_bioset: with __GFP_WAIT it sleeps on the pools rather than fail (null only past BIO_MAX_PAGES).</summary>
-    public async ValueTask<Bio?> AllocAsync(Gfp gfp, int nrIovecs)
+    public ValueTask<Bio?> AllocAsync(Gfp gfp, int nrIovecs)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(nrIovecs);
-        int idx = PoolIndex(nrIovecs);
-        if (idx == -2)
-        {
-            return null;
-        }
+        // The pools usually have one: then no async frame (this is on every bio submitted).
+        var bio = Alloc(gfp, nrIovecs);
+        return bio is not null || !gfp.CanWait() || PoolIndex(nrIovecs) == -2
+            ? new ValueTask<Bio?>(bio)
+            : AllocSleeping(gfp, PoolIndex(nrIovecs));
+    }
+
+    private async ValueTask<Bio?> AllocSleeping(Gfp gfp, int idx)
+    {
         var bioObj = await _bioPool.AllocAsync(gfp);
-        if (bioObj.IsNone)
-        {
-            return null;
-        }
-        var vecObj = SlabObject.None;
-        if (idx >= 0)
-        {
-            vecObj = await _bvecPools[idx].AllocAsync(gfp);
-            if (vecObj.IsNone)
-            {
-                _bioPool.Free(bioObj);
-                return null;
-            }
-        }
+        var vecObj = idx >= 0 ? await _bvecPools[idx].AllocAsync(gfp) : SlabObject.None;
         return Build(bioObj, idx, vecObj);
     }
 

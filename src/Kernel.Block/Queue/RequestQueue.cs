@@ -170,16 +170,21 @@ public sealed partial class RequestQueue
     /// get_request_wait: a request, sleeping for one if it must. After a sleep the task becomes
     /// a batcher, so it gets at least this one and maybe a batch more.
     /// </summary>
-    public async ValueTask<Request> GetRequestWait(int rw)
+    public ValueTask<Request> GetRequestWait(int rw)
     {
         CheckRw(rw);
         var rq = GetRequest(rw, Gfp.GFP_NOIO);
+        return rq is not null ? new ValueTask<Request>(rq) : GetRequestSleeping(rw);
+    }
+
+    private async ValueTask<Request> GetRequestSleeping(int rw)
+    {
         var m = _mem.Machine;
-        while (rq is null)
+        var wq = RequestWait[rw];
+        while (true)
         {
-            var wq = RequestWait[rw];
             wq.PrepareToWait(m, TaskState.TASK_UNINTERRUPTIBLE, exclusive: true);
-            rq = GetRequest(rw, Gfp.GFP_NOIO);
+            var rq = GetRequest(rw, Gfp.GFP_NOIO);
             if (rq is null)
             {
                 SleepRq++;
@@ -187,8 +192,11 @@ public sealed partial class RequestQueue
                 SetBatching(CurrentIoContext(m), m);
             }
             wq.FinishWait(m);
+            if (rq is not null)
+            {
+                return rq;
+            }
         }
-        return rq;
     }
 
     /// <summary>blk_put_request: the last reference frees the request and wakes a waiter for its direction.</summary>

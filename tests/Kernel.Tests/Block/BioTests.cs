@@ -64,12 +64,25 @@ public class BioTests
         var set = BioSet.CreateFsBioSet(k.Memory);
         var bioCache = k.Memory.FindCache("bio")!;
         long before = bioCache.InUseObjs;
-        set.Alloc(Gfp.GFP_NOIO, 5)!.MaxVecs.Should().Be(16, "rounded up to the biovec-16 pool");
-        set.Alloc(Gfp.GFP_NOIO, 0)!.MaxVecs.Should().Be(0);
+        var vecCache = k.Memory.FindCache("biovec-16")!;
+        long vecsBefore = vecCache.InUseObjs;
+        var a = set.Alloc(Gfp.GFP_NOIO, 5)!;
+        a.MaxVecs.Should().Be(16, "rounded up to the biovec-16 pool");
+        var b = set.Alloc(Gfp.GFP_NOIO, 0)!;
+        b.MaxVecs.Should().Be(0);
         set.Alloc(Gfp.GFP_NOIO, Bio.BIO_MAX_PAGES + 1).Should().BeNull("no pool holds more than BIO_MAX_PAGES");
         set.Allocated.Should().Be(2);
         bioCache.InUseObjs.Should().Be(before + 2);
+        vecCache.InUseObjs.Should().Be(vecsBefore + 1);
         k.Proc.Read("/proc/slabinfo")!.Should().Contain("biovec-256").And.Contain("bio ");
+        a.Get();
+        a.Put();
+        set.Allocated.Should().Be(2, "a pinned bio stays until its last put");
+        a.Put();
+        b.Put();
+        set.Allocated.Should().Be(0);
+        bioCache.InUseObjs.Should().Be(before, "the bios went back to their cache (the reserve was full)");
+        vecCache.InUseObjs.Should().Be(vecsBefore);
         k.AssertInvariants();
     }
 
