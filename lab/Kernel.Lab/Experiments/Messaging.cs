@@ -222,7 +222,7 @@ internal sealed class Workers
             long r = Check(write ? await _self.Write(fd, buf, n) : await _self.Read(fd, buf, n), write ? "go write" : "ready read");
             if (r == 0)
             {
-                throw new InvalidOperationException("the ready pipe reached end of file before every worker was ready");
+                throw new InvalidOperationException($"the {(write ? "go" : "ready")} pipe gave 0 bytes after {done} of {count}");
             }
             done += (int)r;
         }
