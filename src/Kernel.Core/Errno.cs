@@ -38,6 +38,7 @@ public enum Errno
     ENOSYS = 38,
     ENOTEMPTY = 39,
     EOVERFLOW = 75,
+    EOPNOTSUPP = 95,
     ETIMEDOUT = 110,
     /// <summary>The owner of a robust mutex died holding it.</summary>
     EOWNERDEAD = 130,

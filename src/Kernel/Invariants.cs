@@ -14,6 +14,10 @@ public sealed partial class LinuxKernel
         problems.AddRange(Memory.CheckInvariants());
         problems.AddRange(Futexes.CheckInvariants());
         problems.AddRange(Pipes.CheckInvariants());
+        if (Kernel.Block.BlockLayer.Existing(Memory) is { } block)
+        {
+            problems.AddRange(block.CheckInvariants());
+        }
         var running = new Dictionary<TaskStruct, int>();
         foreach (var cpu in Machine.Cpus)
         {

@@ -85,6 +85,9 @@ public sealed partial class LinuxKernel : IDisposable
     /// <summary>The mount table: tmpfs at "/", and whatever a harness or a file system mounts.</summary>
     public Fs.MountTable Mounts { get; }
 
+    /// <summary>The block layer: attach disks, switch elevators, read their statistics.</summary>
+    public Kernel.Block.BlockLayer Block => Kernel.Block.BlockLayer.Of(Memory);
+
     public Tracepoints Trace => Machine.Trace;
 
     /// <summary>init (pid 1): reaps orphans, parent of every spawned process.</summary>

@@ -47,6 +47,12 @@ public sealed class Bio
     /// <summary>bi_io_vec.</summary>
     public BioVec[] IoVec { get; internal set; } = [];
 
+    /// <summary>bi_phys_segments: valid while BIO_SEG_VALID is set (counted against a queue's limits).</summary>
+    internal int PhysSegments { get; set; }
+
+    /// <summary>bio_cur_sectors: the sectors of the current bio_vec.</summary>
+    public long CurSectors => Idx < Vcnt ? IoVec[Idx].Len >> SECTOR_SHIFT : 0;
+
     /// <summary>bi_end_io.</summary>
     public EndIoFn? OnEndIo { get; set; }
 
@@ -123,6 +129,7 @@ public sealed class Bio
         }
         IoVec[Vcnt++] = new BioVec(pfn, len, offset);
         Size += len;
+        Flags &= ~BioFlags.BIO_SEG_VALID;
         return len;
     }
 
@@ -137,6 +144,10 @@ public sealed class Bio
         if (Cnt <= 0)
         {
             throw new Kernel.Core.KernelBug($"bio_endio on a freed bio (sector {Sector})");
+        }
+        if (Size == 0)
+        {
+            throw new Kernel.Core.KernelBug($"bio_endio on a bio that already ended (sector {Sector})");
         }
         if (error != 0)
         {

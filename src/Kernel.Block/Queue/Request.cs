@@ -37,6 +37,9 @@ public sealed class Request
     internal Request(RequestQueue q)
     {
         Q = q;
+        QueueNode = new LinkedListNode<Request>(this);
+        HashNode = new LinkedListNode<Request>(this);
+        DoneNode = new LinkedListNode<Request>(this);
     }
 
     /// <summary>q: the queue it belongs to.</summary>
@@ -71,16 +74,68 @@ public sealed class Request
     /// <summary>start_time: when it was made (simulated ns; 2.6.20 keeps jiffies).</summary>
     public long StartTime { get; internal set; }
 
+    /// <summary>start_time in jiffies, as the disk statistics count it.</summary>
+    public uint StartJiffies { get; internal set; }
+
     /// <summary>ref_count: the last put frees it.</summary>
     public int RefCount { get; internal set; }
 
     /// <summary>elevator_private: the elevator's own state for it.</summary>
     public object? ElevatorPrivate { get; set; }
 
+    /// <summary>errors: the driver's error count for it (0 when it went well).</summary>
+    public int Errors { get; internal set; }
+
+    /// <summary>rq_disk: the disk it is for (its statistics are charged on completion).</summary>
+    public Gendisk? Disk { get; internal set; }
+
+    /// <summary>The fifo expiry an elevator gave it (deadline's rq_fifo_time), in jiffies.</summary>
+    public uint FifoTime { get; internal set; }
+
+    /// <summary>When the driver took it off the queue (simulated ns), for the service-time histogram.</summary>
+    public long IssueTime { get; internal set; }
+
+    /// <summary>The driver took it off the dispatch queue (it counts in in_flight).</summary>
+    internal bool Dequeued { get; set; }
+
+    /// <summary>Set by the driver's interrupt for its softirq: the bytes transferred and whether the rest failed.</summary>
+    internal long DriverGoodBytes { get; set; }
+
+    internal bool DriverFailed { get; set; }
+
+    /// <summary>end_io: called by end_that_request_last instead of putting the request (blk_execute_rq's waiter).</summary>
+    public Action<Request, int>? EndIo { get; set; }
+
     /// <summary>The end sector (rq_end_sector): one past the last.</summary>
     public long EndSector => Sector + NrSectors;
 
     internal Kernel.Mm.Slab.SlabObject SlabObj { get; set; } = Kernel.Mm.Slab.SlabObject.None;
+
+    /// <summary>queuelist: on the dispatch queue or an elevator's own list (one at a time).</summary>
+    internal LinkedListNode<Request> QueueNode { get; }
+
+    /// <summary>The elevator whose private data it carries (REQ_ELVPRIV).</summary>
+    internal Elevator? ElevatorOwner { get; set; }
+
+    /// <summary>donelist: on a CPU's BLOCK_SOFTIRQ completion list.</summary>
+    internal LinkedListNode<Request> DoneNode { get; }
+
+    /// <summary>hash: on the elevator's back-merge hash.</summary>
+    internal LinkedListNode<Request> HashNode { get; }
+
+    /// <summary>rb_node: on an elevator's sort tree.</summary>
+    internal SectorTree? RbTree;
+    internal Request? RbLeft, RbRight, RbParent;
+    internal uint RbPriority;
+
+    /// <summary>blk_fs_request and rq_mergeable: a file-system request with no REQ_NOMERGE and not started.</summary>
+    public bool Mergeable => (CmdFlags & (RequestFlags.REQ_NOMERGE | RequestFlags.REQ_STARTED | RequestFlags.REQ_HARDBARRIER | RequestFlags.REQ_SOFTBARRIER)) == 0;
+
+    /// <summary>blk_sorted_rq: it went through the elevator's sort structures.</summary>
+    public bool Sorted => (CmdFlags & RequestFlags.REQ_SORTED) != 0;
+
+    /// <summary>Whether it is on the dispatch queue or an elevator list.</summary>
+    public bool OnQueueList => QueueNode.List is not null;
 
     /// <summary>rq_init and init_request_from_bio's reset of a pooled request.</summary>
     internal void Init(RequestFlags flags, long now)
@@ -91,8 +146,14 @@ public sealed class Request
         Bio = BioTail = null;
         NrPhysSegments = 0;
         StartTime = now;
+        IssueTime = 0;
+        Dequeued = false;
         RefCount = 1;
         ElevatorPrivate = null;
+        Errors = 0;
+        Disk = null;
+        FifoTime = 0;
+        EndIo = null;
     }
 
     public override string ToString() => $"{(DataDir == 1 ? "W" : "R")} {Sector}+{NrSectors}";

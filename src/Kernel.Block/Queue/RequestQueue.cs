@@ -33,19 +33,122 @@ public sealed partial class RequestQueue
     private readonly Mempool _rqPool;
     private readonly Stack<Request> _hostRequests = new();
     private readonly bool[] _full = new bool[2];
+    private readonly BlockTracepoints _trace;
 
-    public RequestQueue(MemorySubsystem mem, string name)
+    /// <summary>
+    /// blk_init_queue: a request queue for device `name` on `block`'s kernel, with the elevator
+    /// `elevator` (the registry's default when null; ArgumentException for an unknown name) and its
+    /// own queue lock, or `queueLock` when the driver shares one (2.4's io_request_lock).
+    /// </summary>
+    public RequestQueue(BlockLayer block, string name, string? elevator = null, KSpinLock? queueLock = null)
     {
-        ArgumentNullException.ThrowIfNull(mem);
+        ArgumentNullException.ThrowIfNull(block);
         ArgumentException.ThrowIfNullOrEmpty(name);
-        _mem = mem;
+        Block = block;
+        _mem = block.Memory;
+        var mem = _mem;
         Name = name;
-        QueueLock = new KSpinLock($"{name}.queue_lock");
+        QueueLock = queueLock ?? new KSpinLock($"{name}.queue_lock");
         BackingDevInfo = mem.BackingDev.NewInfo(name);
         var cache = mem.FindCache("blkdev_requests") ?? mem.KmemCacheCreate("blkdev_requests", SizeofRequest, SlabFlags.SLAB_PANIC);
         _rqPool = Mempool.CreateSlabPool(mem, BLKDEV_MIN_RQ, cache) ?? throw new InvalidOperationException($"{name}: no memory for the request pool");
         RequestWait = [new WaitQueueHead($"{name}.rq.wait[READ]"), new WaitQueueHead($"{name}.rq.wait[WRITE]")];
+        _trace = BlockTracepoints.Of(Machine.Trace);
+        _elevators = block.Elevators;
         SetNrRequests(BLKDEV_MAX_RQ);
+        InitPlugging();
+        var e = _elevators.Create(elevator ?? _elevators.Default)
+            ?? throw new ArgumentException($"no I/O scheduler {elevator ?? _elevators.Default} (have: {string.Join(", ", _elevators.Names)})", nameof(elevator));
+        Attach(e);
+    }
+
+    /// <summary>The kernel's block layer.</summary>
+    public BlockLayer Block { get; }
+
+    public Machine Machine => _mem.Machine;
+
+    public MemorySubsystem Memory => _mem;
+
+    /// <summary>request_fn: the driver, called with the queue lock held when requests may be served.</summary>
+    public Action<RequestQueue>? RequestFn { get; set; }
+
+    /// <summary>softirq_done_fn: finishes a request blk_complete_request handed to BLOCK_SOFTIRQ.</summary>
+    public Action<Request>? SoftirqDoneFn { get; set; }
+
+    /// <summary>The disk it serves (rq_disk of its requests).</summary>
+    public Gendisk? Disk { get; internal set; }
+
+    /// <summary>QUEUE_FLAG_STOPPED: the driver stopped it (blk_stop_queue); it runs again at blk_start_queue.</summary>
+    public bool Stopped { get; private set; }
+
+    /// <summary>blk_stop_queue: no request_fn calls until blk_start_queue.</summary>
+    public void StopQueue()
+    {
+        RemovePlug();
+        Stopped = true;
+    }
+
+    /// <summary>blk_start_queue: clear the stop and run the queue.</summary>
+    public void StartQueue()
+    {
+        Stopped = false;
+        RunRequestFn();
+    }
+
+    /// <summary>Call request_fn unless the queue is stopped (q->request_fn(q)).</summary>
+    internal void RunRequestFn()
+    {
+        if (!Stopped)
+        {
+            RequestFn?.Invoke(this);
+        }
+    }
+
+    /// <summary>blk_run_queue: unplug and run the driver.</summary>
+    public void RunQueue()
+    {
+        RemovePlug();
+        RunRequestFn();
+    }
+
+    internal void Trace(BlockAction action, Request rq)
+    {
+        var tp = _trace[action];
+        if (tp.Enabled)
+        {
+            Emit(tp, action, rq.DataDir == 1, (rq.CmdFlags & RequestFlags.REQ_RW_SYNC) != 0, (rq.CmdFlags & RequestFlags.REQ_HARDBARRIER) != 0,
+                false, rq.Sector, rq.NrSectors, rq.Errors == 0 ? 0 : -(int)Errno.EIO);
+        }
+    }
+
+    internal void Trace(BlockAction action, Bio bio, int error = 0)
+    {
+        var tp = _trace[action];
+        if (tp.Enabled)
+        {
+            Emit(tp, action, bio.IsWrite, (bio.Rw & BioRw.BIO_RW_SYNC) != 0, (bio.Rw & BioRw.BIO_RW_BARRIER) != 0,
+                (bio.Rw & BioRw.BIO_RW_AHEAD) != 0, bio.Sector, bio.Sectors, error);
+        }
+    }
+
+    /// <summary>A trace record without a request or bio (plug, unplug): the pdu is the request count.</summary>
+    internal void Trace(BlockAction action)
+    {
+        var tp = _trace[action];
+        if (tp.Enabled)
+        {
+            Emit(tp, action, false, false, false, false, 0, Count[0] + Count[1], 0);
+        }
+    }
+
+    private void Emit(Kernel.Core.Trace.Tracepoint<BlockTraceEvent> tp, BlockAction action, bool write, bool sync, bool barrier, bool ahead,
+        long sector, long nr, int error)
+    {
+        var m = Machine;
+        var cpu = m.ThisCpu;
+        var cur = cpu.Curr;
+        string rwbs = (write ? "W" : "R") + (barrier ? "B" : "") + (sync ? "S" : "") + (ahead ? "A" : "");
+        tp.Emit(new BlockTraceEvent(m.Now, cpu.Id, Name, action, rwbs, sector, nr, error, cur.IsIdleTask ? 0 : cur.Pid, cur.Comm));
     }
 
     public string Name { get; }
@@ -117,11 +220,20 @@ public sealed partial class RequestQueue
     /// get_request: a fresh request for direction `rw` (0 read, 1 write) of the executing task,
     /// or null when the queue is full for it or memory is short. Never sleeps.
     /// </summary>
-    public Request? GetRequest(int rw, Gfp gfp)
+    public Request? GetRequest(int rw, Gfp gfp, bool sync = false)
     {
         CheckRw(rw);
         var m = _mem.Machine;
         IoContext? ioc = null;
+        var mayQueue = Elevator.MayQueue(rw);
+        if (mayQueue == ElvMayQueue.No)
+        {
+            if (Count[rw] == 0)
+            {
+                Starved[rw] = true;
+            }
+            return null;
+        }
         if (Count[rw] + 1 >= NrCongestionOn)
         {
             if (Count[rw] + 1 >= NrRequests)
@@ -133,7 +245,7 @@ public sealed partial class RequestQueue
                     SetBatching(ioc, m);
                     _full[rw] = true;
                 }
-                else if (!IsBatching(ioc, m))
+                else if (mayQueue != ElvMayQueue.Must && !IsBatching(ioc, m))
                 {
                     return null;
                 }
@@ -146,10 +258,27 @@ public sealed partial class RequestQueue
         }
         Count[rw]++;
         Starved[rw] = false;
+        var e = Elevator;
+        e.Outstanding++; // rq.elvpriv: the elevator is never bypassed here (see ElevatorSwitch)
         var obj = _rqPool.Alloc(gfp);
-        if (obj.IsNone)
+        var rq = obj.IsNone ? null : _hostRequests.Count > 0 ? _hostRequests.Pop() : new Request(this);
+        if (rq is not null)
         {
-            FreedRequest(rw);
+            rq.Init(RequestFlags.REQ_ALLOCED | RequestFlags.REQ_ELVPRIV | (rw == 1 ? RequestFlags.REQ_RW : RequestFlags.None)
+                | (sync ? RequestFlags.REQ_RW_SYNC : RequestFlags.None), m.Now);
+            rq.SlabObj = obj;
+            rq.ElevatorOwner = e;
+            if (e.SetRequest(rq) != 0)
+            {
+                _rqPool.Free(obj);
+                rq.SlabObj = SlabObject.None;
+                _hostRequests.Push(rq);
+                rq = null;
+            }
+        }
+        if (rq is null)
+        {
+            FreedRequest(rw, e);
             if (Count[rw] == 0)
             {
                 Starved[rw] = true;
@@ -160,9 +289,7 @@ public sealed partial class RequestQueue
         {
             ioc!.NrBatchRequests--;
         }
-        var rq = _hostRequests.Count > 0 ? _hostRequests.Pop() : new Request(this);
-        rq.Init(RequestFlags.REQ_ALLOCED | (rw == 1 ? RequestFlags.REQ_RW : RequestFlags.None), m.Now);
-        rq.SlabObj = obj;
+        TraceGetRq(rw);
         return rq;
     }
 
@@ -170,24 +297,26 @@ public sealed partial class RequestQueue
     /// get_request_wait: a request, sleeping for one if it must. After a sleep the task becomes
     /// a batcher, so it gets at least this one and maybe a batch more.
     /// </summary>
-    public ValueTask<Request> GetRequestWait(int rw)
+    public ValueTask<Request> GetRequestWait(int rw, bool sync = false)
     {
         CheckRw(rw);
-        var rq = GetRequest(rw, Gfp.GFP_NOIO);
-        return rq is not null ? new ValueTask<Request>(rq) : GetRequestSleeping(rw);
+        var rq = GetRequest(rw, Gfp.GFP_NOIO, sync);
+        return rq is not null ? new ValueTask<Request>(rq) : GetRequestSleeping(rw, sync);
     }
 
-    private async ValueTask<Request> GetRequestSleeping(int rw)
+    private async ValueTask<Request> GetRequestSleeping(int rw, bool sync)
     {
         var m = _mem.Machine;
         var wq = RequestWait[rw];
         while (true)
         {
             wq.PrepareToWait(m, TaskState.TASK_UNINTERRUPTIBLE, exclusive: true);
-            var rq = GetRequest(rw, Gfp.GFP_NOIO);
+            var rq = GetRequest(rw, Gfp.GFP_NOIO, sync);
             if (rq is null)
             {
                 SleepRq++;
+                TraceSleepRq(rw);
+                GenericUnplugDevice(); // let the driver free some before sleeping for one
                 await m.IoScheduleTimeout(ScheduleTimeoutOps.MAX_SCHEDULE_TIMEOUT);
                 SetBatching(CurrentIoContext(m), m);
             }
@@ -199,7 +328,10 @@ public sealed partial class RequestQueue
         }
     }
 
-    /// <summary>blk_put_request: the last reference frees the request and wakes a waiter for its direction.</summary>
+    /// <summary>
+    /// blk_put_request (__blk_put_request): the last reference tells the elevator the request is
+    /// done (if the driver had it), frees it, and wakes a waiter for its direction.
+    /// </summary>
     public void PutRequest(Request rq)
     {
         ArgumentNullException.ThrowIfNull(rq);
@@ -211,20 +343,35 @@ public sealed partial class RequestQueue
         {
             return;
         }
+        if (rq.Dequeued)
+        {
+            ElvCompletedRequest(rq);
+        }
         if ((rq.CmdFlags & RequestFlags.REQ_ALLOCED) != 0)
         {
+            if (rq.OnQueueList || rq.HashNode.List is not null)
+            {
+                throw new KernelBug($"blk_put_request: {rq} is still queued");
+            }
             int rw = rq.DataDir;
+            var owner = (rq.CmdFlags & RequestFlags.REQ_ELVPRIV) != 0 ? rq.ElevatorOwner : null;
+            owner?.PutRequest(rq);
             _rqPool.Free(rq.SlabObj);
             rq.SlabObj = SlabObject.None;
             rq.Bio = rq.BioTail = null;
+            rq.ElevatorOwner = null;
             _hostRequests.Push(rq);
-            FreedRequest(rw);
+            FreedRequest(rw, owner);
         }
     }
 
-    /// <summary>freed_request: one fewer; a starved other direction gets its chance too.</summary>
-    private void FreedRequest(int rw)
+    /// <summary>freed_request: one fewer; a starved other direction gets its chance too. A retiring elevator exits with its last request.</summary>
+    private void FreedRequest(int rw, Elevator? owner)
     {
+        if (owner is not null && --owner.Outstanding == 0 && owner.Retiring)
+        {
+            owner.ExitQueue();
+        }
         Count[rw]--;
         AfterFree(rw);
         if (Starved[rw ^ 1])
@@ -247,6 +394,22 @@ public sealed partial class RequestQueue
                 RequestWait[rw].WakeUp(TaskState.TASK_UNINTERRUPTIBLE, 1);
             }
             _full[rw] = false;
+        }
+    }
+
+    private void TraceGetRq(int rw)
+    {
+        if (_trace[BlockAction.GetRq].Enabled)
+        {
+            Emit(_trace[BlockAction.GetRq], BlockAction.GetRq, rw == 1, false, false, false, 0, 0, 0);
+        }
+    }
+
+    private void TraceSleepRq(int rw)
+    {
+        if (_trace[BlockAction.SleepRq].Enabled)
+        {
+            Emit(_trace[BlockAction.SleepRq], BlockAction.SleepRq, rw == 1, false, false, false, 0, 0, 0);
         }
     }
 

@@ -46,6 +46,13 @@ public sealed class ProcRegistry
         }
     }
 
+    /// <summary>Remove a file (a device detached, an elevator's tunables replaced); false if it was not registered.</summary>
+    public bool Unregister(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return _files.Remove(path);
+    }
+
     /// <summary>Add /proc/PID/`name` for every task; `show` returns null when the file makes no sense for it.</summary>
     public void RegisterPerTask(string name, Func<TaskStruct, string?> show)
     {

@@ -48,6 +48,10 @@ public sealed class Hz
         return (uint)(((ulong)m * (ulong)Value + 999) / 1000);
     }
 
+    /// <summary>jiffies_to_msecs (2.6.20: exact for a HZ dividing 1000).</summary>
+    public uint JiffiesToMsecs(uint j) =>
+        Value <= 1000 && 1000 % Value == 0 ? j * (uint)(1000 / Value) : (uint)((ulong)j * 1000 / (ulong)Value);
+
     /// <summary>jiffies_to_clock_t: jiffies in USER_HZ units.</summary>
     public long JiffiesToClockT(long j) => Value % USER_HZ == 0 ? j / (Value / USER_HZ) : j * USER_HZ / Value;
 

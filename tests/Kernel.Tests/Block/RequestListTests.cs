@@ -20,7 +20,7 @@ public class RequestListTests
     {
         var k = KernelBuilder.New().Boot();
         k.Machine.EnterHostContext();
-        var q = new RequestQueue(k.Memory, "sda");
+        var q = new RequestQueue(BlockLayer.Of(k.Memory), "sda");
         (q.NrRequests, q.NrCongestionOn, q.NrCongestionOff).Should().Be((128, 113, 103));
         q.SetNrRequests(4);
         (q.NrRequests, q.NrCongestionOn, q.NrCongestionOff).Should().Be((4, 4, 3));
@@ -32,7 +32,7 @@ public class RequestListTests
     public void AFullQueueLetsTheTaskThatFilledItTakeABatchAndNoOneElse()
     {
         var k = KernelBuilder.New().Cpus(2).Boot();
-        var q = new RequestQueue(k.Memory, "sda");
+        var q = new RequestQueue(BlockLayer.Of(k.Memory), "sda");
         var held = new List<Request>();
         bool congestedAt112 = true, congestedAt113 = false, otherRefused = false;
         int batch = 0;
@@ -90,7 +90,7 @@ public class RequestListTests
     public void ATaskThatCannotGetARequestSleepsInIoWaitUntilOneIsFreed()
     {
         var k = KernelBuilder.New().Cpus(1).Hz(1000).Boot();
-        var q = new RequestQueue(k.Memory, "sdb");
+        var q = new RequestQueue(BlockLayer.Of(k.Memory), "sdb");
         q.SetNrRequests(4);
         var held = new List<Request>();
         Request? late = null;
