@@ -41,6 +41,7 @@ public sealed class BlockLayer
     private readonly LinkedList<Request>[] _done;
     private readonly List<Gendisk> _disks = new();
     private readonly Dictionary<string, DiskDriver> _drivers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, BlockDevice> _bdevs = new(StringComparer.Ordinal);
     private readonly List<string> _log = new();
     private Kblockd? _kblockd;
     private BioSet? _fsBioSet;
@@ -105,6 +106,16 @@ public sealed class BlockLayer
         return _drivers[disk.Name];
     }
 
+    /// <summary>The block_device (and /dev node inode) of an attached disk.</summary>
+    public BlockDevice BdevOf(Gendisk disk)
+    {
+        ArgumentNullException.ThrowIfNull(disk);
+        return _bdevs[disk.Name];
+    }
+
+    /// <summary>Raised after a disk is attached (the kernel mounts /dev on the first).</summary>
+    public event Action<Gendisk>? DiskAttached;
+
     /// <summary>Sectors read and written through submit_bio (vmstat's pgpgin/pgpgout count these halved, in KB).</summary>
     public long PgpgIn { get; internal set; }
 
@@ -162,9 +173,14 @@ public sealed class BlockLayer
             : name.StartsWith("sd", StringComparison.Ordinal) ? (8, 16 * _nextSd++) : (254, 16 * _disks.Count);
         var disk = new Gendisk(name, major, minor, store.CapacityBytes >> Bio.SECTOR_SHIFT, q);
         var driver = new DiskDriver(q, model, store, options.IrqCpu);
+        var aops = new BlockDevAddressSpaceOperations(this);
+        var bdev = new BlockDevice(disk, new BlockDevFileOperations(this), aops);
+        aops.Bdev = bdev;
         _disks.Add(disk);
         _drivers.Add(name, driver);
+        _bdevs.Add(name, bdev);
         BlockSysfs.Register(this, disk);
+        DiskAttached?.Invoke(disk);
         return disk;
     }
 

@@ -43,6 +43,14 @@ public sealed partial class LinuxKernel : IDisposable
         Machine.SetHooks(Processes);
         Proc = new ProcFs(this);
         Mounts = new Fs.MountTable(Memory.Shmem, Machine.ProcFiles);
+        // /dev appears with the first disk (as udev makes the nodes), so a diskless kernel's mounts are unchanged.
+        Block.DiskAttached += _ =>
+        {
+            if (!Mounts.Mounts.Any(mnt => mnt.Point == "/dev"))
+            {
+                Mounts.Mount("/dev", new Kernel.Block.DevFs(Block));
+            }
+        };
         Futexes = new Futex.FutexTable(Machine);
         Pipes = new Fs.PipeFileOperations(this);
     }

@@ -387,6 +387,84 @@ public sealed partial class RequestQueue
         }
     }
 
+    private readonly Queue<Bio> _backlog = new();
+    private Action? _drainBacklog;
+
+    /// <summary>Bios submitted by a path that cannot sleep, waiting for a free request.</summary>
+    public int BacklogCount => _backlog.Count;
+
+    /// <summary>
+    /// submit_bio for a caller that must not sleep (a_ops->readpage and ->writepage from a fault or
+    /// reclaim's synchronous sections). It merges or queues the bio like __make_request; when no
+    /// request is free it keeps the bio on the queue's backlog, and kblockd queues it once a request
+    /// is freed. Deviation: 2.6.20 sleeps in get_request_wait there; this library's synchronous
+    /// memory paths cannot, so the bio waits instead of the task (it still waits for its page).
+    /// </summary>
+    public void SubmitBioNoWait(BioRw rw, Bio bio)
+    {
+        ArgumentNullException.ThrowIfNull(bio);
+        bio.Rw |= rw;
+        if (bio.IsWrite)
+        {
+            Block.PgpgOut += bio.Sectors;
+        }
+        else
+        {
+            Block.PgpgIn += bio.Sectors;
+        }
+        if (CheckBio(bio))
+        {
+            TryMakeRequestNoWait(bio);
+        }
+    }
+
+    private void TryMakeRequestNoWait(Bio bio)
+    {
+        var m = Machine;
+        bool sync = (bio.Rw & BioRw.BIO_RW_SYNC) != 0;
+        m.ChargeLock(QueueLock, m.ThisCpu, Block.Costs.MergeNs);
+        if ((bio.Rw & BioRw.BIO_RW_BARRIER) == 0 && !ElvQueueEmpty && TryMerge(bio))
+        {
+            if (sync)
+            {
+                GenericUnplugDevice();
+            }
+            return;
+        }
+        var rq = _backlog.Count == 0 ? GetRequest(bio.IsWrite ? 1 : 0, Gfp.GFP_NOIO, sync) : null;
+        if (rq is null)
+        {
+            _backlog.Enqueue(bio);
+            GenericUnplugDevice();
+            return;
+        }
+        AddNewRequest(rq, bio, sync);
+    }
+
+    /// <summary>kblockd's work: queue backlogged bios while requests are free.</summary>
+    private void DrainBacklog()
+    {
+        while (_backlog.TryPeek(out var bio))
+        {
+            int rw = bio.IsWrite ? 1 : 0;
+            if (IsFull(rw) || Count[rw] >= NrRequests)
+            {
+                return;
+            }
+            _backlog.Dequeue();
+            TryMakeRequestNoWait(bio);
+        }
+    }
+
+    /// <summary>A request was freed: backlogged bios get their turn (from kblockd, in process context).</summary>
+    private void KickBacklog()
+    {
+        if (_backlog.Count > 0)
+        {
+            Block.Kblockd.ScheduleWork(_drainBacklog ??= DrainBacklog);
+        }
+    }
+
     /// <summary>Whether the queue takes barrier bios (q->next_ordered != QUEUE_ORDERED_NONE); off, as for a disk without a cache flush.</summary>
     public bool OrderedWrites { get; set; }
 
@@ -398,6 +476,16 @@ public sealed partial class RequestQueue
     public ValueTask GenericMakeRequest(Bio bio)
     {
         ArgumentNullException.ThrowIfNull(bio);
+        if (!CheckBio(bio))
+        {
+            return default;
+        }
+        return MakeRequestFn is { } fn ? fn(this, bio) : MakeRequest(bio);
+    }
+
+    /// <summary>generic_make_request's checks: false when the bio was ended with -EIO.</summary>
+    private bool CheckBio(Bio bio)
+    {
         if (bio.Size == 0 || bio.Vcnt == 0)
         {
             throw new KernelBug($"generic_make_request: an empty bio (sector {bio.Sector}) on {Name}");
@@ -409,21 +497,21 @@ public sealed partial class RequestQueue
             // handle_bad_sector
             Block.Printk($"attempt to access beyond end of device\n{Name}: rw={(int)bio.Rw}, want={bio.Sector + nr}, limit={maxSector}");
             bio.Endio(bio.Size, (int)Errno.EIO.Ret());
-            return default;
+            return false;
         }
         if (nr > MaxHwSectors)
         {
             Block.Printk($"bio too big device {Name} ({nr} > {MaxHwSectors})");
             bio.Endio(bio.Size, (int)Errno.EIO.Ret());
-            return default;
+            return false;
         }
         if (Dead)
         {
             bio.Endio(bio.Size, (int)Errno.EIO.Ret());
-            return default;
+            return false;
         }
         Trace(BlockAction.Queue, bio);
-        return MakeRequestFn is { } fn ? fn(this, bio) : MakeRequest(bio);
+        return true;
     }
 
     /// <summary>QUEUE_FLAG_DEAD: the queue was cleaned up; every bio fails.</summary>

@@ -394,6 +394,7 @@ public sealed partial class RequestQueue
                 RequestWait[rw].WakeUp(TaskState.TASK_UNINTERRUPTIBLE, 1);
             }
             _full[rw] = false;
+            KickBacklog();
         }
     }
 

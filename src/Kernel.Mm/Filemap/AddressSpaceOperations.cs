@@ -33,6 +33,14 @@ public abstract class AddressSpaceOperations
     /// </summary>
     public abstract int WritePage(MemorySubsystem mem, AddressSpace mapping, int pfn);
 
+    /// <summary>
+    /// sync_page: a task is about to wait for the locked page `pfn`; a block device unplugs its
+    /// queue so the I/O the page waits for starts now (block_sync_page -> blk_run_backing_dev).
+    /// </summary>
+    public virtual void SyncPage(MemorySubsystem mem, AddressSpace mapping, int pfn)
+    {
+    }
+
     /// <summary>set_page_dirty (__set_page_dirty_nobuffers): mark the page dirty; true if it was clean.</summary>
     public virtual bool SetPageDirty(MemorySubsystem mem, AddressSpace mapping, int pfn)
     {

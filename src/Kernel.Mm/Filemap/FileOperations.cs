@@ -20,6 +20,15 @@ public abstract class FileOperations
     /// <summary>mmap: accept the mapping and set its vm_ops. 0 or -errno.</summary>
     public abstract int Mmap(KFile file, Vma vma);
 
+    /// <summary>fsync (datasync: fdatasync): make the file's data durable. 0 or -errno (-EIO: a write-back failed).</summary>
+    public virtual ValueTask<long> Fsync(KFile file, bool datasync) => new(0);
+
+    /// <summary>
+    /// flush: close(2) of a descriptor calls it before dropping the reference (filp_close), so it
+    /// may sleep; `last` when this is the file's last reference.
+    /// </summary>
+    public virtual ValueTask<long> Flush(KFile file, bool last) => new(0);
+
     /// <summary>release: the last reference to an open file went (__fput).</summary>
     public virtual void Release(KFile file)
     {

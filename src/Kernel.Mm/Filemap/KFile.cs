@@ -22,6 +22,16 @@ public sealed class KFile
         return new KFile(inode, flags);
     }
 
+    /// <summary>
+    /// A private file over `file`'s inode with its flags and position `pos`, for pread and pwrite:
+    /// the generic code moves the copy's position, never the shared f_pos. It holds no reference.
+    /// </summary>
+    public static KFile Shadow(KFile file, long pos)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        return new KFile(file.Inode, file.Flags) { Pos = pos };
+    }
+
     public Inode Inode { get; }
 
     /// <summary>f_op (the inode's).</summary>
@@ -74,4 +84,9 @@ public static class OpenFlags
     public const int O_TRUNC = 0x200;
     public const int O_APPEND = 0x400;
     public const int O_NONBLOCK = 0x800;
+    /// <summary>O_SYNC (010000 on i386): every write is written through before it returns.</summary>
+    public const int O_SYNC = 0x1000;
+    /// <summary>O_DIRECT (040000 on i386): I/O between the device and the program's pages, bypassing the page cache.</summary>
+    public const int O_DIRECT = 0x4000;
+    public const int O_LARGEFILE = 0x8000;
 }

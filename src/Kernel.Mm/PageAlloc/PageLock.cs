@@ -6,6 +6,7 @@
 using Kernel.Core;
 using Kernel.Core.Locking;
 using Kernel.Core.Tasks;
+using Kernel.Core.Time;
 
 namespace Kernel.Mm;
 
@@ -98,7 +99,12 @@ public sealed class PageWaitTable
             {
                 break;
             }
-            await m.Schedule();
+            // sync_page: let the page's backing device start the I/O it waits for, then io_schedule.
+            if (_mem.AddressSpaceOf(_mem.PageAt(pfn).Mapping) is { } mapping)
+            {
+                mapping.AOps.SyncPage(_mem, mapping, pfn);
+            }
+            await m.IoScheduleTimeout(ScheduleTimeoutOps.MAX_SCHEDULE_TIMEOUT);
         }
         wq.FinishWait(m);
     }

@@ -55,8 +55,82 @@ public sealed partial class UserTask
             return Return(Errno.EBADF.Ret());
         }
         Files.Fds[fd] = null;
+        // filp_close: f_op->flush may sleep (a block device's last close writes its pages back).
+        var flush = f.FOps.Flush(f, last: f.Count == 1);
+        if (!flush.IsCompletedSuccessfully)
+        {
+            return CloseSlow(f, flush);
+        }
         f.Fput();
         return Return(0);
+    }
+
+    private async ValueTask<long> CloseSlow(KFile f, ValueTask<long> flush)
+    {
+        await flush;
+        f.Fput();
+        return await Return(0);
+    }
+
+    /// <summary>pread(fd, buf, count, offset): read at `offset` without moving f_pos. -ESPIPE on a pipe, -EINVAL for a negative offset.</summary>
+    public ValueTask<long> Pread(int fd, long buf, long count, long offset) => PositionalIo(fd, buf, count, offset, write: false);
+
+    /// <summary>pwrite(fd, buf, count, offset): write at `offset` without moving f_pos (O_APPEND is ignored, as 2.6.20 does for a device).</summary>
+    public ValueTask<long> Pwrite(int fd, long buf, long count, long offset) => PositionalIo(fd, buf, count, offset, write: true);
+
+    private ValueTask<long> PositionalIo(int fd, long buf, long count, long offset, bool write)
+    {
+        Enter();
+        var f = Fd(fd);
+        if (f is null || (write ? !f.CanWrite : !f.CanRead))
+        {
+            return Return(Errno.EBADF.Ret());
+        }
+        if (f.Inode is Kernel.Fs.PipeInode)
+        {
+            return Return(Errno.ESPIPE.Ret());
+        }
+        if (count < 0 || offset < 0)
+        {
+            return Return(Errno.EINVAL.Ret());
+        }
+        var mm = MmOrThrow();
+        if (f.FOps is IPositionalFileOperations p)
+        {
+            var io = write ? p.WriteAt(f, mm, buf, count, offset) : p.ReadAt(f, mm, buf, count, offset);
+            return io.IsCompletedSuccessfully ? Return(io.Result) : AwaitReturn(io);
+        }
+        // A file whose operations do not sleep: the generic code on a private position.
+        var view = KFile.Shadow(f, offset);
+        return FileIo(view, buf, count, write);
+    }
+
+    private async ValueTask<long> AwaitReturn(ValueTask<long> io)
+    {
+        long r = await io;
+        return await Return(r);
+    }
+
+    /// <summary>fsync(fd): the file's data and metadata reach the device. -EIO if a write-back failed; -EINVAL for a pipe.</summary>
+    public ValueTask<long> Fsync(int fd) => SyncFile(fd, datasync: false);
+
+    /// <summary>fdatasync(fd): the file's data reach the device.</summary>
+    public ValueTask<long> Fdatasync(int fd) => SyncFile(fd, datasync: true);
+
+    private ValueTask<long> SyncFile(int fd, bool datasync)
+    {
+        Enter();
+        var f = Fd(fd);
+        if (f is null)
+        {
+            return Return(Errno.EBADF.Ret());
+        }
+        if (f.Inode is Kernel.Fs.PipeInode)
+        {
+            return Return(Errno.EINVAL.Ret()); // no f_op->fsync
+        }
+        var io = f.FOps.Fsync(f, datasync);
+        return io.IsCompletedSuccessfully ? Return(io.Result) : AwaitReturn(io);
     }
 
     public ValueTask<long> Unlink(string path)

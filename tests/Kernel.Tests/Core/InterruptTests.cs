@@ -13,7 +13,7 @@ namespace Kernel.Tests.Core;
 [Parallelizable(ParallelScope.All)]
 public class InterruptTests
 {
-    /// <summary>A disk-like device: its completion interrupt wakes the waiter and raises BLOCK_SOFTIRQ.</summary>
+    /// <summary>A network-card-like device: its interrupt wakes the waiter and raises NET_RX_SOFTIRQ (the block layer owns BLOCK_SOFTIRQ).</summary>
     private sealed class FakeDevice : IEventTarget
     {
         private readonly Machine _m;
@@ -26,7 +26,7 @@ public class InterruptTests
         public FakeDevice(Machine m)
         {
             _m = m;
-            m.Softirqs.Open(SoftirqNr.BLOCK_SOFTIRQ, cpu =>
+            m.Softirqs.Open(SoftirqNr.NET_RX_SOFTIRQ, cpu =>
             {
                 SoftirqCountInAction = PreemptCount.SoftirqCount(cpu.Curr.PreemptCount) != 0 ? 1 : 0;
                 SoftirqRanAt = _m.Now;
@@ -40,7 +40,7 @@ public class InterruptTests
             HardirqCount = PreemptCount.HardirqCount(cpu.Curr.PreemptCount) != 0 ? 1 : 0;
             Complete = true;
             Done.WakeUp();
-            _m.Softirqs.Raise(cpu, SoftirqNr.BLOCK_SOFTIRQ);
+            _m.Softirqs.Raise(cpu, SoftirqNr.NET_RX_SOFTIRQ);
         });
     }
 
@@ -71,9 +71,9 @@ public class InterruptTests
     {
         var (_, dev, k) = Run(PreemptModel.None);
         dev.HardirqCount.Should().Be(1, "the handler runs inside irq_enter/irq_exit");
-        dev.SoftirqCountInAction.Should().Be(1, "BLOCK_SOFTIRQ runs with the softirq count raised");
+        dev.SoftirqCountInAction.Should().Be(1, "NET_RX_SOFTIRQ runs with the softirq count raised");
         dev.SoftirqRanAt.Should().BeInRange(Ms.Of(2), Ms.Of(2.1), "right at irq_exit of the completion interrupt");
-        k.Machine.Softirqs.Runs[(int)SoftirqNr.BLOCK_SOFTIRQ].Should().Be(1);
+        k.Machine.Softirqs.Runs[(int)SoftirqNr.NET_RX_SOFTIRQ].Should().Be(1);
         k.Run(Ms.Of(50));
         k.Machine.Softirqs.Runs[(int)SoftirqNr.TIMER_SOFTIRQ].Should().BeGreaterThanOrEqualTo(5, "each tick raises TIMER_SOFTIRQ through the same table");
     }

@@ -1,0 +1,72 @@
+// Linux 2.6.20 fs/block_dev.c struct block_device and its bd_inode: the device as a file. Its page
+// cache (the inode's mapping, over blkdev's a_ops) holds the device's blocks for buffered I/O, so a
+// read caches and a write dirties pages that fsync (or the last close) writes back. The inode's
+// size is the disk's capacity.
+using Kernel.Core.Locking;
+using Kernel.Mm;
+using Kernel.Mm.Filemap;
+
+namespace Kernel.Block;
+
+public sealed class BlockDevice
+{
+    internal BlockDevice(Gendisk disk, BlockDevFileOperations fops, BlockDevAddressSpaceOperations aops)
+    {
+        Disk = disk;
+        var mem = disk.Queue.Memory;
+        Inode = new BlockDevInode(disk, fops) { Bdev = this };
+        Inode.SetMapping(mem.NewAddressSpace(Inode, aops));
+        WritebackWait = new WaitQueueHead($"{disk.Name}.writeback");
+    }
+
+    public Gendisk Disk { get; }
+
+    public RequestQueue Queue => Disk.Queue;
+
+    /// <summary>bd_inode: the inode /dev/DEV opens.</summary>
+    public BlockDevInode Inode { get; }
+
+    /// <summary>The device's page cache.</summary>
+    public AddressSpace Mapping => Inode.Mapping;
+
+    /// <summary>bd_openers: open files of the device.</summary>
+    public int Openers { get; internal set; }
+
+    /// <summary>Page writes started and not yet completed.</summary>
+    public int WritebackInFlight { get; internal set; }
+
+    /// <summary>Where fsync waits for the writes it started.</summary>
+    internal WaitQueueHead WritebackWait { get; }
+
+    /// <summary>AS_EIO: a write-back failed since the last fsync looked (fsync reports it once and clears it).</summary>
+    public bool WriteError { get; internal set; }
+
+    /// <summary>Pages written back and read in through the page cache.</summary>
+    public long PagesWritten { get; internal set; }
+
+    public long PagesRead { get; internal set; }
+
+    public override string ToString() => $"/dev/{Disk.Name}";
+}
+
+/// <summary>The block device's inode (bd_inode): i_size is the capacity; it cannot be truncated.</summary>
+public sealed class BlockDevInode : Inode
+{
+    internal BlockDevInode(Gendisk disk, FileOperations fops)
+        : base(disk.Major << 20 | disk.FirstMinor, $"/dev/{disk.Name}", fops)
+    {
+        Disk = disk;
+        Size = disk.CapacityBytes;
+        NLink = 1;
+    }
+
+    public Gendisk Disk { get; }
+
+    /// <summary>The block_device it is the inode of.</summary>
+    public BlockDevice Bdev { get; internal set; } = null!;
+
+    /// <summary>A device's size is fixed: writes stop at the end (ENOSPC, not EFBIG).</summary>
+    public override long MaxBytes => Size;
+
+    internal void SetMapping(AddressSpace mapping) => Mapping = mapping;
+}
