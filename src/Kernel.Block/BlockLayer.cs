@@ -90,6 +90,11 @@ public sealed class BlockLayer
     /// <summary>fs_bio_set: the bios file systems and block devices allocate from.</summary>
     public BioSet FsBioSet => _fsBioSet ??= BioSet.CreateFsBioSet(Memory);
 
+    /// <summary>The bounce page pool (made when a queue first bounces).</summary>
+    public BouncePool BouncePool => _bouncePool ??= new BouncePool(Memory);
+
+    private BouncePool? _bouncePool;
+
     /// <summary>io_request_lock: the one lock queues attached with SharedIoRequestLock share.</summary>
     public KSpinLock IoRequestLock { get; } = new("io_request_lock");
 

@@ -93,6 +93,7 @@ public sealed class DiskDriver : IEventTarget
             return;
         }
         _m.ChargeLock(q.QueueLock, _m.ThisCpu, q.Block.Costs.DispatchNs);
+        q.Disk?.RecordQueueDepth(q.Count[0] + q.Count[1]);
         q.BlkdevDequeueRequest(rq);
         _active = rq;
         long service = Math.Max(1, Model.ServiceNs(rq.Sector, rq.NrSectors, rq.DataDir == 1, _m.Now));

@@ -86,6 +86,14 @@ public sealed class Gendisk
         _latency[rw][b]++;
     }
 
+    private readonly long[] _depth = new long[2 * RequestQueue.BLKDEV_MAX_RQ * 3 / 2 + 1];
+
+    /// <summary>The driver took a request while `depth` requests existed (queued, in the elevator, in flight).</summary>
+    internal void RecordQueueDepth(int depth) => _depth[Math.Clamp(depth, 0, _depth.Length - 1)]++;
+
+    /// <summary>Queue depth seen at each dispatch: index d counts dispatches with d requests allocated (the last bucket holds more).</summary>
+    public IReadOnlyList<long> QueueDepthHistogram => _depth;
+
     /// <summary>Request latency (made to finished) for direction `rw`, as a log2 histogram in microseconds.</summary>
     public IReadOnlyList<long> LatencyHistogram(int rw) => _latency[rw];
 

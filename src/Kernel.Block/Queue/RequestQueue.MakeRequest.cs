@@ -295,6 +295,13 @@ public sealed partial class RequestQueue
             bio.Endio(bio.Size, (int)Errno.EOPNOTSUPP.Ret());
             return default;
         }
+        // blk_queue_bounce: pages the device cannot reach go through lowmem copies.
+        var bounced = TryBounce(bio);
+        if (bounced is null)
+        {
+            return MakeRequestBounceSlow(bio);
+        }
+        bio = bounced;
         m.ChargeLock(QueueLock, m.ThisCpu, Block.Costs.MergeNs);
         if (!barrier && !ElvQueueEmpty && TryMerge(bio))
         {
@@ -313,6 +320,8 @@ public sealed partial class RequestQueue
         }
         return MakeRequestSlow(got, bio, sync);
     }
+
+    private async ValueTask MakeRequestBounceSlow(Bio bio) => await MakeRequest(await BounceSleeping(bio));
 
     private async ValueTask MakeRequestSlow(ValueTask<Request> got, Bio bio, bool sync) => AddNewRequest(await got, bio, sync);
 
@@ -418,9 +427,15 @@ public sealed partial class RequestQueue
         }
     }
 
-    private void TryMakeRequestNoWait(Bio bio)
+    private void TryMakeRequestNoWait(Bio orig)
     {
         var m = Machine;
+        var bio = TryBounce(orig);
+        if (bio is null)
+        {
+            _backlog.Enqueue(orig); // no bounce pages now: kblockd tries again after a free
+            return;
+        }
         bool sync = (bio.Rw & BioRw.BIO_RW_SYNC) != 0;
         m.ChargeLock(QueueLock, m.ThisCpu, Block.Costs.MergeNs);
         if ((bio.Rw & BioRw.BIO_RW_BARRIER) == 0 && !ElvQueueEmpty && TryMerge(bio))
@@ -444,7 +459,8 @@ public sealed partial class RequestQueue
     /// <summary>kblockd's work: queue backlogged bios while requests are free.</summary>
     private void DrainBacklog()
     {
-        while (_backlog.TryPeek(out var bio))
+        // At most one pass: a bio that goes back (no bounce pages yet) waits for the next free.
+        for (int n = _backlog.Count; n > 0 && _backlog.TryPeek(out var bio); n--)
         {
             int rw = bio.IsWrite ? 1 : 0;
             if (IsFull(rw) || Count[rw] >= NrRequests)

@@ -137,17 +137,17 @@ public sealed partial class RequestQueue
         var tp = _trace[action];
         if (tp.Enabled)
         {
-            Emit(tp, action, false, false, false, false, 0, Count[0] + Count[1], 0);
+            Emit(tp, action, false, false, false, false, 0, Count[0] + Count[1], 0, noData: true);
         }
     }
 
     private void Emit(Kernel.Core.Trace.Tracepoint<BlockTraceEvent> tp, BlockAction action, bool write, bool sync, bool barrier, bool ahead,
-        long sector, long nr, int error)
+        long sector, long nr, int error, bool noData = false)
     {
         var m = Machine;
         var cpu = m.ThisCpu;
         var cur = cpu.Curr;
-        string rwbs = (write ? "W" : "R") + (barrier ? "B" : "") + (sync ? "S" : "") + (ahead ? "A" : "");
+        string rwbs = noData ? "N" : (write ? "W" : "R") + (barrier ? "B" : "") + (sync ? "S" : "") + (ahead ? "A" : "");
         tp.Emit(new BlockTraceEvent(m.Now, cpu.Id, Name, action, rwbs, sector, nr, error, cur.IsIdleTask ? 0 : cur.Pid, cur.Comm));
     }
 
