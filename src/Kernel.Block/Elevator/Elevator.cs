@@ -27,7 +27,7 @@ public enum ElvMayQueue
 /// A tunable under /sys/block/DEV/queue/iosched/ (struct elv_fs_entry): `Show` gives the text,
 /// `Store` parses and applies one and returns 0 or -errno.
 /// </summary>
-public sealed record ElvAttribute(string Name, Func<string> Show, Func<string, long> Store)
+public sealed record ElvAttribute(string Name, Func<string> Show, Func<string, long>? Store)
 {
     /// <summary>
     /// An integer tunable shown as "%d\n". A store takes one decimal integer (white space around it
@@ -44,6 +44,9 @@ public sealed record ElvAttribute(string Name, Func<string> Show, Func<string, l
             set(v[0]);
             return 0;
         });
+
+    /// <summary>A read-only attribute (a write is -EACCES).</summary>
+    public static ElvAttribute ReadOnly(string name, Func<string> show) => new(name, show, null);
 }
 
 public abstract class Elevator

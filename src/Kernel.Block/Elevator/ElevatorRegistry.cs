@@ -13,11 +13,15 @@ public sealed class ElevatorRegistry
     {
         var r = new ElevatorRegistry();
         r.Register("noop", () => new NoopElevator());
+        r.Register("anticipatory", () => new AnticipatoryElevator());
         r.Register("deadline", () => new DeadlineElevator());
         return r;
     }
 
-    /// <summary>The elevator a queue gets when none is named (CONFIG_DEFAULT_IOSCHED, or elevator= at boot).</summary>
+    /// <summary>
+    /// The elevator a queue gets when none is named (CONFIG_DEFAULT_IOSCHED, or elevator= at boot).
+    /// 2.6.20's default is cfq; until CFQ is built here the default is deadline.
+    /// </summary>
     public string Default { get; set; } = "deadline";
 
     /// <summary>Registered names, in registration order.</summary>

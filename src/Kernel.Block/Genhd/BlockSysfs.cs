@@ -38,7 +38,14 @@ internal static class BlockSysfs
             foreach (var a in rq.Elevator.Attributes)
             {
                 string path = $"{dir}/queue/iosched/{a.Name}";
-                proc.Register(path, a.Show, text => a.Store(text));
+                if (a.Store is { } store)
+                {
+                    proc.Register(path, a.Show, text => store(text));
+                }
+                else
+                {
+                    proc.Register(path, a.Show);
+                }
                 registered.Add(path);
             }
         }

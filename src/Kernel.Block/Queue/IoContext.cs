@@ -11,6 +11,14 @@ public sealed class IoContext
 {
     private static readonly ConditionalWeakTable<TaskStruct, IoContext> Contexts = new();
 
+    private IoContext(TaskStruct task) => Task = task;
+
+    /// <summary>The task it belongs to.</summary>
+    public TaskStruct Task { get; }
+
+    /// <summary>aic: the anticipatory scheduler's per-process statistics, made when AS first sees the task.</summary>
+    public AsIoContext? Aic { get; internal set; }
+
     /// <summary>nr_batch_requests: requests this task may still take as a batcher.</summary>
     public int NrBatchRequests { get; internal set; }
 
@@ -18,5 +26,5 @@ public sealed class IoContext
     public uint LastWaited { get; internal set; }
 
     /// <summary>current_io_context: the task's, made on first use.</summary>
-    public static IoContext Of(TaskStruct task) => Contexts.GetValue(task, _ => new IoContext());
+    public static IoContext Of(TaskStruct task) => Contexts.GetValue(task, t => new IoContext(t));
 }

@@ -27,8 +27,17 @@ public sealed class Kblockd
     /// <summary>Work items run so far.</summary>
     public long Runs { get; private set; }
 
-    /// <summary>The worker of `cpu` (created on first use).</summary>
-    public TaskStruct Thread(int cpu) => _threads[cpu] ??= Start(cpu);
+    /// <summary>The worker of `cpu`.</summary>
+    public TaskStruct Thread(int cpu) => _threads[cpu] ?? throw new InvalidOperationException("kblockd has not been started (a request queue starts it)");
+
+    /// <summary>Start the workers (from host-side set-up: a kernel thread cannot be made from emulated code here).</summary>
+    public void Start()
+    {
+        for (int cpu = 0; cpu < _threads.Length; cpu++)
+        {
+            _threads[cpu] ??= Start(cpu);
+        }
+    }
 
     /// <summary>
     /// kblockd_schedule_work (queue_work): run `work` on this CPU's worker. Work already queued and

@@ -55,6 +55,7 @@ public sealed partial class RequestQueue
         RequestWait = [new WaitQueueHead($"{name}.rq.wait[READ]"), new WaitQueueHead($"{name}.rq.wait[WRITE]")];
         _trace = BlockTracepoints.Of(Machine.Trace);
         _elevators = block.Elevators;
+        block.Kblockd.Start(); // blk_dev_init's kblockd workqueue, made with the first queue
         SetNrRequests(BLKDEV_MAX_RQ);
         InitPlugging();
         var e = _elevators.Create(elevator ?? _elevators.Default)
@@ -101,6 +102,19 @@ public sealed partial class RequestQueue
         if (!Stopped)
         {
             RequestFn?.Invoke(this);
+        }
+    }
+
+    /// <summary>blk_start_queueing: run the driver, or pull the plug if the queue is plugged.</summary>
+    public void StartQueueing()
+    {
+        if (!Plugged)
+        {
+            RunRequestFn();
+        }
+        else
+        {
+            GenericUnplugDevice();
         }
     }
 

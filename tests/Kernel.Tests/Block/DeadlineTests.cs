@@ -60,7 +60,7 @@ public class DeadlineTests
             q.SetMaxSectors(8); // every 8-sector bio stays its own request
             k.Proc.Write("/sys/block/sdq/queue/iosched/fifo_batch", $"{fifoBatch}\n").Should().Be(-(long)Kernel.Core.Errno.ENOENT,
                 "a queue without a disk has no /sys directory");
-            q.Elevator.Attributes.Single(a => a.Name == "fifo_batch").Store($"{fifoBatch}").Should().Be(0);
+            q.Elevator.Attributes.Single(a => a.Name == "fifo_batch").Store!($"{fifoBatch}").Should().Be(0);
             Submit(q, NewBio(k, 9000, 8, write: false)); // the oldest request, far up the disk
             for (int i = 0; i < 20; i++)
             {
@@ -130,7 +130,7 @@ public class DeadlineTests
         {
             var k = Boot();
             var q = Queue(k, "deadline");
-            q.Elevator.Attributes.Single(a => a.Name == "front_merges").Store(frontMerges ? "1" : "0").Should().Be(0);
+            q.Elevator.Attributes.Single(a => a.Name == "front_merges").Store!(frontMerges ? "1" : "0").Should().Be(0);
             Submit(q, NewBio(k, 108, 8, write: false));
             Submit(q, NewBio(k, 500, 8, write: false));
             Submit(q, NewBio(k, 508, 8, write: false)); // a back merge: last_merge is now the request at 500
@@ -142,7 +142,7 @@ public class DeadlineTests
         // elv_merge's one-hit cache front-merges whatever front_merges says, as in 2.6.20.
         var k2 = Boot();
         var q2 = Queue(k2, "deadline");
-        q2.Elevator.Attributes.Single(a => a.Name == "front_merges").Store("0").Should().Be(0);
+        q2.Elevator.Attributes.Single(a => a.Name == "front_merges").Store!("0").Should().Be(0);
         Submit(q2, NewBio(k2, 108, 8, write: false));
         Submit(q2, NewBio(k2, 100, 8, write: false));
         q2.FrontMerges.Should().Be(1);
@@ -160,11 +160,11 @@ public class DeadlineTests
         attrs["writes_starved"].Show().Should().Be("2\n");
         attrs["front_merges"].Show().Should().Be("1\n");
         attrs["fifo_batch"].Show().Should().Be("16\n");
-        attrs["read_expire"].Store("250\n").Should().Be(0);
+        attrs["read_expire"].Store!("250\n").Should().Be(0);
         ((DeadlineElevator)q.Elevator).ReadExpireJiffies.Should().Be(250);
-        attrs["front_merges"].Store("2").Should().Be(-22);
-        attrs["fifo_batch"].Store("-1").Should().Be(-22);
-        attrs["fifo_batch"].Store("many").Should().Be(-22);
+        attrs["front_merges"].Store!("2").Should().Be(-22);
+        attrs["fifo_batch"].Store!("-1").Should().Be(-22);
+        attrs["fifo_batch"].Store!("many").Should().Be(-22);
         attrs["front_merges"].Show().Should().Be("1\n");
         attrs["fifo_batch"].Show().Should().Be("16\n");
     }
@@ -177,7 +177,7 @@ public class DeadlineTests
         var dd = (DeadlineElevator)q.Elevator;
         dd.ReadExpireJiffies.Should().Be(50);
         var a = q.Elevator.Attributes.Single(x => x.Name == "read_expire");
-        a.Store("15").Should().Be(0);
+        a.Store!("15").Should().Be(0);
         dd.ReadExpireJiffies.Should().Be(2, "msecs_to_jiffies rounds up");
         a.Show().Should().Be("20\n");
     }
