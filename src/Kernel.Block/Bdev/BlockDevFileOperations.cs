@@ -139,29 +139,30 @@ public sealed class BlockDevFileOperations : FileOperations, ISleepingFileOperat
     {
         var mem = _block.Memory;
         var mapping = bdev.Mapping;
-        List<(long Index, int Pfn)>? dirty = null;
+        List<(long Index, int Pfn)>? pages = null;
         foreach (var (index, pfn) in mapping.PageTree)
         {
-            if (index >= first && index <= last && mem.PageAt(pfn).Test(PageFlag.PG_dirty))
+            ref var page = ref mem.PageAt(pfn);
+            if (index >= first && index <= last && (page.Test(PageFlag.PG_dirty) || page.Test(PageFlag.PG_writeback)))
             {
-                (dirty ??= new()).Add((index, pfn));
+                (pages ??= new()).Add((index, pfn));
             }
         }
-        if (dirty is not null)
+        if (pages is not null)
         {
-            dirty.Sort((a, b) => a.Index.CompareTo(b.Index));
-            foreach (var (_, pfn) in dirty)
+            pages.Sort((a, b) => a.Index.CompareTo(b.Index));
+            foreach (var (_, pfn) in pages)
             {
                 ref var page = ref mem.PageAt(pfn);
                 if (page.Test(PageFlag.PG_writeback) || !page.Test(PageFlag.PG_dirty))
                 {
-                    continue;
+                    continue; // already on its way: waited for below
                 }
                 page.Clear(PageFlag.PG_dirty); // clear_page_dirty_for_io
                 mapping.AOps.WritePage(mem, mapping, pfn);
             }
+            await WaitOnWriteback(bdev, pages);
         }
-        await WaitWriteback(bdev);
         if (bdev.WriteError)
         {
             bdev.WriteError = false;
@@ -170,10 +171,23 @@ public sealed class BlockDevFileOperations : FileOperations, ISleepingFileOperat
         return 0;
     }
 
-    private async ValueTask WaitWriteback(BlockDevice bdev)
+    /// <summary>wait_on_page_writeback for each page: sleep until none of them is under writeback.</summary>
+    private async ValueTask WaitOnWriteback(BlockDevice bdev, List<(long Index, int Pfn)> pages)
     {
         var m = _block.Machine;
-        if (bdev.WritebackInFlight == 0 && bdev.Queue.BacklogCount == 0)
+        var mem = _block.Memory;
+        bool Busy()
+        {
+            foreach (var (_, pfn) in pages)
+            {
+                if (mem.PageAt(pfn).Test(PageFlag.PG_writeback))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+        if (!Busy())
         {
             return;
         }
@@ -181,7 +195,7 @@ public sealed class BlockDevFileOperations : FileOperations, ISleepingFileOperat
         while (true)
         {
             bdev.WritebackWait.PrepareToWait(m, TaskState.TASK_UNINTERRUPTIBLE);
-            if (bdev.WritebackInFlight == 0)
+            if (!Busy())
             {
                 break;
             }

@@ -28,7 +28,9 @@ public abstract class DiskModel
 /// 8.33 ms per revolution (4.17 ms average rotational latency), about 500 KB a track (60 MB/s at
 /// the media), 0.1 ms of command overhead, an interface of 100 MB/s (UDMA/100) for cache hits, and
 /// a 2 MB read cache that holds what the last reads brought in and the rest of their track.
-/// Writes go to the media (write cache off) and drop overlapping cached sectors.
+/// Writes go to the media (write cache off) and drop overlapping cached sectors. A request that
+/// starts where the previous one ended streams on through the drive's buffer without waiting a
+/// revolution for its first sector (the drive keeps transferring while the next command arrives).
 /// </summary>
 public sealed class RotationalDisk : DiskModel
 {
@@ -55,6 +57,7 @@ public sealed class RotationalDisk : DiskModel
 
     private long _headCylinder;
     private long _cacheStart = -1, _cacheEnd = -1;
+    private long _lastEnd = -1;
 
     public long RevolutionNs => 60_000_000_000L / Rpm;
 
@@ -109,9 +112,10 @@ public sealed class RotationalDisk : DiskModel
         // Where the platter is when the head settles, and where the first sector passes under it.
         long angleNow = t % rev;
         long target = sector % SectorsPerTrack * rev / SectorsPerTrack;
-        long rotational = ((target - angleNow) % rev + rev) % rev;
+        long rotational = sector == _lastEnd ? 0 : ((target - angleNow) % rev + rev) % rev;
         long transfer = sectors * rev / SectorsPerTrack;
         _headCylinder = Cylinder(end - 1);
+        _lastEnd = end;
         if (!write && CacheSectors > 0)
         {
             // The drive keeps reading to the end of the track into its cache.
@@ -125,7 +129,7 @@ public sealed class RotationalDisk : DiskModel
     public override void Reset()
     {
         _headCylinder = 0;
-        _cacheStart = _cacheEnd = -1;
+        _cacheStart = _cacheEnd = _lastEnd = -1;
     }
 }
 
