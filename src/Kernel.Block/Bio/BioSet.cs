@@ -26,7 +26,7 @@ public sealed class BioSet
     private readonly MemorySubsystem _mem;
     private readonly Mempool _bioPool;
     private readonly Mempool[] _bvecPools;
-    private readonly ObjectPool<Bio> _hostBios = new DefaultObjectPool<Bio>(new BioPolicy(), 1024);
+    private readonly ObjectPool<Bio> _hostBios = new DefaultObjectPool<Bio>(new BioPolicy(), 16384);
     private readonly ObjectPool<BioVec[]>[] _hostVecs;
 
     private BioSet(MemorySubsystem mem, Mempool bioPool, Mempool[] bvecPools)
@@ -34,7 +34,7 @@ public sealed class BioSet
         _mem = mem;
         _bioPool = bioPool;
         _bvecPools = bvecPools;
-        _hostVecs = BvecSizes.Select(n => (ObjectPool<BioVec[]>)new DefaultObjectPool<BioVec[]>(new VecPolicy(n), 256)).ToArray();
+        _hostVecs = BvecSizes.Select(n => (ObjectPool<BioVec[]>)new DefaultObjectPool<BioVec[]>(new VecPolicy(n), n <= 16 ? 16384 : 1024)).ToArray();
     }
 
     /// <summary>bioset_create(bio_pool_size, bvec_pool_size, scale); null when the reserves cannot be filled.</summary>

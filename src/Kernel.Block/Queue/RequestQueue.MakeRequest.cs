@@ -281,8 +281,9 @@ public sealed partial class RequestQueue
 
     /// <summary>
     /// __make_request: merge `bio` into a queued request or queue a new one. Completes without a
-    /// wait unless the task must sleep for a free request. A barrier without ordered-write support
-    /// ends at once with -EOPNOTSUPP.
+    /// wait unless the task must sleep for a free request (from the host side, which cannot sleep,
+    /// the bio waits on the backlog instead). A barrier without ordered-write support ends at once
+    /// with -EOPNOTSUPP.
     /// </summary>
     public ValueTask MakeRequest(Bio bio)
     {
@@ -299,6 +300,11 @@ public sealed partial class RequestQueue
         var bounced = TryBounce(bio);
         if (bounced is null)
         {
+            if (m.Executing is null)
+            {
+                _backlog.Enqueue(bio); // the host side cannot sleep for bounce pages
+                return default;
+            }
             return MakeRequestBounceSlow(bio);
         }
         bio = bounced;
@@ -312,6 +318,19 @@ public sealed partial class RequestQueue
             return default;
         }
         int rw = bio.IsWrite ? 1 : 0;
+        if (m.Executing is null)
+        {
+            // Host-side code (a test, a harness) cannot sleep for a request: the bio waits on the backlog instead.
+            var rq = _backlog.Count == 0 ? GetRequest(rw, Gfp.GFP_NOIO, sync) : null;
+            if (rq is null)
+            {
+                _backlog.Enqueue(bio);
+                GenericUnplugDevice();
+                return default;
+            }
+            AddNewRequest(rq, bio, sync);
+            return default;
+        }
         var got = GetRequestWait(rw, sync);
         if (got.IsCompletedSuccessfully)
         {
@@ -427,7 +446,7 @@ public sealed partial class RequestQueue
         }
     }
 
-    private void TryMakeRequestNoWait(Bio orig)
+    private void TryMakeRequestNoWait(Bio orig, bool fromBacklog = false)
     {
         var m = Machine;
         var bio = TryBounce(orig);
@@ -446,7 +465,8 @@ public sealed partial class RequestQueue
             }
             return;
         }
-        var rq = _backlog.Count == 0 ? GetRequest(bio.IsWrite ? 1 : 0, Gfp.GFP_NOIO, sync) : null;
+        // A new bio does not overtake the backlog; a bio taken from its head may have the request.
+        var rq = fromBacklog || _backlog.Count == 0 ? GetRequest(bio.IsWrite ? 1 : 0, Gfp.GFP_NOIO, sync) : null;
         if (rq is null)
         {
             _backlog.Enqueue(bio);
@@ -468,7 +488,7 @@ public sealed partial class RequestQueue
                 return;
             }
             _backlog.Dequeue();
-            TryMakeRequestNoWait(bio);
+            TryMakeRequestNoWait(bio, fromBacklog: true);
         }
     }
 

@@ -151,6 +151,25 @@ public class DiskTests
     }
 
     [Test]
+    public void HostSideBiosBeyondNrRequestsWaitOnTheBacklogAndAllComplete()
+    {
+        var (k, disk, _) = WithDisk(model: new RotationalDisk());
+        var q = disk.Queue;
+        var ends = new Ends();
+        for (int i = 0; i < 300; i++)
+        {
+            Submit(q, NewBio(k, 100 * i, 8, write: true, endIo: ends.Fn(k)));
+        }
+        q.Count[WRITE].Should().BeLessThanOrEqualTo(q.NrRequests, "the host side is never a batcher");
+        q.BacklogCount.Should().Be(300 - q.Count[WRITE], "no bio merges, and a request counts until it is freed, in flight or not");
+        q.BacklogCount.Should().BePositive();
+        k.RunUntil(() => ends.Finished == 300, 60_000_000_000).Should().BeTrue();
+        ends.Calls.Should().OnlyContain(c => c.Error == 0);
+        q.BacklogCount.Should().Be(0);
+        k.AssertInvariants();
+    }
+
+    [Test]
     public void PartialCompletionEndsWholeBiosThenPartOfTheNextAndMovesTheRequestOn()
     {
         var k = KernelBuilder.New().BootForHostCalls();
