@@ -221,6 +221,7 @@ public sealed class BlockLayer
             {
                 problems.Add($"{d}: in_flight {d.InFlight} but {allocated} requests exist");
             }
+            q.Elevator.CheckInvariants(problems);
             foreach (var rq in q.DispatchQueue.Concat(q.Elevator.QueuedRequests))
             {
                 long sector = rq.Sector, bytes = 0;

@@ -19,7 +19,7 @@ public sealed class AsIoContext
     public IoContext Ioc { get; }
 
     /// <summary>AS_TASK_RUNNING: the process has not exited.</summary>
-    public bool Running => Ioc.Task.ExitState == 0;
+    public bool Running => !Ioc.Exited && Ioc.Task.ExitState == 0;
 
     /// <summary>AS_TASK_IOSTARTED: it has started some I/O.</summary>
     public bool IoStarted { get; internal set; }
@@ -171,7 +171,7 @@ public sealed class AnticipatoryElevator : Elevator
     /// <summary>as_get_io_context: the current task's io_context with its AS part (none for a kernel context without a task).</summary>
     private IoContext? CurrentIoContext()
     {
-        var cur = Q.Machine.ThisCpu.Curr;
+        var cur = Q.Submitter;
         if (cur.IsIdleTask)
         {
             return null;
@@ -822,7 +822,7 @@ public sealed class AnticipatoryElevator : Elevator
     public override Request? LatterRequest(Request rq) => rq.RbTree is null ? null : SectorTree.Next(rq);
 
     /// <summary>as_may_queue: the process being waited for may always allocate a request.</summary>
-    public override ElvMayQueue MayQueue(int rw)
+    public override ElvMayQueue MayQueue(int rw, bool sync)
     {
         if (AnticStatus is AnticStatus.WaitReq or AnticStatus.WaitNext && CurrentIoContext() is { } ioc && ioc == _ioContext)
         {

@@ -124,8 +124,13 @@ public abstract class Elevator
     {
     }
 
-    /// <summary>elevator_may_queue_fn: whether a task may allocate a request for direction `rw` now.</summary>
-    public virtual ElvMayQueue MayQueue(int rw) => ElvMayQueue.May;
+    /// <summary>elevator_may_queue_fn: whether the submitting task may allocate a request for direction `rw` (and REQ_RW_SYNC) now.</summary>
+    public virtual ElvMayQueue MayQueue(int rw, bool sync) => ElvMayQueue.May;
+
+    /// <summary>The elevator's own consistency checks (the invariant checker calls it).</summary>
+    internal virtual void CheckInvariants(List<string> problems)
+    {
+    }
 
     /// <summary>elevator_exit_fn: the queue switched away or is going; nothing may be left inside.</summary>
     public virtual void ExitQueue()

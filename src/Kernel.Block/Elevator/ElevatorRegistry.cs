@@ -15,14 +15,12 @@ public sealed class ElevatorRegistry
         r.Register("noop", () => new NoopElevator());
         r.Register("anticipatory", () => new AnticipatoryElevator());
         r.Register("deadline", () => new DeadlineElevator());
+        r.Register("cfq", () => new CfqElevator());
         return r;
     }
 
-    /// <summary>
-    /// The elevator a queue gets when none is named (CONFIG_DEFAULT_IOSCHED, or elevator= at boot).
-    /// 2.6.20's default is cfq; until CFQ is built here the default is deadline.
-    /// </summary>
-    public string Default { get; set; } = "deadline";
+    /// <summary>The elevator a queue gets when none is named (CONFIG_DEFAULT_IOSCHED, or elevator= at boot): cfq, as 2.6.20's defconfig has it.</summary>
+    public string Default { get; set; } = "cfq";
 
     /// <summary>Registered names, in registration order.</summary>
     public IReadOnlyList<string> Names => _types.Select(t => t.Name).ToList();

@@ -30,6 +30,8 @@ public enum RequestFlags
     REQ_RW_SYNC = 1 << 15,
     /// <summary>REQ_ALLOCED: taken from the queue's request pool (freed_request accounts it).</summary>
     REQ_ALLOCED = 1 << 16,
+    /// <summary>REQ_RW_META: file-system metadata (CFQ serves it first).</summary>
+    REQ_RW_META = 1 << 17,
 }
 
 public sealed class Request
@@ -82,6 +84,9 @@ public sealed class Request
 
     /// <summary>elevator_private: the elevator's own state for it.</summary>
     public object? ElevatorPrivate { get; set; }
+
+    /// <summary>elevator_private2: a second word of it (CFQ keeps the cfq_queue here, the io context in the first).</summary>
+    public object? ElevatorPrivate2 { get; set; }
 
     /// <summary>errors: the driver's error count for it (0 when it went well).</summary>
     public int Errors { get; internal set; }
@@ -150,6 +155,7 @@ public sealed class Request
         Dequeued = false;
         RefCount = 1;
         ElevatorPrivate = null;
+        ElevatorPrivate2 = null;
         Errors = 0;
         Disk = null;
         FifoTime = 0;

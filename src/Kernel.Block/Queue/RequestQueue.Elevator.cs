@@ -35,6 +35,9 @@ public sealed partial class RequestQueue
 
     public int DispatchCount => _queueHead.Count;
 
+    /// <summary>The last request on the dispatch queue (q->queue_head.prev), or null.</summary>
+    public Request? DispatchTail => _queueHead.Last?.Value;
+
     /// <summary>last_merge: the one-hit cache elv_merge tries first.</summary>
     public Request? LastMerge { get; private set; }
 
@@ -326,9 +329,10 @@ public sealed partial class RequestQueue
         }
         if ((rq.CmdFlags & RequestFlags.REQ_STARTED) == 0)
         {
-            if (rq.Sorted)
+            // The owner, not the current elevator: after a switch the old one still owns its requests (see ElevatorSwitch).
+            if (rq.Sorted && rq.ElevatorOwner is { } owner)
             {
-                Elevator.ActivateRequest(rq);
+                owner.ActivateRequest(rq);
             }
             rq.CmdFlags |= RequestFlags.REQ_STARTED;
             Trace(BlockAction.Issue, rq);

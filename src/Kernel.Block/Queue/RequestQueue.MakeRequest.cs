@@ -8,6 +8,7 @@
 // Segments: on i386 BIO_VMERGE_BOUNDARY is 0, so hardware segments are physical segments; one
 // count (nr_phys_segments) is checked against both max_phys_segments and max_hw_segments.
 using Kernel.Core;
+using Kernel.Core.Tasks;
 using Kernel.Mm;
 
 namespace Kernel.Block;
@@ -250,6 +251,10 @@ public sealed partial class RequestQueue
         {
             req.CmdFlags |= RequestFlags.REQ_RW_SYNC;
         }
+        if ((bio.Rw & BioRw.BIO_RW_META) != 0)
+        {
+            req.CmdFlags |= RequestFlags.REQ_RW_META;
+        }
         req.Errors = 0;
         req.HardSector = req.Sector = bio.Sector;
         req.HardNrSectors = req.NrSectors = bio.Sectors;
@@ -302,7 +307,7 @@ public sealed partial class RequestQueue
         {
             if (m.Executing is null)
             {
-                _backlog.Enqueue(bio); // the host side cannot sleep for bounce pages
+                Backlog(bio); // the host side cannot sleep for bounce pages
                 return default;
             }
             return MakeRequestBounceSlow(bio);
@@ -324,7 +329,7 @@ public sealed partial class RequestQueue
             var rq = _backlog.Count == 0 ? GetRequest(rw, Gfp.GFP_NOIO, sync) : null;
             if (rq is null)
             {
-                _backlog.Enqueue(bio);
+                Backlog(bio);
                 GenericUnplugDevice();
                 return default;
             }
@@ -415,8 +420,18 @@ public sealed partial class RequestQueue
         }
     }
 
-    private readonly Queue<Bio> _backlog = new();
+    private readonly Queue<(Bio Bio, TaskStruct Task)> _backlog = new();
     private Action? _drainBacklog;
+    private TaskStruct? _submitter;
+
+    /// <summary>
+    /// The task the queue works for now (`current` in get_request and the elevators' hooks): the
+    /// running task, or, while kblockd queues a backlogged bio, the task that submitted it, so
+    /// that CFQ and AS charge the bio to its process and not to kblockd.
+    /// </summary>
+    public TaskStruct Submitter => _submitter ?? Machine.ThisCpu.Curr;
+
+    private void Backlog(Bio bio) => _backlog.Enqueue((bio, Submitter));
 
     /// <summary>Bios submitted by a path that cannot sleep, waiting for a free request.</summary>
     public int BacklogCount => _backlog.Count;
@@ -452,7 +467,7 @@ public sealed partial class RequestQueue
         var bio = TryBounce(orig);
         if (bio is null)
         {
-            _backlog.Enqueue(orig); // no bounce pages now: kblockd tries again after a free
+            Backlog(orig); // no bounce pages now: kblockd tries again after a free
             return;
         }
         bool sync = (bio.Rw & BioRw.BIO_RW_SYNC) != 0;
@@ -469,7 +484,7 @@ public sealed partial class RequestQueue
         var rq = fromBacklog || _backlog.Count == 0 ? GetRequest(bio.IsWrite ? 1 : 0, Gfp.GFP_NOIO, sync) : null;
         if (rq is null)
         {
-            _backlog.Enqueue(bio);
+            Backlog(bio);
             GenericUnplugDevice();
             return;
         }
@@ -480,15 +495,24 @@ public sealed partial class RequestQueue
     private void DrainBacklog()
     {
         // At most one pass: a bio that goes back (no bounce pages yet) waits for the next free.
-        for (int n = _backlog.Count; n > 0 && _backlog.TryPeek(out var bio); n--)
+        for (int n = _backlog.Count; n > 0 && _backlog.TryPeek(out var entry); n--)
         {
+            var bio = entry.Bio;
             int rw = bio.IsWrite ? 1 : 0;
             if (IsFull(rw) || Count[rw] >= NrRequests)
             {
                 return;
             }
             _backlog.Dequeue();
-            TryMakeRequestNoWait(bio, fromBacklog: true);
+            _submitter = entry.Task;
+            try
+            {
+                TryMakeRequestNoWait(bio, fromBacklog: true);
+            }
+            finally
+            {
+                _submitter = null;
+            }
         }
     }
 

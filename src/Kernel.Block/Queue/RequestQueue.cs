@@ -239,7 +239,7 @@ public sealed partial class RequestQueue
         CheckRw(rw);
         var m = _mem.Machine;
         IoContext? ioc = null;
-        var mayQueue = Elevator.MayQueue(rw);
+        var mayQueue = Elevator.MayQueue(rw, sync);
         if (mayQueue == ElvMayQueue.No)
         {
             if (Count[rw] == 0)
@@ -428,7 +428,7 @@ public sealed partial class RequestQueue
         }
     }
 
-    private static IoContext? CurrentIoContext(Machine m) => m.ThisCpu is { Curr.IsIdleTask: false } cpu ? IoContext.Of(cpu.Curr) : null;
+    private IoContext? CurrentIoContext(Machine m) => Submitter is { IsIdleTask: false } t ? IoContext.Of(t) : null;
 
     /// <summary>ioc_batching: a batcher while it has requests of its batch left, and within BLK_BATCH_TIME (or has not used any yet).</summary>
     private bool IsBatching(IoContext? ioc, Machine m) =>

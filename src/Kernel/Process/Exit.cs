@@ -76,6 +76,8 @@ public sealed partial class ProcessTable
         {
             _k.Futexes.ExitPiStateList(p);
         }
+        // exit_io_context: AS and CFQ forget the task (CFQ's queues go once their requests are done).
+        Kernel.Block.IoContext.Exit(p);
         var ps = ProcessState.Of(p);
         ps.VforkDone?.Complete();
         p.State = TaskState.TASK_DEAD;

@@ -127,6 +127,7 @@ public sealed partial class ProcessTable
             cps.ClearChildTid = childTid;
         }
         child.Uid = parent.Uid;
+        child.IoPrio = parent.IoPrio;
         child.Euid = parent.Euid;
         child.Pgrp = parent.Pgrp;
         child.Session = parent.Session;

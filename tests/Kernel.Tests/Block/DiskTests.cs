@@ -210,7 +210,7 @@ public class DiskTests
     {
         var (k, disk, _) = WithDisk(elevator: "deadline");
         var q = disk.Queue;
-        k.Proc.Read("/sys/block/sda/queue/scheduler").Should().Be("noop anticipatory [deadline] \n");
+        k.Proc.Read("/sys/block/sda/queue/scheduler").Should().Be("noop anticipatory [deadline] cfq \n");
         k.Proc.Read("/sys/block/sda/queue/iosched/fifo_batch").Should().Be("16\n");
         var ends = new Ends();
         for (int i = 0; i < 3; i++)
@@ -224,7 +224,7 @@ public class DiskTests
         q.Elevator.Name.Should().Be("noop");
         q.DispatchCount.Should().Be(3, "the old elevator was drained into the dispatch queue");
         old.Retiring.Should().BeTrue();
-        k.Proc.Read("/sys/block/sda/queue/scheduler").Should().Be("[noop] anticipatory deadline \n");
+        k.Proc.Read("/sys/block/sda/queue/scheduler").Should().Be("[noop] anticipatory deadline cfq \n");
         k.Proc.Read("/sys/block/sda/queue/iosched/fifo_batch").Should().BeNull("noop has no tunables");
         k.Proc.Write("/sys/block/sda/queue/scheduler", "noop").Should().Be(0, "the current one is a no-op");
         q.RunQueue();
