@@ -8,7 +8,7 @@ namespace Kernel.Tests.Experiments;
 [Parallelizable(ParallelScope.All)]
 public class StreamingWriterTests
 {
-    private static readonly string[] Elevators = ["noop", "deadline", "anticipatory"];
+    private static readonly string[] Elevators = ["noop", "deadline", "anticipatory", "cfq"];
 
     [Test]
     public void DeadlineBoundsTheReadersLatencyWhereNoopLetsItQueueBehindTheWrites()
@@ -25,5 +25,8 @@ public class StreamingWriterTests
         noop.Percentile(99).Should().BeGreaterThan(2 * deadline.Percentile(99), "noop serves the reader behind every queued write");
         deadline.Percentile(99).Should().BeLessThan(500_000_000 + 200_000_000, "deadline serves an expired read within read_expire plus a batch");
         deadline.BytesWritten.Should().BePositive();
+        var cfq = results["cfq"];
+        cfq.Percentile(50).Should().BeLessThan(deadline.Percentile(50) / 2, "the reader's own queue keeps the disk through its slice, idling between its reads");
+        cfq.Percentile(99).Should().BeLessThan(deadline.Percentile(99), "async write slices are short (40 ms or 16 requests)");
     }
 }
