@@ -71,6 +71,55 @@ public class CfqTests
     }
 
     [Test]
+    public void DispatchFollowsChooseReqFromTheHeadWithShortBackSeeksPenalisedAndSyncFirst()
+    {
+        var k = KernelBuilder.New().Hz(1000).BootForHostCalls();
+        var q = BlockKit.Queue(k, "cfq");
+        var cfq = (CfqElevator)q.Elevator;
+        cfq.Attributes.Single(a => a.Name == "quantum").Store!("1").Should().Be(0, "one request per round shows the scheduler's own order");
+        foreach (long s in new long[] { 10000, 50000 })
+        {
+            BlockKit.Submit(q, BlockKit.NewBio(k, s, 8, write: true));
+        }
+        BlockKit.DrainOrder(q).Should().Equal(10000L, 50000L);
+        cfq.LastSector.Should().Be(50008);
+        // Behind the head at 50008: 49000 by 1008 sectors (cost 2016), 20000 by 30008 (within
+        // back_seek_max's 32768 sectors, cost 60016), 1000 by 49008 (beyond: a wrap); 51000 ahead by 992.
+        foreach (long s in new long[] { 49000, 51000, 20000, 1000 })
+        {
+            BlockKit.Submit(q, BlockKit.NewBio(k, s, 8, write: true));
+        }
+        BlockKit.DrainOrder(q).Should().Equal([51000L, 49000L, 20000L, 1000L], "deadline would sweep 51000 and wrap to 1000");
+        // The host's reads and writes share one queue (pid 0 is also the async key); a sync request goes first however far.
+        BlockKit.Submit(q, BlockKit.NewBio(k, 1100, 8, write: true));
+        BlockKit.Submit(q, BlockKit.NewBio(k, 900000, 8, write: false));
+        BlockKit.DrainOrder(q).Should().Equal(900000L, 1100L);
+        cfq.CfqQueues.Should().ContainSingle().Which.Key.Should().Be(CfqElevator.CFQ_KEY_ASYNC);
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void AnAsyncQueueEndsItsSliceAfterItsRequestBudgetAndQuantumBoundsARound()
+    {
+        var k = KernelBuilder.New().Hz(1000).BootForHostCalls();
+        var q = BlockKit.Queue(k, "cfq");
+        var cfq = (CfqElevator)q.Elevator;
+        for (int i = 0; i < 10; i++)
+        {
+            BlockKit.Submit(q, BlockKit.NewBio(k, 1000 * (i + 1), 8, write: true));
+        }
+        q.ElvNextRequest().Should().NotBeNull();
+        q.DispatchCount.Should().Be(4, "quantum 4 per round");
+        var cfqq = cfq.CfqQueues.Single();
+        cfq.PrioToMaxrq(cfqq).Should().Be(4, "2 * (slice_async_rq + slice_async_rq * (7 - ioprio)) at ioprio 7 (the idle task's nice)");
+        cfq.Slices.Should().Be(2, "an async queue's slice ends once it has dispatched its budget; still busy, it is picked for the next");
+        cfq.DispatchSlice.Should().Be(0);
+        cfq.PrioToSlice(cfqq).Should().Be(40 - 8 * 3, "slice_async less a fifth per level below 4");
+        BlockKit.DrainOrder(q).Should().HaveCount(10);
+        k.AssertInvariants();
+    }
+
+    [Test]
     public void SliceIdlingKeepsTheHeadWithOneReaderWhereDeadlineSeeksBetweenTwo()
     {
         var deadline = AnticipatoryTests.TwoReaders("deadline");
