@@ -18,6 +18,31 @@ public class BlockDeviceFileTests
     private const long Page = MemoryLayout.PAGE_SIZE;
     private const int RW = Prot.PROT_READ | Prot.PROT_WRITE;
 
+    /// <summary>The quick start of docs/block.md, as written there, with what it should print.</summary>
+    [Test]
+    public void TheQuickStartOfTheBlockPageRunsAsWritten()
+    {
+        var k = LinuxKernel.Boot(new KernelOptions { Cpus = 2, Hz = 1000 });
+        var disk = k.Block.AttachDisk("sda", new RotationalDisk(), new MemoryBlockStore(40L << 30),
+            new DiskOptions { Elevator = "deadline" });
+        var reader = k.Spawn("reader", async self =>
+        {
+            long buf = await self.Mmap(0, 4096, Prot.PROT_READ | Prot.PROT_WRITE, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
+            int fd = (int)await self.Open("/dev/sda", OpenFlags.O_RDWR | OpenFlags.O_DIRECT);
+            await self.Pwrite(fd, buf, 4096, 1L << 30);
+            await self.Pread(fd, buf, 4096, 1L << 30);
+            await self.Close(fd);
+            await self.Exit(0);
+        });
+        k.RunUntilExit(reader).Should().BeTrue();
+        k.Proc.Write("/sys/block/sda/queue/scheduler", "anticipatory").Should().Be(0);
+        var line = k.Proc.Read("/proc/diskstats")!.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        (line[2], line[3], line[5], line[7], line[9]).Should().Be(("sda", "1", "8", "1", "8"), "one read and one write of 8 sectors");
+        k.Proc.Read("/sys/block/sda/queue/iosched/antic_expire").Should().Be("6\n");
+        disk.Queue.Elevator.Name.Should().Be("anticipatory");
+        k.AssertInvariants();
+    }
+
     private static (LinuxKernel K, Gendisk Disk) Boot(BlockStore? store = null, DiskModel? model = null)
     {
         var k = KernelBuilder.New().Cpus(1).Hz(1000).Boot();
