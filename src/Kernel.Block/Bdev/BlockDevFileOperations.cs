@@ -277,7 +277,7 @@ public sealed class BlockDevFileOperations : FileOperations, ISleepingFileOperat
                 bio!.Sector = (pos + done) >> Bio.SECTOR_SHIFT;
                 bio.OnEndIo = endIo;
             }
-            if (bio.AddPage(pfn, len, off, q.MaxSectors) == 0)
+            if (q.BioAddPage(bio, pfn, len, off) == 0)
             {
                 await SubmitDio(q, bio, write, dio);
                 bio = null;

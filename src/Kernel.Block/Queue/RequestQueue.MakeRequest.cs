@@ -95,6 +95,31 @@ public sealed partial class RequestQueue
         return 0;
     }
 
+    /// <summary>
+    /// bio_add_page: add `len` bytes of frame `pfn` from `offset` to `bio` within this queue's
+    /// limits: max_sectors, the bio's vectors, and max_phys_segments and max_hw_segments (a piece
+    /// that continues the last one in its frame adds no segment). Returns `len`, or 0 when it does
+    /// not fit and the caller must submit the bio and start another (how 2.6.20 keeps bios within
+    /// a device's limits; generic_make_request refuses a bigger one).
+    /// </summary>
+    public int BioAddPage(Bio bio, int pfn, int len, int offset)
+    {
+        ArgumentNullException.ThrowIfNull(bio);
+        if (((long)bio.Size + len) >> Bio.SECTOR_SHIFT > MaxSectors)
+        {
+            return 0;
+        }
+        if (bio.Vcnt > 0 && bio.IoVec[bio.Vcnt - 1] is var last && last.Pfn == pfn && last.Offset + last.Len == offset)
+        {
+            return bio.AddPage(pfn, len, offset);
+        }
+        if (bio.Vcnt > 0 && BioPhysSegments(bio) >= Math.Min(MaxPhysSegments, MaxHwSegments))
+        {
+            return 0;
+        }
+        return bio.AddPage(pfn, len, offset);
+    }
+
     /// <summary>bio_phys_segments: blk_recount_segments when the count is stale.</summary>
     internal int BioPhysSegments(Bio bio)
     {

@@ -145,6 +145,17 @@ public sealed partial class RequestQueue
         }
     }
 
+    /// <summary>blk_add_trace_pdu_int(BLK_TA_SPLIT): `bio` is split, the second half starting at `newSector`.</summary>
+    internal void TraceSplit(Bio bio, long newSector)
+    {
+        var tp = _trace[BlockAction.Split];
+        if (tp.Enabled)
+        {
+            Emit(tp, BlockAction.Split, bio.IsWrite, (bio.Rw & BioRw.BIO_RW_SYNC) != 0, (bio.Rw & BioRw.BIO_RW_BARRIER) != 0,
+                (bio.Rw & BioRw.BIO_RW_AHEAD) != 0, bio.Sector, bio.Sectors, 0, pdu: newSector);
+        }
+    }
+
     /// <summary>A trace record without a request or bio (plug, unplug): the pdu is the request count.</summary>
     internal void Trace(BlockAction action)
     {
@@ -156,13 +167,13 @@ public sealed partial class RequestQueue
     }
 
     private void Emit(Kernel.Core.Trace.Tracepoint<BlockTraceEvent> tp, BlockAction action, bool write, bool sync, bool barrier, bool ahead,
-        long sector, long nr, int error, bool noData = false)
+        long sector, long nr, int error, bool noData = false, long pdu = 0)
     {
         var m = Machine;
         var cpu = m.ThisCpu;
         var cur = cpu.Curr;
         string rwbs = noData ? "N" : (write ? "W" : "R") + (barrier ? "B" : "") + (sync ? "S" : "") + (ahead ? "A" : "");
-        tp.Emit(new BlockTraceEvent(m.Now, cpu.Id, Name, action, rwbs, sector, nr, error, cur.IsIdleTask ? 0 : cur.Pid, cur.Comm));
+        tp.Emit(new BlockTraceEvent(m.Now, cpu.Id, Name, action, rwbs, sector, nr, error, cur.IsIdleTask ? 0 : cur.Pid, cur.Comm, pdu));
     }
 
     public string Name { get; }

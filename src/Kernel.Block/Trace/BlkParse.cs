@@ -55,6 +55,9 @@ public sealed class BlkParse : IDisposable
                 case BlockAction.SleepRq:
                     sb.Append(ci, $"[{e.Comm}]");
                     break;
+                case BlockAction.Split:
+                    sb.Append(ci, $"{e.Sector} / {e.Pdu} [{e.Comm}]");
+                    break;
                 case BlockAction.Complete:
                     sb.Append(ci, $"{e.Sector} + {e.NrSectors} [{e.Error}]");
                     break;

@@ -53,10 +53,11 @@ public sealed class BlockTracepoints
 
 /// <summary>
 /// One block trace record: device, action, the rwbs flags blkparse prints (R/W, S for sync, B for
-/// barrier, A for read-ahead), the sector range, an error for a completion, and the task.
+/// barrier, A for read-ahead), the sector range, an error for a completion, the task, and the
+/// action's extra word (a split's second sector).
 /// </summary>
 public readonly record struct BlockTraceEvent(long TimeNs, int Cpu, string Dev, BlockAction Action, string Rwbs, long Sector, long NrSectors,
-    int Error, int Pid, string Comm) : ITraceEvent
+    int Error, int Pid, string Comm, long Pdu = 0) : ITraceEvent
 {
     public string Name => NameOf(Action);
 
@@ -82,6 +83,7 @@ public readonly record struct BlockTraceEvent(long TimeNs, int Cpu, string Dev, 
     /// <summary>blkparse's action letter.</summary>
     public static char Letter(BlockAction a) => "QMFGSRDCPUTIXB"[(int)a];
 
-    public string FormatArgs() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"dev={Dev} rwbs={Rwbs} sector={Sector} nr_sectors={NrSectors} error={Error} pid={Pid} comm={Comm}");
+    public string FormatArgs() => Action == BlockAction.Split
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"dev={Dev} rwbs={Rwbs} sector={Sector} new_sector={Pdu} pid={Pid} comm={Comm}")
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"dev={Dev} rwbs={Rwbs} sector={Sector} nr_sectors={NrSectors} error={Error} pid={Pid} comm={Comm}");
 }
