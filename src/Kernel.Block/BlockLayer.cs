@@ -176,7 +176,7 @@ public sealed class BlockLayer
         }
         (int major, int minor) = name.StartsWith("ram", StringComparison.Ordinal) && int.TryParse(name.AsSpan(3), out int n) ? (1, n)
             : name.StartsWith("sd", StringComparison.Ordinal) ? (8, 16 * _nextSd++) : (254, 16 * _disks.Count);
-        var disk = new Gendisk(name, major, minor, store.CapacityBytes >> Bio.SECTOR_SHIFT, q);
+        var disk = new Gendisk(name, major, minor, store.CapacityBytes >> Bio.SECTOR_SHIFT, q) { ReadOnly = store.IsReadOnly }; // set_disk_ro
         var driver = new DiskDriver(q, model, store, options.IrqCpu);
         var aops = new BlockDevAddressSpaceOperations(this);
         var bdev = new BlockDevice(disk, new BlockDevFileOperations(this), aops);

@@ -23,6 +23,12 @@ public sealed class BackingDevInfo
 
     public string Name { get; }
 
+    /// <summary>VM_MAX_READAHEAD (128 KB) in pages: ra_pages' default.</summary>
+    public const int VM_MAX_READAHEAD_PAGES = 128 * 1024 / MemoryLayout.PAGE_SIZE;
+
+    /// <summary>ra_pages: the read-ahead window's maximum (BLKRAGET and BLKRASET show and set it in sectors).</summary>
+    public int RaPages { get; set; } = VM_MAX_READAHEAD_PAGES;
+
     public bool ReadCongested { get; private set; }
 
     public bool WriteCongested { get; private set; }

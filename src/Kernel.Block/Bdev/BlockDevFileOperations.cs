@@ -17,7 +17,7 @@ using Kernel.Mm.Memory;
 
 namespace Kernel.Block;
 
-public sealed class BlockDevFileOperations : FileOperations, ISleepingFileOperations, IPositionalFileOperations
+public sealed partial class BlockDevFileOperations : FileOperations, ISleepingFileOperations, IPositionalFileOperations
 {
     private readonly BlockLayer _block;
 
@@ -62,6 +62,10 @@ public sealed class BlockDevFileOperations : FileOperations, ISleepingFileOperat
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(mm);
+        if (write && BdevOf(file).Disk.ReadOnly)
+        {
+            return new ValueTask<long>(Errno.EPERM.Ret()); // generic_write_checks: bdev_read_only
+        }
         if ((file.Flags & OpenFlags.O_DIRECT) != 0)
         {
             return DirectIo(file, mm, buf, count, write);

@@ -17,7 +17,18 @@ public sealed class BlockDevice
         Inode = new BlockDevInode(disk, fops) { Bdev = this };
         Inode.SetMapping(mem.NewAddressSpace(Inode, aops));
         WritebackWait = new WaitQueueHead($"{disk.Name}.writeback");
+        // bd_set_size: the largest power of two from the sector size up to a page that divides the size.
+        long size = disk.CapacityBytes;
+        int bsize = disk.Queue.HardsectSize;
+        while (bsize < Kernel.Mm.MemoryLayout.PAGE_SIZE && (size & bsize) == 0)
+        {
+            bsize <<= 1;
+        }
+        BlockSize = bsize;
     }
+
+    /// <summary>bd_block_size: the soft block size (BLKBSZGET, BLKBSZSET).</summary>
+    public int BlockSize { get; internal set; }
 
     public Gendisk Disk { get; }
 

@@ -54,6 +54,9 @@ public sealed class Gendisk
 
     public RequestQueue Queue { get; }
 
+    /// <summary>policy: the read-only flag (set_disk_ro, BLKROSET); writes through /dev then fail with EPERM.</summary>
+    public bool ReadOnly { get; set; }
+
     public DiskStats Stats { get; } = new();
 
     /// <summary>in_flight: requests made and not yet finished.</summary>

@@ -1,5 +1,5 @@
 // Linux 2.6.20 include/linux/fs.h struct file_operations, the entries the syscalls use so far:
-// read, write, mmap and release. sys_read and sys_write call file->f_op->read/write; do_mmap_pgoff calls
+// read, write, mmap, fsync, flush, ioctl and release. sys_read and sys_write call file->f_op->read/write; do_mmap_pgoff calls
 // file->f_op->mmap, which chooses the VMA's vm_ops. The generic implementations (mm/filemap.c)
 // are in GenericFile; tmpfs overrides read (holes read as zeros without allocating).
 using Kernel.Mm.Memory;
@@ -28,6 +28,13 @@ public abstract class FileOperations
     /// may sleep; `last` when this is the file's last reference.
     /// </summary>
     public virtual ValueTask<long> Flush(KFile file, bool last) => new(0);
+
+    /// <summary>
+    /// ioctl (unlocked_ioctl): a device-specific request `cmd` with argument `arg` (often a user
+    /// address). 0 or a value, or -errno; -ENOTTY for a file that takes no such request, as
+    /// vfs_ioctl answers for a file without the op.
+    /// </summary>
+    public virtual ValueTask<long> Ioctl(KFile file, MmStruct mm, uint cmd, long arg) => new(-(long)Kernel.Core.Errno.ENOTTY);
 
     /// <summary>release: the last reference to an open file went (__fput).</summary>
     public virtual void Release(KFile file)

@@ -1,8 +1,8 @@
-// File syscalls: open, close, read, write, lseek, ftruncate, unlink. A path reaches the file
-// system mounted at its longest matching prefix (LinuxKernel.Mounts; tmpfs at "/"). As in
-// fs/read_write.c, sys_read and sys_write check their arguments and call the file's f_op; the
-// copies go through copy_to_user/copy_from_user (Kernel.Mm.Arch.Uaccess), so a bad buffer gives
-// -EFAULT, not a signal.
+// File syscalls: open, close, read, write, lseek, ftruncate, unlink, pread, pwrite, fsync and
+// ioctl. A path reaches the file system mounted at its longest matching prefix
+// (LinuxKernel.Mounts; tmpfs at "/"). As in fs/read_write.c, sys_read and sys_write check their
+// arguments and call the file's f_op; the copies go through copy_to_user/copy_from_user
+// (Kernel.Mm.Arch.Uaccess), so a bad buffer gives -EFAULT, not a signal.
 using System.Runtime.CompilerServices;
 using Kernel.Core;
 using Kernel.Mm;
@@ -130,6 +130,23 @@ public sealed partial class UserTask
             return Return(Errno.EINVAL.Ret()); // no f_op->fsync
         }
         var io = f.FOps.Fsync(f, datasync);
+        return io.IsCompletedSuccessfully ? Return(io.Result) : AwaitReturn(io);
+    }
+
+    /// <summary>
+    /// ioctl(fd, cmd, arg): the file's own request (`arg` a value or a user address, as `cmd`
+    /// says). -EBADF for a bad descriptor, -ENOTTY for a file that takes no such request
+    /// (a tmpfs file, a pipe; a block device answers the BLK* requests, Kernel.Block.BlockIoctl).
+    /// </summary>
+    public ValueTask<long> Ioctl(int fd, uint cmd, long arg)
+    {
+        Enter();
+        var f = Fd(fd);
+        if (f is null)
+        {
+            return Return(Errno.EBADF.Ret());
+        }
+        var io = f.FOps.Ioctl(f, MmOrThrow(), cmd, arg);
         return io.IsCompletedSuccessfully ? Return(io.Result) : AwaitReturn(io);
     }
 
