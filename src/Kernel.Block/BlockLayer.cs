@@ -121,10 +121,18 @@ public sealed class BlockLayer
     /// <summary>Raised after a disk is attached (the kernel mounts /dev on the first).</summary>
     public event Action<Gendisk>? DiskAttached;
 
-    /// <summary>Sectors read and written through submit_bio (vmstat's pgpgin/pgpgout count these halved, in KB).</summary>
-    public long PgpgIn { get; internal set; }
+    /// <summary>Sectors read and written through submit_bio (the vm events PGPGIN and PGPGOUT; /proc/vmstat shows them halved, in KB).</summary>
+    public long PgpgIn
+    {
+        get => Memory.PgpgIn;
+        internal set => Memory.PgpgIn = value;
+    }
 
-    public long PgpgOut { get; internal set; }
+    public long PgpgOut
+    {
+        get => Memory.PgpgOut;
+        internal set => Memory.PgpgOut = value;
+    }
 
     /// <summary>The block layer's kernel messages (printk), oldest first.</summary>
     public IReadOnlyList<string> Log => _log;

@@ -21,6 +21,14 @@ public sealed partial class MemorySubsystem
 
     public long PgMajFault { get; internal set; }
 
+    /// <summary>vm events PGPGIN and PGPGOUT: sectors submitted for read and write (the block layer counts them in submit_bio).</summary>
+    public long PgpgIn { get; internal set; }
+
+    public long PgpgOut { get; internal set; }
+
+    /// <summary>NR_BOUNCE: pages held as bounce buffers now.</summary>
+    public long NrBounce { get; internal set; }
+
     public string FormatBuddyinfo()
     {
         var sb = new StringBuilder();
@@ -123,14 +131,17 @@ public sealed partial class MemorySubsystem
         return sb.ToString();
     }
 
-    /// <summary>/proc/vmstat lines that exist so far (pgalloc_*, pgfree).</summary>
+    /// <summary>/proc/vmstat lines that exist so far (the zone items, pgpgin, pgpgout, pgalloc_*, pgfree, pgfault, pgmajfault).</summary>
     public string FormatVmstat()
     {
         var sb = new StringBuilder();
         foreach (var name in VmStatText)
         {
-            sb.Append(Ci, $"{name} 0\n");
+            sb.Append(Ci, $"{name} {(name == "nr_bounce" ? NrBounce : 0)}\n");
         }
+        // vmstat_start: "sectors -> kbytes".
+        sb.Append(Ci, $"pgpgin {PgpgIn / 2}\n");
+        sb.Append(Ci, $"pgpgout {PgpgOut / 2}\n");
         foreach (var z in Zones)
         {
             sb.Append(Ci, $"pgalloc_{z.Name.ToLowerInvariant()} {z.PgAlloc}\n");

@@ -59,6 +59,7 @@ public sealed class BouncePool
             return -1;
         }
         InUse++;
+        _mem.NrBounce++; // inc_zone_page_state(NR_BOUNCE)
         MaxInUse = Math.Max(MaxInUse, InUse);
         return pfn;
     }
@@ -86,6 +87,7 @@ public sealed class BouncePool
     internal void Free(int pfn)
     {
         InUse--;
+        _mem.NrBounce--;
         if (_reserve.Count < POOL_SIZE)
         {
             _reserve.Push(pfn);

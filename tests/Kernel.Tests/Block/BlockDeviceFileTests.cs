@@ -40,6 +40,7 @@ public class BlockDeviceFileTests
         (line[2], line[3], line[5], line[7], line[9]).Should().Be(("sda", "1", "8", "1", "8"), "one read and one write of 8 sectors");
         k.Proc.Read("/sys/block/sda/queue/iosched/antic_expire").Should().Be("6\n");
         disk.Queue.Elevator.Name.Should().Be("anticipatory");
+        k.Proc.Read("/proc/vmstat").Should().Contain("\npgpgin 4\npgpgout 4\n", "vmstat counts the submitted sectors in KB");
         k.AssertInvariants();
     }
 

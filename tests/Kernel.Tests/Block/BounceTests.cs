@@ -29,6 +29,8 @@ public class BounceTests
         var back = new Dictionary<string, byte[]>();
         var bounced = new Dictionary<string, (long Bios, long Bytes)>();
         int highBuffers = 0;
+        long nrBounceAtIssue = 0;
+        BlockTracepoints.Of(k.Machine.Trace)[BlockAction.Issue].Fired += e => nrBounceAtIssue = Math.Max(nrBounceAtIssue, k.Memory.NrBounce);
         var t = k.Spawn("prog", async self =>
         {
             long buf = await self.Mmap(0, 8 * Page, Prot.PROT_READ | Prot.PROT_WRITE, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
@@ -64,6 +66,8 @@ public class BounceTests
         bounced["sda"].Bytes.Should().Be(8 * Page, "copied down for the write, up for the read");
         k.Block.BouncePool.InUse.Should().Be(0, "every bounce page went back");
         k.Block.BouncePool.MaxInUse.Should().Be(4);
+        nrBounceAtIssue.Should().Be(4, "NR_BOUNCE counts the bounce pages of the request in flight");
+        k.Proc.Read("/proc/vmstat").Should().Contain("nr_bounce 0\n");
         k.AssertInvariants();
     }
 }
