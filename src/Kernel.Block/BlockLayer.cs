@@ -42,6 +42,7 @@ public sealed class BlockLayer
     private readonly List<Gendisk> _disks = new();
     private readonly Dictionary<string, DiskDriver> _drivers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, BlockDevice> _bdevs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Action> _unregisterSysfs = new(StringComparer.Ordinal);
     private readonly List<string> _log = new();
     private Kblockd? _kblockd;
     private BioSet? _fsBioSet;
@@ -192,9 +193,67 @@ public sealed class BlockLayer
         _disks.Add(disk);
         _drivers.Add(name, driver);
         _bdevs.Add(name, bdev);
-        BlockSysfs.Register(this, disk);
+        _unregisterSysfs.Add(name, BlockSysfs.Register(this, disk));
         DiskAttached?.Invoke(disk);
         return disk;
+    }
+
+    /// <summary>
+    /// Detach a disk (del_gendisk and blk_cleanup_queue): its /dev node, /sys/block entry and
+    /// /proc/diskstats line go, its cached pages are dropped, its elevator exits, and its store is
+    /// disposed (an image file is closed and unlocked) unless `disposeStore` is false. An open
+    /// disk, one with I/O queued or in flight, or one with dirty cached pages is busy:
+    /// InvalidOperationException, and nothing changes.
+    /// </summary>
+    public void DetachDisk(string name, bool disposeStore = true)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var disk = Find(name) ?? throw new ArgumentException($"no disk named {name} is attached", nameof(name));
+        var q = disk.Queue;
+        var bdev = _bdevs[name];
+        var driver = _drivers[name];
+        if (bdev.Openers > 0)
+        {
+            throw new InvalidOperationException($"{name} is busy: {bdev.Openers} open file(s) on /dev/{name} (EBUSY)");
+        }
+        if (q.Count[0] + q.Count[1] > 0 || q.BacklogCount > 0 || driver.Active is not null || bdev.WritebackInFlight > 0)
+        {
+            throw new InvalidOperationException($"{name} is busy: I/O is queued or in flight (EBUSY)");
+        }
+        var mapping = bdev.Mapping;
+        foreach (var (_, pfn) in mapping.PageTree)
+        {
+            ref var page = ref Memory.PageAt(pfn);
+            if (page.Test(PageFlag.PG_dirty) || page.Test(PageFlag.PG_locked) || page.MapCount >= 0)
+            {
+                throw new InvalidOperationException($"{name} is busy: its page cache holds dirty, locked or mapped pages (EBUSY)");
+            }
+        }
+        foreach (var (index, pfn) in mapping.PageTree.ToArray())
+        {
+            Kernel.Mm.Filemap.GenericFile.RemoveFromPageCache(Memory, mapping, index, pfn);
+        }
+        q.RemovePlug();
+        q.Elevator.ExitQueue();
+        _unregisterSysfs[name]();
+        _unregisterSysfs.Remove(name);
+        _disks.Remove(disk);
+        _drivers.Remove(name);
+        _bdevs.Remove(name);
+        if (disposeStore)
+        {
+            driver.Store.Dispose();
+        }
+        Printk($"{name}: detached");
+    }
+
+    /// <summary>Dispose every attached disk's store (the kernel shuts down: image files are closed and unlocked).</summary>
+    public void DisposeStores()
+    {
+        foreach (var d in _drivers.Values)
+        {
+            d.Store.Dispose();
+        }
     }
 
     /// <summary>The first frame above lowmem (blk_max_low_pfn): the first highmem frame, or all of memory without highmem.</summary>

@@ -185,11 +185,13 @@ public sealed partial class LinuxKernel : IDisposable
 
     /// <summary>
     /// Shut the machine down: it can no longer run, and its programs' parked continuations are
-    /// released to the garbage collector. Reading state (/proc, tasks, traces) still works.
+    /// released to the garbage collector; the disks' stores are disposed (image files closed and
+    /// unlocked). Reading state (/proc, tasks, traces) still works.
     /// </summary>
     public void Dispose()
     {
         IsDisposed = true;
+        Kernel.Block.BlockLayer.Existing(Memory)?.DisposeStores(); // image files are closed and unlocked
     }
 
     // ------------------------------------------------------------------ creating tasks

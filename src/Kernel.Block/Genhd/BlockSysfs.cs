@@ -10,7 +10,10 @@ namespace Kernel.Block;
 
 internal static class BlockSysfs
 {
-    public static void Register(BlockLayer block, Gendisk disk)
+    private static readonly string[] Files = ["stat", "size", "dev", "queue/scheduler", "queue/nr_requests", "queue/max_sectors_kb", "queue/max_hw_sectors_kb"];
+
+    /// <summary>Register /sys/block/NAME; the returned action removes every file again (del_gendisk).</summary>
+    public static Action Register(BlockLayer block, Gendisk disk)
     {
         var proc = block.Machine.ProcFiles;
         var q = disk.Queue;
@@ -51,5 +54,13 @@ internal static class BlockSysfs
         }
         Iosched(q);
         q.ElevatorChanged += Iosched;
+        return () =>
+        {
+            q.ElevatorChanged -= Iosched;
+            foreach (var path in registered.Concat(Files.Select(f => $"{dir}/{f}")))
+            {
+                proc.Unregister(path);
+            }
+        };
     }
 }

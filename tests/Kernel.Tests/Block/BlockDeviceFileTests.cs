@@ -207,6 +207,59 @@ public class BlockDeviceFileTests
     }
 
     [Test]
+    public void ADetachedDiskLeavesDevSysAndDiskstatsAndReleasesItsImage()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"kernel-image-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        string path = Path.Combine(dir, "disk.img");
+        try
+        {
+            var (k, disk) = Boot(ImageFileStore.Create(path, 4L << 20));
+            long opened = -1, reopened = 0;
+            var holder = k.Spawn("holder", async self =>
+            {
+                long buf = await self.Mmap(0, Page, RW, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
+                await self.Store(buf, 0x0d15c);
+                int fd = (int)await self.Open("/dev/sda", OpenFlags.O_RDWR);
+                opened = fd;
+                (await self.Pwrite(fd, buf, Page, 0)).Should().Be(Page);
+                await self.Nanosleep(100_000_000);
+                await self.Close(fd);
+                await self.Nanosleep(100_000_000);
+                reopened = await self.Open("/dev/sda", OpenFlags.O_RDONLY);
+                await self.Exit(0);
+            });
+            k.RunUntil(() => opened >= 0, 1_000_000_000).Should().BeTrue();
+            ((Action)(() => k.Block.DetachDisk("sda"))).Should().Throw<InvalidOperationException>().WithMessage("*busy*open*");
+            k.Block.Find("sda").Should().BeSameAs(disk, "a refused detach changes nothing");
+            k.RunUntil(() => k.Block.BdevOf(disk).Openers == 0, 1_000_000_000).Should().BeTrue();
+            k.Block.DetachDisk("sda");
+            k.Block.Find("sda").Should().BeNull();
+            k.Proc.Read("/sys/block/sda/stat").Should().BeNull();
+            k.Proc.Read("/sys/block/sda/queue/iosched/slice_idle").Should().BeNull();
+            k.Proc.Read("/proc/diskstats").Should().NotContain("sda");
+            k.RunUntilExit(holder, 1_000_000_000).Should().BeTrue();
+            reopened.Should().Be(Errno.ENOENT.Ret(), "/dev/sda is gone");
+            using (var again = ImageFileStore.Open(path))
+            {
+                var bytes = new byte[4];
+                again.Read(0, bytes);
+                BitConverter.ToInt32(bytes).Should().Be(0x0d15c, "the last close wrote the page back before the detach");
+            }
+            var back = k.Block.AttachDisk("sda", new SsdDisk(), new MemoryBlockStore(1L << 20));
+            k.Proc.Read("/sys/block/sda/size").Should().Be("2048\n");
+            ((Action)(() => k.Block.DetachDisk("sdz"))).Should().Throw<ArgumentException>();
+            k.Dispose();
+            k.Block.Find("sda").Should().BeSameAs(back);
+            k.AssertInvariants();
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
     public void AnImagePersistsAcrossKernelsAndIsLockedWhileAttached()
     {
         string dir = Path.Combine(Path.GetTempPath(), $"kernel-image-{Guid.NewGuid():N}");
