@@ -51,17 +51,7 @@ public sealed partial class AnticipatoryElevator
     /// looks in the async tree and finds nothing it may merge with; reads front-merge only through
     /// the generic last-merge cache.
     /// </summary>
-    public override ElvMergeType Merge(Bio bio, out Request? rq)
-    {
-        rq = null;
-        var found = _sortList[bio.IsWrite ? 1 : 0].Find(bio.Sector + bio.Sectors);
-        if (found is not null && Q.ElvRqMergeOk(found, bio))
-        {
-            rq = found;
-            return ElvMergeType.FrontMerge;
-        }
-        return ElvMergeType.NoMerge;
-    }
+    public override ElvMergeType Merge(Bio bio, out Request? rq) => FrontMergeIn(_sortList[bio.IsWrite ? 1 : 0], bio, out rq);
 
     public override void Merged(Request rq, ElvMergeType type)
     {

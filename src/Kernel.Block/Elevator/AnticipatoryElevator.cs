@@ -164,51 +164,7 @@ public sealed partial class AnticipatoryElevator : Elevator
         {
             return rq1;
         }
-        long last = _lastSector[IsSync(rq1)];
-        long s1 = rq1.Sector, s2 = rq2.Sector;
-        bool wrap1 = false, wrap2 = false;
-        long d1 = 0, d2 = 0;
-        if (s1 >= last)
-        {
-            d1 = s1 - last;
-        }
-        else if (s1 + MAXBACK >= last)
-        {
-            d1 = (last - s1) * BACK_PENALTY;
-        }
-        else
-        {
-            wrap1 = true;
-        }
-        if (s2 >= last)
-        {
-            d2 = s2 - last;
-        }
-        else if (s2 + MAXBACK >= last)
-        {
-            d2 = (last - s2) * BACK_PENALTY;
-        }
-        else
-        {
-            wrap2 = true;
-        }
-        if (!wrap1 && wrap2)
-        {
-            return rq1;
-        }
-        if (!wrap2 && wrap1)
-        {
-            return rq2;
-        }
-        if (wrap1 && wrap2)
-        {
-            return s1 <= s2 ? rq1 : rq2;
-        }
-        if (d1 != d2)
-        {
-            return d1 < d2 ? rq1 : rq2;
-        }
-        return s1 >= s2 ? rq1 : rq2;
+        return SeekChoice.Choose(rq1, rq2, _lastSector[IsSync(rq1)], MAXBACK, BACK_PENALTY);
     }
 
     /// <summary>as_find_next_rq: the better of the requests just after and just before `last` (wrapping to the first).</summary>

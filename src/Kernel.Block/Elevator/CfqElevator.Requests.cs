@@ -169,12 +169,7 @@ public sealed partial class CfqElevator
         rq = null;
         var tsk = Q.Submitter;
         var cfqq = FindCfqHash(QueuePid(tsk, bio.IsWrite ? 1 : 0, (bio.Rw & BioRw.BIO_RW_SYNC) != 0), tsk.IoPrio);
-        if (cfqq?.SortList.Find(bio.Sector + bio.Sectors) is { } found && Q.ElvRqMergeOk(found, bio))
-        {
-            rq = found;
-            return ElvMergeType.FrontMerge;
-        }
-        return ElvMergeType.NoMerge;
+        return cfqq is null ? ElvMergeType.NoMerge : FrontMergeIn(cfqq.SortList, bio, out rq);
     }
 
     public override void Merged(Request rq, ElvMergeType type)

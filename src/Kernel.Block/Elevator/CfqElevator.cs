@@ -169,51 +169,7 @@ public sealed partial class CfqElevator : Elevator
         {
             return meta1 ? rq1 : rq2;
         }
-        long s1 = rq1.Sector, s2 = rq2.Sector, last = LastSector;
-        long backMax = (long)BackMax * 2; // KiB to sectors
-        long d1 = 0, d2 = 0;
-        bool wrap1 = false, wrap2 = false;
-        if (s1 >= last)
-        {
-            d1 = s1 - last;
-        }
-        else if (s1 + backMax >= last)
-        {
-            d1 = (last - s1) * BackPenalty;
-        }
-        else
-        {
-            wrap1 = true;
-        }
-        if (s2 >= last)
-        {
-            d2 = s2 - last;
-        }
-        else if (s2 + backMax >= last)
-        {
-            d2 = (last - s2) * BackPenalty;
-        }
-        else
-        {
-            wrap2 = true;
-        }
-        if (!wrap1 && !wrap2)
-        {
-            if (d1 != d2)
-            {
-                return d1 < d2 ? rq1 : rq2;
-            }
-            return s1 >= s2 ? rq1 : rq2;
-        }
-        if (!wrap1)
-        {
-            return rq1;
-        }
-        if (!wrap2)
-        {
-            return rq2;
-        }
-        return s1 <= s2 ? rq1 : rq2; // both behind: the one further back, so only one back seek
+        return SeekChoice.Choose(rq1, rq2, LastSector, (long)BackMax * 2, BackPenalty); // back_seek_max is in KiB: 2 sectors each
     }
 
     /// <summary>cfq_find_next_rq: the better of the requests after and before `last` (wrapping to the first).</summary>

@@ -112,14 +112,7 @@ public sealed class DeadlineElevator : Elevator
         {
             return ElvMergeType.NoMerge;
         }
-        long sector = bio.Sector + bio.Sectors;
-        var found = _sortList[bio.IsWrite ? WRITE : READ].Find(sector);
-        if (found is not null && Q.ElvRqMergeOk(found, bio))
-        {
-            rq = found;
-            return ElvMergeType.FrontMerge;
-        }
-        return ElvMergeType.NoMerge;
+        return FrontMergeIn(_sortList[bio.IsWrite ? WRITE : READ], bio, out rq);
     }
 
     public override void Merged(Request rq, ElvMergeType type)

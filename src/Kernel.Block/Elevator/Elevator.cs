@@ -69,6 +69,16 @@ public abstract class Elevator
         return ElvMergeType.NoMerge;
     }
 
+    /// <summary>elv_rb_find for a front merge: the request in `tree` that starts where `bio` ends, if `bio` may join it.</summary>
+    protected ElvMergeType FrontMergeIn(SectorTree tree, Bio bio, out Request? rq)
+    {
+        ArgumentNullException.ThrowIfNull(tree);
+        ArgumentNullException.ThrowIfNull(bio);
+        var found = tree.Find(bio.Sector + bio.Sectors);
+        rq = found is not null && Q.ElvRqMergeOk(found, bio) ? found : null;
+        return rq is null ? ElvMergeType.NoMerge : ElvMergeType.FrontMerge;
+    }
+
     /// <summary>elevator_merged_fn: `rq` grew by a merge of `type`.</summary>
     public virtual void Merged(Request rq, ElvMergeType type)
     {

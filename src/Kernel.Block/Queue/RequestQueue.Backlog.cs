@@ -38,14 +38,7 @@ public sealed partial class RequestQueue
     {
         ArgumentNullException.ThrowIfNull(bio);
         bio.Rw |= rw;
-        if (bio.IsWrite)
-        {
-            Block.PgpgOut += bio.Sectors;
-        }
-        else
-        {
-            Block.PgpgIn += bio.Sectors;
-        }
+        CountPgpg(bio);
         if (CheckBio(bio))
         {
             TryMakeRequestNoWait(bio);

@@ -502,6 +502,13 @@ public sealed partial class RequestQueue
     {
         ArgumentNullException.ThrowIfNull(bio);
         bio.Rw |= rw;
+        CountPgpg(bio);
+        return GenericMakeRequest(bio);
+    }
+
+    /// <summary>count_vm_events(PGPGOUT or PGPGIN, bio_sectors(bio)), as submit_bio does.</summary>
+    private void CountPgpg(Bio bio)
+    {
         if (bio.IsWrite)
         {
             Block.PgpgOut += bio.Sectors;
@@ -510,6 +517,5 @@ public sealed partial class RequestQueue
         {
             Block.PgpgIn += bio.Sectors;
         }
-        return GenericMakeRequest(bio);
     }
 }
