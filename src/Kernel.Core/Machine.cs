@@ -166,7 +166,7 @@ public sealed partial class Machine
     internal ITaskHooks Hooks => _hooks ?? throw new InvalidOperationException("No process layer is attached to this machine.");
 
     /// <summary>kthread_create + wake_up_process, through the process layer (which owns task memory and pids).</summary>
-    public TaskStruct KthreadCreate(string name, Func<TaskStruct, ValueTask> body, int cpu = -1) => Hooks.KthreadCreate(name, body, cpu);
+    public TaskStruct KthreadCreate(string name, Func<TaskStruct, ValueTask> body, int cpu = -1, bool wake = true) => Hooks.KthreadCreate(name, body, cpu, wake);
 
     /// <summary>force_sig: `sig` reaches `p` even if blocked or ignored.</summary>
     public void ForceSig(TaskStruct p, int sig) => Hooks.ForceSig(p, sig);

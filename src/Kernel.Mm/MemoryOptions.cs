@@ -29,6 +29,13 @@ public sealed record MemoryOptions
     /// <summary>L1_CACHE_BYTES in effect.</summary>
     public int L1CacheBytes => L1CacheBytesOverride ?? (Arch == Architecture.I386Pae ? 128 : 64);
 
+    /// <summary>
+    /// Page reclaim (mm/vmscan.c): kswapd0 and direct reclaim over the LRU lists, on by default as
+    /// in Linux. Off, allocations that find no free page fail at once (the behaviour before reclaim
+    /// existed), which isolates a test from reclaim.
+    /// </summary>
+    public bool Reclaim { get; init; } = true;
+
     /// <summary>What memory-management work costs in simulated time.</summary>
     public MmCosts Costs { get; init; } = MmCosts.Default;
 

@@ -54,6 +54,12 @@ public sealed partial class MemorySubsystem
         VmAreaCachep = KmemCacheCreate("vm_area_struct", SizeofVmAreaStruct, Slab.SlabFlags.SLAB_PANIC);
         Shmem = new Shmem.Tmpfs(this);
         Rmap = new Rmap.ReverseMap(this, options.Rmap);
+        InitLru(machine.Cpus.Length);
+        if (options.Reclaim)
+        {
+            Reclaim = new Vmscan.PageReclaim(this);
+            DirectReclaim = Reclaim;
+        }
         SwapOut24 = new Vmscan.SwapOut24(this);
         Overcommit = new Memory.Overcommit(this);
         PageWait = new PageWaitTable(this);
@@ -134,6 +140,9 @@ public sealed partial class MemorySubsystem
 
     /// <summary>mem_map: one Page per frame, indexed by pfn (the node's node_mem_map). Access by ref.</summary>
     public Page[] MemMap { get; }
+
+    /// <summary>mm/vmscan.c: kswapd and the reclaim direct reclaim runs; null with MemoryOptions.Reclaim off.</summary>
+    public Vmscan.PageReclaim? Reclaim { get; }
 
     /// <summary>The node's zones (node_zones).</summary>
     public Zone[] Zones { get; }

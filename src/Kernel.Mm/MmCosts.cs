@@ -42,6 +42,12 @@ public sealed record MmCosts
     /// <summary>kmem_cache_alloc or kmem_cache_free of one object (per-CPU array hit).</summary>
     public long SlabObjectNs { get; init; } = 30;
 
+    /// <summary>One page put on, moved between or taken off the LRU lists under zone->lru_lock.</summary>
+    public long LruMoveNs { get; init; } = 50;
+
+    /// <summary>shrink_page_list's work on one page (lock, flag checks, remove_mapping), apart from its rmap walk.</summary>
+    public long ReclaimPageNs { get; init; } = 300;
+
     public static MmCosts Default { get; } = new();
 
     /// <summary>Memory work is free: isolates policy from overhead.</summary>

@@ -26,6 +26,12 @@ public sealed partial class MemorySubsystem
 
     public long PgpgOut { get; internal set; }
 
+    /// <summary>NR_ANON_PAGES: anonymous pages mapped by at least one PTE.</summary>
+    public long NrAnonPages { get; internal set; }
+
+    /// <summary>NR_FILE_MAPPED: page cache pages mapped by at least one PTE.</summary>
+    public long NrFileMapped { get; internal set; }
+
     /// <summary>NR_BOUNCE: pages held as bounce buffers now.</summary>
     public long NrBounce { get; internal set; }
 
@@ -137,7 +143,16 @@ public sealed partial class MemorySubsystem
         var sb = new StringBuilder();
         foreach (var name in VmStatText)
         {
-            sb.Append(Ci, $"{name} {(name == "nr_bounce" ? NrBounce : 0)}\n");
+            long v = name switch
+            {
+                "nr_anon_pages" => NrAnonPages,
+                "nr_mapped" => NrFileMapped,
+                "nr_file_pages" => NrFilePages,
+                "nr_page_table_pages" => PageTablePages,
+                "nr_bounce" => NrBounce,
+                _ => 0,
+            };
+            sb.Append(Ci, $"{name} {v}\n");
         }
         // vmstat_start: "sectors -> kbytes".
         sb.Append(Ci, $"pgpgin {PgpgIn / 2}\n");

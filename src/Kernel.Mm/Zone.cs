@@ -51,11 +51,47 @@ public sealed class Zone
 
     public bool IsHighmem => Type == ZoneType.ZONE_HIGHMEM;
 
-    /// <summary>
-    /// zone->lru_lock: guards the zone's active and inactive lists and PG_lru (mm/swap.c,
-    /// mm/vmscan.c). The lists come with reclaim; the lock is here so the order is fixed now.
-    /// </summary>
+    /// <summary>zone->lru_lock: guards the zone's active and inactive lists and PG_lru (mm/swap.c, mm/vmscan.c).</summary>
     public KSpinLock LruLock { get; }
+
+    // ---- Guarded by LruLock ----
+    /// <summary>active_list: pages in use, the most recently activated at the head; reclaim takes from the tail.</summary>
+    internal PfnList ActiveList = PfnList.Empty;
+
+    /// <summary>inactive_list: reclaim candidates, new file pages at the head; shrink_inactive_list takes from the tail.</summary>
+    internal PfnList InactiveList = PfnList.Empty;
+
+    public long NrActive { get; internal set; }
+
+    public long NrInactive { get; internal set; }
+
+    /// <summary>The first pfn of each list (-1 when empty), and the next one after a pfn, for renderers and tests.</summary>
+    public int ActiveHead => ActiveList.Head;
+
+    public int InactiveHead => InactiveList.Head;
+
+    /// <summary>nr_scan_active, nr_scan_inactive: scan work owed (shrink_zone accumulates nr >> priority + 1).</summary>
+    internal long NrScanActive;
+
+    internal long NrScanInactive;
+
+    /// <summary>pages_scanned: pages scanned since the last one was freed (zone_is_near_oom, all_unreclaimable).</summary>
+    public long PagesScanned { get; internal set; }
+
+    /// <summary>all_unreclaimable: kswapd found nothing to free after scanning everything six times.</summary>
+    public bool AllUnreclaimable { get; internal set; }
+
+    /// <summary>prev_priority: the priority at which this zone was last brought back to pages_high (DEF_PRIORITY when calm).</summary>
+    public int PrevPriority { get; internal set; } = Vmscan.PageReclaim.DEF_PRIORITY;
+
+    /// <summary>Per-zone vm events: pgrefill, pgsteal, pgscan_kswapd, pgscan_direct.</summary>
+    public long PgRefill { get; internal set; }
+
+    public long PgSteal { get; internal set; }
+
+    public long PgScanKswapd { get; internal set; }
+
+    public long PgScanDirect { get; internal set; }
 
     // ---- Guarded by Lock ----
     public KSpinLock Lock { get; }

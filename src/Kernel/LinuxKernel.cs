@@ -65,6 +65,7 @@ public sealed partial class LinuxKernel : IDisposable
         options.Validate();
         var k = new LinuxKernel(options);
         k.Processes.StartInit();
+        k.Memory.Reclaim?.StartKswapd();
         return k;
     }
 
@@ -145,7 +146,7 @@ public sealed partial class LinuxKernel : IDisposable
     public void SendSignal(TaskStruct t, int sig) => Processes.SendSignal(t, sig);
 
     /// <summary>kthread_create + wake_up_process: a kernel thread bound to `cpu` (or -1 for any).</summary>
-    public TaskStruct KthreadCreate(string name, Func<TaskStruct, ValueTask> body, int cpu) => Processes.KthreadCreate(name, body, cpu);
+    public TaskStruct KthreadCreate(string name, Func<TaskStruct, ValueTask> body, int cpu, bool wake = true) => Processes.KthreadCreate(name, body, cpu, wake);
 
     public TaskStruct? FindTask(int pid) => Machine.Tasks.Find(pid);
 

@@ -119,7 +119,7 @@ public sealed class BlockDevAddressSpaceOperations : AddressSpaceOperations
             page.Set(PageFlag.PG_error);
             Bdev.WriteError = true;
         }
-        page.Clear(PageFlag.PG_writeback); // end_page_writeback
+        mem.EndPageWriteback(pfn); // end_page_writeback (a page reclaim wrote goes to the inactive tail)
         Bdev.WritebackInFlight--;
         Bdev.WritebackWait.WakeUp(Kernel.Core.Tasks.TaskState.TASK_UNINTERRUPTIBLE, 0);
         bio.Put();

@@ -16,6 +16,7 @@ public sealed class BlockDevice
         var mem = disk.Queue.Memory;
         Inode = new BlockDevInode(disk, fops) { Bdev = this };
         Inode.SetMapping(mem.NewAddressSpace(Inode, aops));
+        Inode.Mapping.BackingDevInfo = disk.Queue.BackingDevInfo;
         WritebackWait = new WaitQueueHead($"{disk.Name}.writeback");
         // bd_set_size: the largest power of two from the sector size up to a page that divides the size.
         long size = disk.CapacityBytes;

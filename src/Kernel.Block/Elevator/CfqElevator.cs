@@ -118,6 +118,10 @@ public sealed partial class CfqElevator : Elevator
         SliceAsyncRq = 2;
         SliceIdle = (uint)Math.Max(1, hz / 125);
         _idleGrace = (uint)(hz / 10);
+        // Deviation: 2.6.20 leaves last_end_request 0, and with jiffies starting at INITIAL_JIFFIES
+        // (-300 s) the idle class would then wait until jiffies wrap, and a best-effort request
+        // that arrives meanwhile sits unserved; later kernels start it at jiffies, as here.
+        LastEndRequest = Q.Machine.Jiffies;
         _idleSliceTimer = new KTimer(_ => IdleSliceTimer(), this);
         _idleClassTimer = new KTimer(_ => IdleClassTimer(), this);
         _unplugWork = KickQueue;

@@ -24,5 +24,5 @@ public interface ITaskHooks
     void ForceSig(TaskStruct p, int sig);
 
     /// <summary>kthread_create + wake_up_process: a kernel thread running `body`, bound to `cpu` (-1: any).</summary>
-    TaskStruct KthreadCreate(string name, Func<TaskStruct, ValueTask> body, int cpu);
+    TaskStruct KthreadCreate(string name, Func<TaskStruct, ValueTask> body, int cpu, bool wake = true);
 }

@@ -25,6 +25,9 @@ public sealed class AddressSpace
     /// <summary>a_ops: the file system's page I/O.</summary>
     public AddressSpaceOperations AOps { get; }
 
+    /// <summary>backing_dev_info: the device's congestion state (reclaim does not write to a congested queue); null for memory-backed files.</summary>
+    public BackingDevInfo? BackingDevInfo { get; set; }
+
     /// <summary>page_tree: offset (pages) -> pfn.</summary>
     public Dictionary<long, int> PageTree { get; } = new();
 

@@ -12,8 +12,8 @@ namespace Kernel.Mm.Filemap;
 public static class GenericFile
 {
     /// <summary>
-    /// add_to_page_cache: a new page at `index` of `mapping`, not yet uptodate, with the cache's
-    /// reference. -1 when no memory.
+    /// add_to_page_cache_lru: a new page at `index` of `mapping`, not yet uptodate, with the
+    /// cache's reference, on its way to the inactive list. -1 when no memory.
     /// </summary>
     public static int AddToPageCache(MemorySubsystem mem, AddressSpace mapping, long index, Gfp gfp = Gfp.GFP_HIGHUSER)
     {
@@ -29,6 +29,7 @@ public static class GenericFile
         page.Index = index;
         mapping.PageTree.Add(index, pfn);
         mem.NrFilePages++;
+        mem.LruCacheAdd(pfn);
         return pfn;
     }
 
@@ -43,7 +44,7 @@ public static class GenericFile
         page.Mapping = 0;
         page.Clear(PageFlag.PG_uptodate);
         page.Clear(PageFlag.PG_dirty);
-        mem.FreePages(pfn, 0);
+        mem.PutPage(pfn);
     }
 
     /// <summary>
@@ -132,6 +133,11 @@ public static class GenericFile
             // file_read_actor: copy_to_user from the cache page (or the zero page for a hole).
             var from = mem.ReadPage(pfn < 0 ? mem.ZeroPagePfn : pfn).Slice(off, want);
             long copied = want - Uaccess.CopyToUser(mm, buf + done, from);
+            if (pfn >= 0 && index != file.RaPrevPage)
+            {
+                mem.MarkPageAccessed(pfn); // a re-read of the page the last read ended in does not count again
+            }
+            file.RaPrevPage = index;
             done += copied;
             if (copied < want)
             {
@@ -190,6 +196,7 @@ public static class GenericFile
             if (copied > 0)
             {
                 mapping.AOps.CommitWrite(mem, file, pfn, pos + copied);
+                mem.MarkPageAccessed(pfn);
                 done += copied;
             }
             if (copied < len)
@@ -240,6 +247,7 @@ public static class GenericFile
                     : NOPAGE_SIGBUS;
             }
             mem.PageAt(pfn).Count++; // page_cache_get: the caller's reference
+            mem.MarkPageAccessed(pfn); // filemap_nopage
             return pfn;
         }
     }

@@ -49,6 +49,9 @@ public sealed class KFile
     /// <summary>f_pos.</summary>
     public long Pos { get; set; }
 
+    /// <summary>f_ra.prev_page: the page the last read ended in (a read marks a page accessed once when it moves onto it).</summary>
+    internal long RaPrevPage { get; set; } = -1;
+
     /// <summary>f_count: file descriptors and mappings sharing this open file.</summary>
     public int Count { get; private set; } = 1;
 

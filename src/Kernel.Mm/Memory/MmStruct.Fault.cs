@@ -139,7 +139,10 @@ public sealed partial class MmStruct
             int zero = _mem.ZeroPagePfn;
             ref var zp = ref _mem.PageAt(zero);
             zp.Count++;
-            zp.MapCount++;
+            if (++zp.MapCount == 0)
+            {
+                _mem.NrFileMapped++; // page_add_file_rmap
+            }
             FileRss++;
             pte = Paging.MkPte(zero, Paging._PAGE_PRESENT | Paging._PAGE_USER | Paging._PAGE_ACCESSED);
             return FaultResult.Minor;
@@ -186,11 +189,11 @@ public sealed partial class MmStruct
             int copy = NewAnonPage(vma, addr);
             if (copy < 0)
             {
-                _mem.FreePages(pfn, 0);
+                _mem.PutPage(pfn);
                 return FaultResult.Oom;
             }
             _mem.CopyPage(pfn, copy);
-            _mem.FreePages(pfn, 0); // page_cache_release of nopage's reference
+            _mem.PutPage(pfn); // page_cache_release of nopage's reference
             pte = AnonPte(copy);
             return FaultResult.Minor;
         }
@@ -202,11 +205,14 @@ public sealed partial class MmStruct
     {
         if (!_mem.Rmap.AddPte(pfn, this, addr))
         {
-            _mem.FreePages(pfn, 0);
+            _mem.PutPage(pfn);
             return FaultResult.Oom;
         }
         ref var page = ref _mem.PageAt(pfn);
-        page.MapCount++;
+        if (++page.MapCount == 0)
+        {
+            _mem.NrFileMapped++; // page_add_file_rmap
+        }
         FileRss++;
         ulong prot = Paging._PAGE_PRESENT | Paging._PAGE_USER | Paging._PAGE_ACCESSED;
         var mapping = vma.File!.Inode.Mapping;
@@ -233,12 +239,12 @@ public sealed partial class MmStruct
         ref ulong pte = ref PteAlloc(addr);
         if (Unsafe.IsNullRef(ref pte))
         {
-            _mem.FreePages(pfn, 0);
+            _mem.PutPage(pfn);
             return (int)Errno.ENOMEM.Ret();
         }
         if (PteMapped(pte))
         {
-            _mem.FreePages(pfn, 0);
+            _mem.PutPage(pfn);
             return 0;
         }
         var r = MapFilePage(vma, addr, pfn, write: false, ref pte);
@@ -269,6 +275,8 @@ public sealed partial class MmStruct
             _mem.FreePages(pfn, 0);
             return -1;
         }
+        _mem.NrAnonPages++; // page_add_new_anon_rmap
+        _mem.LruCacheAddActive(pfn);
         AnonRss++;
         return pfn;
     }
@@ -319,16 +327,25 @@ public sealed partial class MmStruct
         {
             FileRss--;
         }
-        if (page.MapCount < 0 && page.IsAnon)
+        if (page.MapCount < 0)
         {
-            page.Mapping = 0;
+            // page_remove_rmap: the last PTE went.
+            if (page.IsAnon)
+            {
+                _mem.NrAnonPages--;
+                page.Mapping = 0;
+            }
+            else
+            {
+                _mem.NrFileMapped--;
+            }
         }
         if (pfn == _mem.ZeroPagePfn)
         {
             page.Count--;
             return;
         }
-        _mem.FreePages(pfn, 0);
+        _mem.PutPage(pfn);
     }
 
     /// <summary>expand_stack: grow a VM_GROWSDOWN area down to addr, within RLIMIT_STACK.</summary>

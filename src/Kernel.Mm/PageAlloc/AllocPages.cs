@@ -49,7 +49,13 @@ public sealed partial class MemorySubsystem
         {
             return pfn;
         }
-        // (kswapd is woken here once it exists: wakeup_kswapd for each zone of the zonelist.)
+        if (Reclaim is { } reclaim)
+        {
+            foreach (var z in zonelist)
+            {
+                reclaim.WakeupKswapd(z, order);
+            }
+        }
         var current = Machine.ThisCpu.Curr;
         bool inInterrupt = PreemptCount.InInterrupt(current.PreemptCount);
         var flags = AllocFlags.ALLOC_WMARK_MIN;
@@ -289,6 +295,8 @@ public sealed partial class MemorySubsystem
         if (pcp.Count >= pcp.High)
         {
             Machine.ChargeLock(zone.Lock, cpu, Options.Costs.ZoneLockHoldNs);
+            zone.AllUnreclaimable = false; // free_pages_bulk: pages came back, the zone is not stuck
+            zone.PagesScanned = 0;
             for (int i = 0; i < pcp.Batch && pcp.Tail >= 0; i++)
             {
                 int victim = pcp.Tail;
@@ -307,6 +315,8 @@ public sealed partial class MemorySubsystem
         }
         zone.PgFree += 1L << order;
         Machine.ChargeLock(zone.Lock, Machine.ThisCpu, Options.Costs.ZoneLockHoldNs);
+        zone.AllUnreclaimable = false; // free_one_page
+        zone.PagesScanned = 0;
         FreeOneBlock(zone, pfn, order);
     }
 

@@ -102,6 +102,7 @@ public sealed partial class MemorySubsystem
                 problems.Add($"pfn {pfn} is marked PG_buddy but is on no free list");
             }
         }
+        CheckLru(problems);
         // The page cache: every cached page names its file and offset and holds the cache's reference.
         foreach (var inode in Shmem.Inodes)
         {

@@ -98,6 +98,7 @@ public sealed class ShmemVmOperations : VmOperations
             return NOPAGE_OOM;
         }
         vma.Mm.Memory.PageAt(pfn).Count++; // page_cache_get: the caller's reference
+        vma.Mm.Memory.MarkPageAccessed(pfn); // shmem_nopage
         return pfn;
     }
 

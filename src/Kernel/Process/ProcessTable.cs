@@ -167,8 +167,12 @@ public sealed partial class ProcessTable : ITaskHooks
         Scheduler.StartKernelThreads();
     }
 
-    /// <summary>kthread_create + wake_up_process: a kernel thread bound to `cpu` (or -1 for any).</summary>
-    public TaskStruct KthreadCreate(string name, Func<TaskStruct, ValueTask> body, int cpu)
+    /// <summary>
+    /// kthread_create + wake_up_process: a kernel thread bound to `cpu` (or -1 for any). With
+    /// `wake` false it is left asleep (TASK_INTERRUPTIBLE) until its first wake_up_process, as a
+    /// thread made at boot that went to sleep long before any program ran.
+    /// </summary>
+    public TaskStruct KthreadCreate(string name, Func<TaskStruct, ValueTask> body, int cpu, bool wake = true)
     {
         ArgumentNullException.ThrowIfNull(body);
         Machine.EnterHostContext();
@@ -181,7 +185,14 @@ public sealed partial class ProcessTable : ITaskHooks
         }
         Scheduler.InitTask(p, -5); // kthreads run at nice -5 in 2.6.20 (kthreadd_setup)
         Machine.SetBody(p, () => body(p));
-        Scheduler.WakeUpSpawned(p);
+        if (wake)
+        {
+            Scheduler.WakeUpSpawned(p);
+        }
+        else
+        {
+            p.State = TaskState.TASK_INTERRUPTIBLE;
+        }
         _kthreads.Add(p);
         return p;
     }

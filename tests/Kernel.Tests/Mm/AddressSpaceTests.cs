@@ -432,6 +432,7 @@ public class AddressSpaceTests
         {
             c.Shrink();
         }
+        mm.LruAddDrainAll(); // pages waiting in the lru_add pagevecs hold a reference
         mm.DrainAllPages();
         return mm.Zones.Sum(z => z.FreePages);
     }

@@ -180,7 +180,7 @@ public class RmapTests
         var mm = k.Memory;
         var rmap = mm.Rmap;
         int pfn = mm.Shmem.Names["/f"].Mapping.PageTree[0];
-        rmap.PageReferenced(pfn).Should().Be(3, "three processes touched it");
+        rmap.PageReferenced(pfn).Should().Be(4, "three processes touched it, and shmem_nopage marked it accessed (PG_referenced)");
         rmap.PageReferenced(pfn).Should().Be(0, "the accessed bits were cleared");
         rmap.PageMkclean(pfn).Should().BeTrue("the parent's shared PTE was dirty");
         rmap.PageMkclean(pfn).Should().BeFalse();
@@ -256,8 +256,8 @@ public class RmapTests
         });
         k.Run(Ms.Of(10));
         int pfn = k.Memory.Shmem.Names["/f"].Mapping.PageTree[0];
-        k.Memory.Rmap.PageReferenced(pfn).Should().Be(1);
-        k.Memory.Rmap.PageReferenced(pfn).Should().Be(1, "the young bit is gone but the lock remains");
+        k.Memory.Rmap.PageReferenced(pfn).Should().Be(2, "PG_referenced from the fault, then the mlocked mapping");
+        k.Memory.Rmap.PageReferenced(pfn).Should().Be(1, "PG_referenced and the young bit are gone but the lock remains");
         k.Memory.Rmap.TryToUnmap(pfn).Should().Be(UnmapResult.SWAP_FAIL, "mlocked");
         k.AssertInvariants();
     }

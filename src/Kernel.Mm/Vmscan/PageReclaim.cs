@@ -1,0 +1,542 @@
+// Linux 2.6.20 mm/vmscan.c, the page reclaim both kswapd and direct reclaim run: shrink_zone
+// scans a zone's active and inactive lists in batches of SWAP_CLUSTER_MAX (32), nr >> priority
+// of each per pass, from DEF_PRIORITY (12, a 4096th) down to 0 (everything).
+// shrink_active_list moves pages from the tail of the active list to the inactive list, keeping
+// mapped pages that were referenced, and all mapped pages unless reclaim_mapped says the time has
+// come (mapped_ratio / 2 + distress + swappiness >= 100). shrink_inactive_list isolates a batch
+// from the inactive list's tail and shrink_page_list tries to free each page: a referenced page
+// in use is activated, a mapped file page is unmapped through the reverse map, a dirty one is
+// written through a_ops->writepage (pageout) and rotated back when its write ends, a clean
+// unmapped one leaves its mapping and is freed. Anonymous pages need swap, which does not exist
+// yet: they are activated. try_to_free_pages (direct reclaim) loops over the priorities until
+// SWAP_CLUSTER_MAX pages are freed; the pdflush kick and slab shrinking wait for their subsystems.
+using Kernel.Core;
+using Kernel.Core.Tasks;
+using Kernel.Mm.Filemap;
+using Kernel.Mm.Rmap;
+
+namespace Kernel.Mm.Vmscan;
+
+/// <summary>struct scan_control.</summary>
+public sealed class ScanControl
+{
+    /// <summary>nr_scanned: inactive pages scanned (mapped ones count twice, for the slab pressure).</summary>
+    public long NrScanned { get; internal set; }
+
+    public Gfp GfpMask { get; init; }
+
+    public bool MayWritepage { get; internal set; } = true;
+
+    /// <summary>may_swap: mapped pages may be unmapped.</summary>
+    public bool MaySwap { get; init; } = true;
+
+    public int SwapClusterMax { get; init; } = PageReclaim.SWAP_CLUSTER_MAX;
+
+    public int Swappiness { get; init; }
+
+    public bool AllUnreclaimable { get; internal set; }
+
+    /// <summary>current_is_kswapd: the scan counts as pgscan_kswapd.</summary>
+    public bool IsKswapd { get; init; }
+}
+
+public sealed partial class PageReclaim : IDirectReclaim
+{
+    public const int DEF_PRIORITY = 12;
+
+    public const int SWAP_CLUSTER_MAX = 32;
+
+    private readonly MemorySubsystem _mem;
+
+    internal PageReclaim(MemorySubsystem mem)
+    {
+        _mem = mem;
+        VmTotalPages = mem.Zones.Sum(z => z.PresentPages);
+    }
+
+    /// <summary>vm_swappiness (/proc/sys/vm/swappiness): 0..100, higher reclaims mapped memory sooner.</summary>
+    public int Swappiness { get; set; } = 60;
+
+    /// <summary>vm_total_pages: the pages the VM controls.</summary>
+    public long VmTotalPages { get; }
+
+    /// <summary>vm events: allocstall, pageoutrun, kswapd_steal, pgscan and pgsteal totals live on the zones.</summary>
+    public long AllocStall { get; private set; }
+
+    public long PageoutRun { get; private set; }
+
+    public long KswapdSteal { get; private set; }
+
+    /// <summary>NR_VMSCAN_WRITE: pages pageout wrote.</summary>
+    public long VmscanWrite { get; private set; }
+
+    private Machine M => _mem.Machine;
+
+    /// <summary>
+    /// try_to_free_pages: direct reclaim for an allocation from `zonelist`: scan from
+    /// DEF_PRIORITY down until SWAP_CLUSTER_MAX pages are freed, napping in congestion_wait at
+    /// the lower priorities. Returns the pages freed, or 1 when nothing was freed but some zone
+    /// is still reclaimable (so the allocator retries instead of failing), 0 for none.
+    /// </summary>
+    public async ValueTask<long> TryToFreePages(Zone[] zonelist, int order, Gfp gfp)
+    {
+        ArgumentNullException.ThrowIfNull(zonelist);
+        AllocStall++;
+        var sc = new ScanControl { GfpMask = gfp, Swappiness = Swappiness };
+        long totalScanned = 0, reclaimed = 0;
+        int priority;
+        bool done = false;
+        for (priority = DEF_PRIORITY; priority >= 0; priority--)
+        {
+            sc.NrScanned = 0;
+            reclaimed += await ShrinkZones(priority, zonelist, sc);
+            totalScanned += sc.NrScanned;
+            if (reclaimed >= sc.SwapClusterMax)
+            {
+                done = true;
+                break;
+            }
+            if (totalScanned > sc.SwapClusterMax + sc.SwapClusterMax / 2)
+            {
+                sc.MayWritepage = true; // (and wakeup_pdflush, once pdflush exists)
+            }
+            if (sc.NrScanned > 0 && priority < DEF_PRIORITY - 2)
+            {
+                await _mem.BackingDev.CongestionWait(BackingDev.WRITE, Math.Max(1, M.Hz.Value / 10));
+            }
+        }
+        foreach (var z in zonelist)
+        {
+            z.PrevPriority = Math.Max(priority, 0);
+        }
+        if (done || reclaimed > 0)
+        {
+            return reclaimed;
+        }
+        return sc.AllUnreclaimable ? 0 : 1; // "top priority shrink_caches still had more to do? don't OOM, then"
+    }
+
+    /// <summary>shrink_zones: each populated zone of the list, skipping those kswapd marked all_unreclaimable below DEF_PRIORITY.</summary>
+    private async ValueTask<long> ShrinkZones(int priority, Zone[] zones, ScanControl sc)
+    {
+        long reclaimed = 0;
+        sc.AllUnreclaimable = true;
+        foreach (var zone in zones)
+        {
+            if (zone.PresentPages == 0)
+            {
+                continue;
+            }
+            NoteZoneScanningPriority(zone, priority);
+            if (zone.AllUnreclaimable && priority != DEF_PRIORITY)
+            {
+                continue; // let kswapd poll it
+            }
+            sc.AllUnreclaimable = false;
+            reclaimed += await ShrinkZone(priority, zone, sc);
+        }
+        return reclaimed;
+    }
+
+    private static void NoteZoneScanningPriority(Zone zone, int priority)
+    {
+        if (priority < zone.PrevPriority)
+        {
+            zone.PrevPriority = priority;
+        }
+    }
+
+    /// <summary>shrink_zone: scan nr_active >> priority (+1) and nr_inactive >> priority (+1), in batches of swap_cluster_max.</summary>
+    public async ValueTask<long> ShrinkZone(int priority, Zone zone, ScanControl sc)
+    {
+        ArgumentNullException.ThrowIfNull(zone);
+        ArgumentNullException.ThrowIfNull(sc);
+        long reclaimed = 0;
+        zone.NrScanActive += (zone.NrActive >> priority) + 1;
+        long nrActive = zone.NrScanActive;
+        if (nrActive >= sc.SwapClusterMax)
+        {
+            zone.NrScanActive = 0;
+        }
+        else
+        {
+            nrActive = 0;
+        }
+        zone.NrScanInactive += (zone.NrInactive >> priority) + 1;
+        long nrInactive = zone.NrScanInactive;
+        if (nrInactive >= sc.SwapClusterMax)
+        {
+            zone.NrScanInactive = 0;
+        }
+        else
+        {
+            nrInactive = 0;
+        }
+        while (nrActive > 0 || nrInactive > 0)
+        {
+            if (nrActive > 0)
+            {
+                long n = Math.Min(nrActive, sc.SwapClusterMax);
+                nrActive -= n;
+                ShrinkActiveList(n, zone, sc, priority);
+            }
+            if (nrInactive > 0)
+            {
+                long n = Math.Min(nrInactive, sc.SwapClusterMax);
+                nrInactive -= n;
+                reclaimed += await ShrinkInactiveList(n, zone, sc);
+            }
+        }
+        return reclaimed;
+    }
+
+    /// <summary>zone_is_near_oom: three times the LRU pages scanned without freeing one.</summary>
+    private static bool ZoneIsNearOom(Zone zone) => zone.PagesScanned >= (zone.NrActive + zone.NrInactive) * 3;
+
+    /// <summary>
+    /// isolate_lru_pages: up to `nrToScan` pages from the tail of `list` onto `dst`, each with a
+    /// reference and PG_lru cleared (a page being freed elsewhere is skipped). Returns the pages taken.
+    /// </summary>
+    private long IsolateLruPages(long nrToScan, ref PfnList src, List<int> dst, out long scanned)
+    {
+        var map = _mem.MemMap;
+        long taken = 0;
+        scanned = 0;
+        for (; scanned < nrToScan && !src.IsEmpty; scanned++)
+        {
+            int pfn = src.Tail;
+            ref var page = ref map[pfn];
+            if (!page.Test(PageFlag.PG_lru))
+            {
+                throw new KernelBug($"isolate_lru_pages: pfn {pfn} on an LRU list without PG_lru");
+            }
+            src.Del(map, pfn);
+            if (page.Count > 0)
+            {
+                page.Count++; // get_page_unless_zero
+                page.Clear(PageFlag.PG_lru);
+                dst.Add(pfn);
+                taken++;
+            }
+            else
+            {
+                src.AddHead(map, pfn);
+            }
+        }
+        return taken;
+    }
+
+    /// <summary>shrink_active_list: deactivate `nrPages` from the active list's tail (mapped ones only when reclaim_mapped and not referenced).</summary>
+    private void ShrinkActiveList(long nrPages, Zone zone, ScanControl sc, int priority)
+    {
+        bool reclaimMapped = false;
+        if (sc.MaySwap)
+        {
+            if (ZoneIsNearOom(zone))
+            {
+                reclaimMapped = true;
+            }
+            else
+            {
+                long distress = 100 >> Math.Min(zone.PrevPriority, priority);
+                long mappedRatio = (_mem.NrFileMapped + _mem.NrAnonPages) * 100 / Math.Max(1, VmTotalPages);
+                long swapTendency = mappedRatio / 2 + distress + sc.Swappiness;
+                reclaimMapped = swapTendency >= 100;
+            }
+        }
+        _mem.LruAddDrain();
+        var hold = new List<int>(SWAP_CLUSTER_MAX);
+        var cpu = M.ThisCpu;
+        long moved = IsolateLruPages(nrPages, ref zone.ActiveList, hold, out long scanned);
+        M.ChargeLock(zone.LruLock, cpu, scanned * _mem.Options.Costs.LruMoveNs);
+        zone.PagesScanned += scanned;
+        zone.NrActive -= moved;
+        var inactive = new List<int>(hold.Count);
+        var active = new List<int>();
+        foreach (int pfn in hold)
+        {
+            ref var page = ref _mem.MemMap[pfn];
+            if (page.MapCount >= 0)
+            {
+                bool noSwap = page.IsAnon; // total_swap_pages == 0: no swap exists yet
+                if (!reclaimMapped || noSwap || _mem.Rmap.PageReferenced(pfn) > 0)
+                {
+                    active.Add(pfn);
+                    continue;
+                }
+            }
+            inactive.Add(pfn);
+        }
+        M.ChargeLock(zone.LruLock, cpu, hold.Count * _mem.Options.Costs.LruMoveNs);
+        foreach (int pfn in inactive)
+        {
+            ref var page = ref _mem.MemMap[pfn];
+            page.Set(PageFlag.PG_lru);
+            page.Clear(PageFlag.PG_active);
+            zone.InactiveList.AddHead(_mem.MemMap, pfn);
+        }
+        zone.NrInactive += inactive.Count;
+        foreach (int pfn in active)
+        {
+            _mem.MemMap[pfn].Set(PageFlag.PG_lru);
+            zone.ActiveList.AddHead(_mem.MemMap, pfn);
+        }
+        zone.NrActive += active.Count;
+        zone.PgRefill += scanned;
+        _mem.PgDeactivate += inactive.Count;
+        foreach (int pfn in hold)
+        {
+            _mem.PutPage(pfn); // the isolation's reference (__pagevec_release)
+        }
+    }
+
+    /// <summary>shrink_inactive_list: isolate batches from the inactive tail, try to free them, put the rest back.</summary>
+    private async ValueTask<long> ShrinkInactiveList(long maxScan, Zone zone, ScanControl sc)
+    {
+        long scannedTotal = 0, reclaimed = 0;
+        _mem.LruAddDrain();
+        var list = new List<int>(SWAP_CLUSTER_MAX);
+        var cpu = M.ThisCpu;
+        do
+        {
+            list.Clear();
+            long taken = IsolateLruPages(sc.SwapClusterMax, ref zone.InactiveList, list, out long scan);
+            M.ChargeLock(zone.LruLock, cpu, scan * _mem.Options.Costs.LruMoveNs);
+            zone.NrInactive -= taken;
+            zone.PagesScanned += scan;
+            scannedTotal += scan;
+            long freed = ShrinkPageList(list, sc);
+            reclaimed += freed;
+            if (sc.IsKswapd)
+            {
+                zone.PgScanKswapd += scan;
+                KswapdSteal += freed;
+            }
+            else
+            {
+                zone.PgScanDirect += scan;
+            }
+            zone.PgSteal += freed;
+            if (freed > 0)
+            {
+                zone.PagesScanned = 0; // free_pages_bulk's reset: the zone is not stuck
+                zone.AllUnreclaimable = false;
+            }
+            if (taken == 0)
+            {
+                break;
+            }
+            M.ChargeLock(zone.LruLock, cpu, list.Count * _mem.Options.Costs.LruMoveNs);
+            foreach (int pfn in list)
+            {
+                ref var page = ref _mem.MemMap[pfn];
+                page.Set(PageFlag.PG_lru);
+                if (page.Test(PageFlag.PG_active))
+                {
+                    _mem.AddPageToActiveList(zone, pfn);
+                }
+                else
+                {
+                    _mem.AddPageToInactiveList(zone, pfn);
+                }
+            }
+            foreach (int pfn in list)
+            {
+                _mem.PutPage(pfn);
+            }
+            await M.CondResched();
+        }
+        while (scannedTotal < maxScan);
+        return reclaimed;
+    }
+
+    /// <summary>page_mapping_inuse: mapped, or its file is mapped by someone.</summary>
+    private bool PageMappingInuse(ref Page page)
+    {
+        if (page.MapCount >= 0)
+        {
+            return true;
+        }
+        return !page.IsAnon && _mem.AddressSpaceOf(page.Mapping) is { } mapping && mapping.IMmap.Count > 0;
+    }
+
+    /// <summary>
+    /// shrink_page_list: try to free each isolated page; the freed ones leave `pages`, the rest
+    /// stay (with PG_active set for those to activate). Returns the pages freed.
+    /// </summary>
+    private long ShrinkPageList(List<int> pages, ScanControl sc)
+    {
+        long reclaimed = 0;
+        int activated = 0;
+        var keep = new List<int>(pages.Count);
+        foreach (int pfn in pages)
+        {
+            var outcome = ShrinkOnePage(pfn, sc);
+            if (outcome == Outcome.Freed)
+            {
+                reclaimed++;
+                continue;
+            }
+            if (outcome == Outcome.Activate)
+            {
+                _mem.MemMap[pfn].Set(PageFlag.PG_active);
+                activated++;
+            }
+            keep.Add(pfn);
+        }
+        pages.Clear();
+        pages.AddRange(keep);
+        _mem.PgActivate += activated;
+        return reclaimed;
+    }
+
+    private enum Outcome
+    {
+        Keep,
+        Activate,
+        Freed,
+    }
+
+    private Outcome ShrinkOnePage(int pfn, ScanControl sc)
+    {
+        var costs = _mem.Options.Costs;
+        M.Charge(costs.ReclaimPageNs);
+        if (!_mem.PageWait.TryLockPage(pfn))
+        {
+            return Outcome.Keep;
+        }
+        var result = ShrinkLockedPage(pfn, sc);
+        if (result != Outcome.Freed)
+        {
+            _mem.PageWait.UnlockPage(pfn);
+        }
+        return result;
+    }
+
+    private Outcome ShrinkLockedPage(int pfn, ScanControl sc)
+    {
+        ref var page = ref _mem.MemMap[pfn];
+        sc.NrScanned++;
+        if (!sc.MaySwap && page.MapCount >= 0)
+        {
+            return Outcome.Keep;
+        }
+        if (page.MapCount >= 0 || page.Test(PageFlag.PG_swapcache))
+        {
+            sc.NrScanned++; // double the slab pressure for mapped pages
+        }
+        if (page.Test(PageFlag.PG_writeback))
+        {
+            return Outcome.Keep;
+        }
+        int referenced = _mem.Rmap.PageReferenced(pfn);
+        page = ref _mem.MemMap[pfn];
+        if (referenced > 0 && PageMappingInuse(ref page))
+        {
+            return Outcome.Activate;
+        }
+        if (page.IsAnon)
+        {
+            return Outcome.Activate; // add_to_swap fails: there is no swap yet
+        }
+        var mapping = _mem.AddressSpaceOf(page.Mapping);
+        if (mapping is null)
+        {
+            return Outcome.Keep;
+        }
+        bool mayEnterFs = (sc.GfpMask & Gfp.__GFP_FS) != 0;
+        if (page.MapCount >= 0)
+        {
+            switch (_mem.Rmap.TryToUnmap(pfn))
+            {
+                case UnmapResult.SWAP_FAIL:
+                    return Outcome.Activate;
+                case UnmapResult.SWAP_AGAIN:
+                    return Outcome.Keep;
+            }
+            page = ref _mem.MemMap[pfn];
+        }
+        if (page.Test(PageFlag.PG_dirty))
+        {
+            if (referenced > 0 || !mayEnterFs || !sc.MayWritepage)
+            {
+                return Outcome.Keep;
+            }
+            switch (Pageout(pfn, mapping))
+            {
+                case PageoutResult.Keep:
+                    return Outcome.Keep;
+                case PageoutResult.Activate:
+                    return Outcome.Activate;
+                case PageoutResult.Success:
+                    page = ref _mem.MemMap[pfn];
+                    if (page.Test(PageFlag.PG_writeback) || page.Test(PageFlag.PG_dirty))
+                    {
+                        return Outcome.Keep; // freed when its write ends and a later scan finds it clean
+                    }
+                    break; // a synchronous write (a RAM disk): free it now
+            }
+        }
+        return RemoveMapping(pfn, mapping) ? Outcome.Freed : Outcome.Keep;
+    }
+
+    private enum PageoutResult
+    {
+        Keep,
+        Activate,
+        Success,
+        Clean,
+    }
+
+    /// <summary>pageout: write a dirty, otherwise unused page through a_ops->writepage unless its queue is congested; PG_reclaim rotates it when the write ends.</summary>
+    private PageoutResult Pageout(int pfn, AddressSpace mapping)
+    {
+        ref var page = ref _mem.MemMap[pfn];
+        if (page.Count != 2) // is_page_cache_freeable: the cache's reference and ours
+        {
+            return PageoutResult.Keep;
+        }
+        var current = M.ThisCpu.Curr;
+        if (mapping.BackingDevInfo is { WriteCongested: true } && (current.Flags & TaskFlags.PF_SWAPWRITE) == 0)
+        {
+            return PageoutResult.Keep; // may_write_to_queue
+        }
+        if (!page.Test(PageFlag.PG_dirty))
+        {
+            return PageoutResult.Clean;
+        }
+        page.Clear(PageFlag.PG_dirty); // clear_page_dirty_for_io
+        page.Set(PageFlag.PG_reclaim);
+        int res = mapping.AOps.WritePage(_mem, mapping, pfn);
+        page = ref _mem.MemMap[pfn];
+        if (res == AddressSpaceOperations.AOP_WRITEPAGE_ACTIVATE)
+        {
+            page.Clear(PageFlag.PG_reclaim);
+            return PageoutResult.Activate;
+        }
+        if (!page.Test(PageFlag.PG_writeback))
+        {
+            page.Clear(PageFlag.PG_reclaim); // a synchronous write
+        }
+        VmscanWrite++;
+        return PageoutResult.Success;
+    }
+
+    /// <summary>remove_mapping: a clean page with only the cache's and our references leaves its mapping; the caller's reference frees it.</summary>
+    private bool RemoveMapping(int pfn, AddressSpace mapping)
+    {
+        ref var page = ref _mem.MemMap[pfn];
+        if (page.Count != 2 || page.Test(PageFlag.PG_dirty))
+        {
+            return false;
+        }
+        mapping.PageTree.Remove(page.Index);
+        _mem.NrFilePages--;
+        page.Mapping = 0;
+        page.Clear(PageFlag.PG_uptodate);
+        page.Count--; // __put_page: the page cache's reference
+        _mem.PageWait.UnlockPage(pfn);
+        _mem.PutPage(pfn); // the isolation's reference: the page is free
+        return true;
+    }
+}
