@@ -57,7 +57,7 @@ public sealed partial class MemorySubsystem
         {
             sb.Append(Ci, $"Node 0, zone {z.Name,8}");
             sb.Append(Ci, $"\n  pages free     {z.FreePages}\n        min      {z.PagesMin}\n        low      {z.PagesLow}\n        high     {z.PagesHigh}");
-            sb.Append(Ci, $"\n        active   0\n        inactive 0\n        scanned  0 (a: 0 i: 0)\n        spanned  {z.SpannedPages}\n        present  {z.PresentPages}");
+            sb.Append(Ci, $"\n        active   {z.NrActive}\n        inactive {z.NrInactive}\n        scanned  {z.PagesScanned} (a: {z.NrScanActive} i: {z.NrScanInactive})\n        spanned  {z.SpannedPages}\n        present  {z.PresentPages}");
             foreach (var name in VmStatText)
             {
                 sb.Append(Ci, $"\n    {name,-12} 0");
@@ -78,7 +78,7 @@ public sealed partial class MemorySubsystem
                 }
                 sb.Append(Ci, $"\n  vm stats threshold: {StatThreshold(z)}");
             }
-            sb.Append(Ci, $"\n  all_unreclaimable: 0\n  prev_priority:     12\n  start_pfn:         {z.ZoneStartPfn}\n");
+            sb.Append(Ci, $"\n  all_unreclaimable: {(z.AllUnreclaimable ? 1 : 0)}\n  prev_priority:     {z.PrevPriority}\n  start_pfn:         {z.ZoneStartPfn}\n");
         }
         return sb.ToString();
     }
@@ -107,8 +107,8 @@ public sealed partial class MemorySubsystem
         L("Buffers", 0);
         L("Cached", K(NrFilePages));
         L("SwapCached", 0);
-        L("Active", 0);
-        L("Inactive", 0);
+        L("Active", K(Zones.Sum(z => z.NrActive)));
+        L("Inactive", K(Zones.Sum(z => z.NrInactive)));
         if (Arch == Architecture.I386Pae)
         {
             L("HighTotal", K(highTotal));
@@ -120,15 +120,15 @@ public sealed partial class MemorySubsystem
         L("SwapFree", 0);
         L("Dirty", 0);
         L("Writeback", 0);
-        L("AnonPages", 0);
-        L("Mapped", K(Mms.Sum(m => m.FileRss)));
+        L("AnonPages", K(NrAnonPages));
+        L("Mapped", K(NrFileMapped));
         long reclaimable = Caches.Where(c => (c.Flags & Slab.SlabFlags.SLAB_RECLAIM_ACCOUNT) != 0).Sum(c => c.Pages);
         L("Slab", K(SlabPages));
         L("SReclaimable", K(reclaimable));
         L("SUnreclaim", K(SlabPages - reclaimable));
         L("PageTables", K(PageTablePages));
         L("NFS_Unstable", 0);
-        L("Bounce", 0);
+        L("Bounce", K(NrBounce));
         L("CommitLimit", K(Overcommit.CommitLimitPages));
         L("Committed_AS", K(Overcommit.CommittedPages));
         L("VmallocTotal", vmallocTotal);
@@ -137,7 +137,7 @@ public sealed partial class MemorySubsystem
         return sb.ToString();
     }
 
-    /// <summary>/proc/vmstat lines that exist so far (the zone items, pgpgin, pgpgout, pgalloc_*, pgfree, pgfault, pgmajfault).</summary>
+    /// <summary>/proc/vmstat in 2.6.20's order (mm/vmstat.c vmstat_text); the swap and slab-shrinking counters read 0 until those exist.</summary>
     public string FormatVmstat()
     {
         var sb = new StringBuilder();
@@ -150,20 +150,30 @@ public sealed partial class MemorySubsystem
                 "nr_file_pages" => NrFilePages,
                 "nr_page_table_pages" => PageTablePages,
                 "nr_bounce" => NrBounce,
+                "nr_vmscan_write" => Reclaim?.VmscanWrite ?? 0,
                 _ => 0,
             };
             sb.Append(Ci, $"{name} {v}\n");
         }
         // vmstat_start: "sectors -> kbytes".
-        sb.Append(Ci, $"pgpgin {PgpgIn / 2}\n");
-        sb.Append(Ci, $"pgpgout {PgpgOut / 2}\n");
-        foreach (var z in Zones)
+        sb.Append(Ci, $"pgpgin {PgpgIn / 2}\npgpgout {PgpgOut / 2}\npswpin 0\npswpout 0\n");
+        void PerZone(string prefix, Func<Zone, long> f)
         {
-            sb.Append(Ci, $"pgalloc_{z.Name.ToLowerInvariant()} {z.PgAlloc}\n");
+            foreach (var z in Zones)
+            {
+                sb.Append(Ci, $"{prefix}_{z.Name.ToLowerInvariant()} {f(z)}\n");
+            }
         }
-        sb.Append(Ci, $"pgfree {Zones.Sum(z => z.PgFree)}\n");
-        sb.Append(Ci, $"pgfault {PgFault}\n");
-        sb.Append(Ci, $"pgmajfault {PgMajFault}\n");
+        PerZone("pgalloc", z => z.PgAlloc);
+        sb.Append(Ci, $"pgfree {Zones.Sum(z => z.PgFree)}\npgactivate {PgActivate}\npgdeactivate {PgDeactivate}\n");
+        sb.Append(Ci, $"pgfault {PgFault}\npgmajfault {PgMajFault}\n");
+        PerZone("pgrefill", z => z.PgRefill);
+        PerZone("pgsteal", z => z.PgSteal);
+        PerZone("pgscan_kswapd", z => z.PgScanKswapd);
+        PerZone("pgscan_direct", z => z.PgScanDirect);
+        var r = Reclaim;
+        sb.Append(Ci, $"pginodesteal 0\nslabs_scanned 0\nkswapd_steal {r?.KswapdSteal ?? 0}\nkswapd_inodesteal 0\n");
+        sb.Append(Ci, $"pageoutrun {r?.PageoutRun ?? 0}\nallocstall {r?.AllocStall ?? 0}\npgrotated {PgRotated}\n");
         return sb.ToString();
     }
 }

@@ -55,5 +55,14 @@ public sealed partial class MemorySubsystem
             Overcommit.Ratio = (int)v;
             return 0;
         });
+        if (Reclaim is { } reclaim)
+        {
+            // vm_swappiness: proc_dointvec_minmax over 0..100.
+            r.RegisterInt("/proc/sys/vm/swappiness", () => reclaim.Swappiness, v =>
+            {
+                reclaim.Swappiness = (int)v;
+                return 0;
+            }, min: 0, max: 100);
+        }
     }
 }

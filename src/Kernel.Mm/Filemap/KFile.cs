@@ -29,7 +29,7 @@ public sealed class KFile
     public static KFile Shadow(KFile file, long pos)
     {
         ArgumentNullException.ThrowIfNull(file);
-        return new KFile(file.Inode, file.Flags) { Pos = pos };
+        return new KFile(file.Inode, file.Flags) { Pos = pos, _ra = file._ra };
     }
 
     public Inode Inode { get; }
@@ -49,8 +49,20 @@ public sealed class KFile
     /// <summary>f_pos.</summary>
     public long Pos { get; set; }
 
+    /// <summary>f_ra: the read-ahead state, shared with the shadows pread makes.</summary>
+    private FileRaState _ra = new();
+
     /// <summary>f_ra.prev_page: the page the last read ended in (a read marks a page accessed once when it moves onto it).</summary>
-    internal long RaPrevPage { get; set; } = -1;
+    internal long RaPrevPage
+    {
+        get => _ra.PrevPage;
+        set => _ra.PrevPage = value;
+    }
+
+    private sealed class FileRaState
+    {
+        public long PrevPage = -1;
+    }
 
     /// <summary>f_count: file descriptors and mappings sharing this open file.</summary>
     public int Count { get; private set; } = 1;

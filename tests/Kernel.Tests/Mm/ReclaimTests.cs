@@ -1,0 +1,209 @@
+using FluentAssertions;
+using Kernel.Block;
+using Kernel.Block.Drivers;
+using Kernel.Core;
+using Kernel.Mm;
+using Kernel.Mm.Filemap;
+using Kernel.Mm.Memory;
+using Kernel.Tests.Support;
+using NUnit.Framework;
+
+namespace Kernel.Tests.Mm;
+
+/// <summary>The 2.6.20 LRU lists and page reclaim (mm/swap.c, mm/vmscan.c): promotion, kswapd, direct reclaim, pageout.</summary>
+[Parallelizable(ParallelScope.All)]
+public class ReclaimTests
+{
+    private const long Page = MemoryLayout.PAGE_SIZE;
+    private const int RW = Prot.PROT_READ | Prot.PROT_WRITE;
+    private const int Anon = MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS;
+
+    private static void Run(LinuxKernel k, UserProgram body, long maxNs = 600_000_000_000)
+    {
+        var t = k.Spawn("prog", body);
+        k.RunUntilExit(t, maxNs).Should().BeTrue();
+        t.ExitCode.Should().Be(0);
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void AFilePageIsPromotedOnItsSecondTouchAndNewAnonymousPagesStartActive()
+    {
+        var k = KernelBuilder.New().Boot();
+        var mem = k.Memory;
+        var states = new List<(bool Lru, bool Active, bool Referenced)>();
+        int filePfn = -1, anonPfn = -1;
+        (bool, bool, bool) State(int pfn)
+        {
+            ref var p = ref mem.PageAt(pfn);
+            return (p.Test(PageFlag.PG_lru), p.Test(PageFlag.PG_active), p.Test(PageFlag.PG_referenced));
+        }
+        Run(k, async self =>
+        {
+            long buf = await self.Mmap(0, Page, RW, Anon);
+            int fd = (int)await self.Open("/f", OpenFlags.O_CREAT | OpenFlags.O_RDWR);
+            (await self.Pwrite(fd, buf, Page, 0)).Should().Be(Page);
+            filePfn = mem.Shmem.Names["/f"].Mapping.PageTree[0];
+            mem.LruAddDrainAll();
+            mem.PageAt(filePfn).Clear(PageFlag.PG_referenced); // the write's touch: start from a cold page
+            states.Add(State(filePfn));
+            int r1 = (int)await self.Open("/f", OpenFlags.O_RDONLY);
+            int r2 = (int)await self.Open("/f", OpenFlags.O_RDONLY);
+            (await self.Pread(r1, buf, 100, 0)).Should().Be(100);
+            states.Add(State(filePfn));
+            (await self.Pread(r1, buf, 100, 200)).Should().Be(100);
+            states.Add(State(filePfn));
+            (await self.Pread(r2, buf, 100, 0)).Should().Be(100);
+            states.Add(State(filePfn));
+            await self.Store(buf, 1);
+            anonPfn = self.Mm!.Translate(buf, write: false);
+            await self.Exit(0);
+        });
+        states.Should().Equal(
+            (true, false, false),
+            (true, false, true),
+            (true, false, true),
+            (true, true, false));
+        states[2].Should().Be(states[1], "a read of the page the last read of that file ended in does not count again (f_ra.prev_page)");
+        mem.PgActivate.Should().BePositive();
+    }
+
+    [Test]
+    public void AnonymousPagesGoOnTheActiveListThroughThePagevec()
+    {
+        var k = KernelBuilder.New().Boot();
+        var mem = k.Memory;
+        long activeBefore = 0, inVecs = -1, activeAfter = 0;
+        Run(k, async self =>
+        {
+            mem.LruAddDrainAll();
+            activeBefore = mem.Zones.Sum(z => z.NrActive);
+            long a = await self.Mmap(0, 40 * Page, RW, Anon);
+            await self.Touch(a, 40 * Page, write: true);
+            inVecs = mem.PagesInLruPagevecs;
+            mem.LruAddDrainAll();
+            activeAfter = mem.Zones.Sum(z => z.NrActive);
+            k.Proc.Read("/proc/meminfo").Should().MatchRegex(@"Active:\s+[1-9]\d* kB");
+            await self.Exit(0);
+        });
+        inVecs.Should().BeInRange(1, MemorySubsystem.PAGEVEC_SIZE - 1, "whole batches of 14 went onto the list, the rest wait");
+        (activeAfter - activeBefore).Should().BeGreaterThanOrEqualTo(40);
+    }
+
+    /// <summary>A 32 MB machine with a 96 MB disk whose bytes are a known pattern.</summary>
+    private static (LinuxKernel K, Gendisk Disk, MemoryBlockStore Store) Small()
+    {
+        var k = KernelBuilder.New().Memory(32 * MemoryLayout.MiB).Hz(1000).Boot();
+        k.Machine.EnterHostContext();
+        var store = new MemoryBlockStore(96L << 20);
+        var chunk = new byte[1 << 20];
+        for (int mb = 0; mb < 96; mb++)
+        {
+            for (int i = 0; i < chunk.Length; i += 4096)
+            {
+                BitConverter.TryWriteBytes(chunk.AsSpan(i), mb * 256 + i / 4096);
+            }
+            store.Write((long)mb << 20, chunk);
+        }
+        var disk = k.Block.AttachDisk("sda", new SsdDisk(), store);
+        return (k, disk, store);
+    }
+
+    [Test]
+    public void ReadingMoreThanMemoryThroughThePageCacheReclaimsCleanPagesAndKswapdBalances()
+    {
+        var (k, disk, _) = Small();
+        var mem = k.Memory;
+        int wrong = 0;
+        Run(k, async self =>
+        {
+            long buf = await self.Mmap(0, 16 * Page, RW, Anon);
+            int fd = (int)await self.Open("/dev/sda", OpenFlags.O_RDONLY);
+            for (long off = 0; off < (96L << 20); off += 16 * Page)
+            {
+                (await self.Read(fd, buf, 16 * Page)).Should().Be(16 * Page);
+                for (int p = 0; p < 16; p++)
+                {
+                    long page = (off >> 12) + p;
+                    if (await self.Load<int>(buf + p * Page) != (int)((page >> 8) * 256 + (page & 255)))
+                    {
+                        wrong++;
+                    }
+                }
+            }
+            await self.Close(fd);
+            await self.Exit(0);
+        });
+        wrong.Should().Be(0, "every byte read is the disk's");
+        var r = mem.Reclaim!;
+        long steal = mem.Zones.Sum(z => z.PgSteal);
+        TestContext.Out.WriteLine($"steal {steal} kswapd {r.KswapdSteal} wakeups {r.KswapdWakeups} runs {r.PageoutRun} allocstall {r.AllocStall} cached {mem.NrFilePages} free {mem.Zones.Sum(z => z.FreePages)}");
+        steal.Should().BeGreaterThan(96L * 256 - mem.TotalRamPages, "the cache could not hold the disk: most of it was reclaimed");
+        r.KswapdWakeups.Should().BePositive("allocations below pages_low woke kswapd");
+        r.KswapdSteal.Should().BePositive();
+        mem.NrFilePages.Should().BeLessThan(mem.TotalRamPages);
+        k.Block.BdevOf(disk).Mapping.NrPages.Should().Be(mem.NrFilePages - mem.Shmem.Inodes.Sum(i => i.Mapping.NrPages));
+        k.RunUntil(() => r.Kswapd!.State == Kernel.Core.Tasks.TaskState.TASK_INTERRUPTIBLE, 2_000_000_000).Should().BeTrue();
+        r.Kswapd!.State.Should().Be(Kernel.Core.Tasks.TaskState.TASK_INTERRUPTIBLE, "kswapd went back to sleep with its zones balanced");
+        foreach (var z in mem.Zones.Where(z => z.PresentPages > 0 && z.NrInactive > 0))
+        {
+            z.FreePages.Should().BeGreaterThan(z.PagesMin, $"{z.Name} kept its reserve");
+        }
+        var vmstat = k.Proc.Read("/proc/vmstat")!;
+        vmstat.Should().MatchRegex(@"pgsteal_\w+ [1-9]").And.MatchRegex(@"pgscan_kswapd_\w+ [1-9]").And.MatchRegex(@"kswapd_steal [1-9]").And.MatchRegex(@"pageoutrun [1-9]");
+        k.Proc.Read("/proc/zoneinfo").Should().MatchRegex(@"inactive [1-9]");
+    }
+
+    [Test]
+    public void DirtyPagesAreWrittenOutByReclaimAndEveryByteReachesTheDisk()
+    {
+        var (k, disk, store) = Small();
+        var mem = k.Memory;
+        Run(k, async self =>
+        {
+            long buf = await self.Mmap(0, 16 * Page, RW, Anon);
+            int fd = (int)await self.Open("/dev/sda", OpenFlags.O_WRONLY);
+            for (long off = 0; off < (64L << 20); off += 16 * Page)
+            {
+                for (int p = 0; p < 16; p++)
+                {
+                    await self.Store(buf + p * Page, (int)(0x7000000 + (off >> 12) + p));
+                }
+                (await self.Write(fd, buf, 16 * Page)).Should().Be(16 * Page);
+            }
+            (await self.Fsync(fd)).Should().Be(0);
+            await self.Close(fd);
+            await self.Exit(0);
+        });
+        var r = mem.Reclaim!;
+        TestContext.Out.WriteLine($"vmscan_write {r.VmscanWrite} rotated {mem.PgRotated} steal {mem.Zones.Sum(z => z.PgSteal)}");
+        r.VmscanWrite.Should().BePositive("reclaim found dirty pages at the inactive tail and wrote them (pageout)");
+        mem.PgRotated.Should().BePositive("a page reclaim wrote goes to the inactive tail when its write ends");
+        var bytes = new byte[4];
+        for (long page = 0; page < (64L << 20) / Page; page += 97)
+        {
+            store.Read(page * Page, bytes);
+            BitConverter.ToInt32(bytes).Should().Be((int)(0x7000000 + page), $"page {page}");
+        }
+    }
+
+    [Test]
+    public void SwappinessIsATunableFromZeroToOneHundred()
+    {
+        var k = KernelBuilder.New().BootForHostCalls();
+        k.Proc.Read("/proc/sys/vm/swappiness").Should().Be("60\n");
+        k.Proc.Write("/proc/sys/vm/swappiness", "101").Should().Be(Errno.EINVAL.Ret());
+        k.Proc.Write("/proc/sys/vm/swappiness", "0").Should().Be(0);
+        k.Memory.Reclaim!.Swappiness.Should().Be(0);
+    }
+
+    [Test]
+    public void WithReclaimOffThereIsNoKswapdAndNoDirectReclaim()
+    {
+        var k = KernelBuilder.New().With(o => o with { Memory = new MemoryOptions { Reclaim = false } }).BootForHostCalls();
+        k.Memory.Reclaim.Should().BeNull();
+        k.Memory.DirectReclaim.Should().BeNull();
+        k.Tasks.Should().NotContain(t => t.Comm == "kswapd0");
+        k.Proc.Read("/proc/sys/vm/swappiness").Should().BeNull();
+    }
+}
