@@ -39,7 +39,11 @@ public sealed partial class PageReclaim
         KswapdMaxOrder = 0;
         while (true)
         {
-            await BalancePgdat(order);
+            long freed = await BalancePgdat(order);
+            if (_mem.Tracepoints.KswapdSleep.Enabled)
+            {
+                _mem.Tracepoints.KswapdSleep.Emit(new MmVmscanKswapd(M.Now, M.ThisCpu.Id, "", order, Sleep: true, freed));
+            }
             // prepare_to_wait(&pgdat->kswapd_wait) ... schedule(): the wake-up is wake_up_process
             // of this thread (equivalent: kswapd is the queue's only sleeper).
             self.State = TaskState.TASK_INTERRUPTIBLE;
@@ -80,6 +84,10 @@ public sealed partial class PageReclaim
             return; // !waitqueue_active: kswapd is at work already
         }
         KswapdWakeups++;
+        if (_mem.Tracepoints.KswapdWake.Enabled)
+        {
+            _mem.Tracepoints.KswapdWake.Emit(new MmVmscanKswapd(M.Now, M.ThisCpu.Id, zone.Name, order, Sleep: false, 0));
+        }
         M.WakeUpProcess(_kswapd);
     }
 

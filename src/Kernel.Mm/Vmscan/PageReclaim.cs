@@ -184,7 +184,7 @@ public sealed partial class PageReclaim : IDirectReclaim
             {
                 long n = Math.Min(nrInactive, sc.SwapClusterMax);
                 nrInactive -= n;
-                reclaimed += await ShrinkInactiveList(n, zone, sc);
+                reclaimed += await ShrinkInactiveList(n, zone, sc, priority);
             }
         }
         return reclaimed;
@@ -291,7 +291,7 @@ public sealed partial class PageReclaim : IDirectReclaim
     }
 
     /// <summary>shrink_inactive_list: isolate batches from the inactive tail, try to free them, put the rest back.</summary>
-    private async ValueTask<long> ShrinkInactiveList(long maxScan, Zone zone, ScanControl sc)
+    private async ValueTask<long> ShrinkInactiveList(long maxScan, Zone zone, ScanControl sc, int priority)
     {
         long scannedTotal = 0, reclaimed = 0;
         _mem.LruAddDrain();
@@ -317,6 +317,11 @@ public sealed partial class PageReclaim : IDirectReclaim
                 zone.PgScanDirect += scan;
             }
             zone.PgSteal += freed;
+            var tp = _mem.Tracepoints.ShrinkInactive;
+            if (tp.Enabled)
+            {
+                tp.Emit(new MmVmscanShrinkInactive(M.Now, M.ThisCpu.Id, zone.Name, scan, freed, priority, sc.IsKswapd));
+            }
             if (freed > 0)
             {
                 zone.PagesScanned = 0; // free_pages_bulk's reset: the zone is not stuck
@@ -509,6 +514,10 @@ public sealed partial class PageReclaim : IDirectReclaim
         page.Set(PageFlag.PG_reclaim);
         int res = mapping.AOps.WritePage(_mem, mapping, pfn);
         page = ref _mem.MemMap[pfn];
+        if (_mem.Tracepoints.Writepage.Enabled)
+        {
+            _mem.Tracepoints.Writepage.Emit(new MmVmscanWritepage(M.Now, M.ThisCpu.Id, pfn, res));
+        }
         if (res == AddressSpaceOperations.AOP_WRITEPAGE_ACTIVATE)
         {
             page.Clear(PageFlag.PG_reclaim);

@@ -114,7 +114,11 @@ public class ReclaimTests
     {
         var (k, disk, _) = Small();
         var mem = k.Memory;
-        int wrong = 0;
+        int wrong = 0, wakes = 0, sleeps = 0;
+        long traced = 0;
+        mem.Tracepoints.KswapdWake.Fired += _ => wakes++;
+        mem.Tracepoints.KswapdSleep.Fired += _ => sleeps++;
+        mem.Tracepoints.ShrinkInactive.Fired += e => traced += e.NrReclaimed;
         Run(k, async self =>
         {
             long buf = await self.Mmap(0, 16 * Page, RW, Anon);
@@ -141,6 +145,9 @@ public class ReclaimTests
         steal.Should().BeGreaterThan(96L * 256 - mem.TotalRamPages, "the cache could not hold the disk: most of it was reclaimed");
         r.KswapdWakeups.Should().BePositive("allocations below pages_low woke kswapd");
         r.KswapdSteal.Should().BePositive();
+        wakes.Should().Be((int)r.KswapdWakeups);
+        sleeps.Should().BeGreaterThanOrEqualTo(wakes - 1, "each wake-up ends in a sleep (the last one may still be under way)");
+        traced.Should().Be(mem.Zones.Sum(z => z.PgSteal), "mm_vmscan_lru_shrink_inactive reports every batch");
         mem.NrFilePages.Should().BeLessThan(mem.TotalRamPages);
         k.Block.BdevOf(disk).Mapping.NrPages.Should().Be(mem.NrFilePages - mem.Shmem.Inodes.Sum(i => i.Mapping.NrPages));
         k.RunUntil(() => r.Kswapd!.State == Kernel.Core.Tasks.TaskState.TASK_INTERRUPTIBLE, 2_000_000_000).Should().BeTrue();
@@ -159,6 +166,8 @@ public class ReclaimTests
     {
         var (k, disk, store) = Small();
         var mem = k.Memory;
+        int writepages = 0;
+        mem.Tracepoints.Writepage.Fired += e => writepages += e.Result == 0 ? 1 : 0;
         Run(k, async self =>
         {
             long buf = await self.Mmap(0, 16 * Page, RW, Anon);
@@ -179,6 +188,7 @@ public class ReclaimTests
         TestContext.Out.WriteLine($"vmscan_write {r.VmscanWrite} rotated {mem.PgRotated} steal {mem.Zones.Sum(z => z.PgSteal)}");
         r.VmscanWrite.Should().BePositive("reclaim found dirty pages at the inactive tail and wrote them (pageout)");
         mem.PgRotated.Should().BePositive("a page reclaim wrote goes to the inactive tail when its write ends");
+        writepages.Should().Be((int)r.VmscanWrite, "every write started is traced (a writepage that asks to be kept active is traced with its result)");
         var bytes = new byte[4];
         for (long page = 0; page < (64L << 20) / Page; page += 97)
         {
