@@ -60,6 +60,10 @@ public sealed partial class ReverseMap
             page.Clear(PageFlag.PG_referenced);
             referenced++;
         }
+        if (page.MapCount < 0)
+        {
+            return referenced; // page_referenced walks only a mapped page
+        }
         bool file = !page.IsAnon;
         foreach (var (mm, addr) in Walk(pfn))
         {

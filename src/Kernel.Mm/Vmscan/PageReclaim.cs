@@ -47,6 +47,7 @@ public sealed partial class PageReclaim : IDirectReclaim
     public const int SWAP_CLUSTER_MAX = 32;
 
     private readonly MemorySubsystem _mem;
+    private readonly Stack<List<int>> _lists = new();
 
     internal PageReclaim(MemorySubsystem mem)
     {
@@ -245,14 +246,14 @@ public sealed partial class PageReclaim : IDirectReclaim
             }
         }
         _mem.LruAddDrain();
-        var hold = new List<int>(SWAP_CLUSTER_MAX);
+        var hold = RentList();
         var cpu = M.ThisCpu;
         long moved = IsolateLruPages(nrPages, ref zone.ActiveList, hold, out long scanned);
         M.ChargeLock(zone.LruLock, cpu, scanned * _mem.Options.Costs.LruMoveNs);
         zone.PagesScanned += scanned;
         zone.NrActive -= moved;
-        var inactive = new List<int>(hold.Count);
-        var active = new List<int>();
+        var inactive = RentList();
+        var active = RentList();
         foreach (int pfn in hold)
         {
             ref var page = ref _mem.MemMap[pfn];
@@ -288,6 +289,18 @@ public sealed partial class PageReclaim : IDirectReclaim
         {
             _mem.PutPage(pfn); // the isolation's reference (__pagevec_release)
         }
+        ReturnList(hold);
+        ReturnList(inactive);
+        ReturnList(active);
+    }
+
+    /// <summary>The batches' page lists, reused (kswapd and direct reclaimers may interleave, so each takes its own).</summary>
+    private List<int> RentList() => _lists.TryPop(out var l) ? l : new List<int>(SWAP_CLUSTER_MAX);
+
+    private void ReturnList(List<int> l)
+    {
+        l.Clear();
+        _lists.Push(l);
     }
 
     /// <summary>shrink_inactive_list: isolate batches from the inactive tail, try to free them, put the rest back.</summary>
@@ -295,7 +308,7 @@ public sealed partial class PageReclaim : IDirectReclaim
     {
         long scannedTotal = 0, reclaimed = 0;
         _mem.LruAddDrain();
-        var list = new List<int>(SWAP_CLUSTER_MAX);
+        var list = RentList();
         var cpu = M.ThisCpu;
         do
         {
@@ -349,9 +362,13 @@ public sealed partial class PageReclaim : IDirectReclaim
             {
                 _mem.PutPage(pfn);
             }
-            await M.CondResched();
+            if (M.Executing is not null)
+            {
+                await M.CondResched(); // (host-side callers, a harness or a benchmark, have nothing to yield)
+            }
         }
         while (scannedTotal < maxScan);
+        ReturnList(list);
         return reclaimed;
     }
 
@@ -372,10 +389,10 @@ public sealed partial class PageReclaim : IDirectReclaim
     private long ShrinkPageList(List<int> pages, ScanControl sc)
     {
         long reclaimed = 0;
-        int activated = 0;
-        var keep = new List<int>(pages.Count);
-        foreach (int pfn in pages)
+        int activated = 0, kept = 0;
+        for (int i = 0; i < pages.Count; i++)
         {
+            int pfn = pages[i];
             var outcome = ShrinkOnePage(pfn, sc);
             if (outcome == Outcome.Freed)
             {
@@ -387,10 +404,9 @@ public sealed partial class PageReclaim : IDirectReclaim
                 _mem.MemMap[pfn].Set(PageFlag.PG_active);
                 activated++;
             }
-            keep.Add(pfn);
+            pages[kept++] = pfn; // the survivors, in order
         }
-        pages.Clear();
-        pages.AddRange(keep);
+        pages.RemoveRange(kept, pages.Count - kept);
         _mem.PgActivate += activated;
         return reclaimed;
     }
