@@ -212,6 +212,10 @@ public sealed class BlockLayer
         var q = disk.Queue;
         var bdev = _bdevs[name];
         var driver = _drivers[name];
+        if (Memory.Swap.Areas.Any(a => a.Mapping == bdev.Mapping))
+        {
+            throw new InvalidOperationException($"{name} is busy: it is a swap area (swapoff it first)");
+        }
         if (bdev.Openers > 0)
         {
             throw new InvalidOperationException($"{name} is busy: {bdev.Openers} open file(s) on /dev/{name} (EBUSY)");

@@ -55,6 +55,7 @@ public sealed partial class MemorySubsystem
         Shmem = new Shmem.Tmpfs(this);
         Rmap = new Rmap.ReverseMap(this, options.Rmap);
         InitLru(machine.Cpus.Length);
+        Swap = new Swap.SwapAreas(this);
         if (options.Reclaim)
         {
             Reclaim = new Vmscan.PageReclaim(this);
@@ -140,6 +141,9 @@ public sealed partial class MemorySubsystem
 
     /// <summary>mem_map: one Page per frame, indexed by pfn (the node's node_mem_map). Access by ref.</summary>
     public Page[] MemMap { get; }
+
+    /// <summary>mm/swapfile.c: the swap areas (swapon, swapoff, /proc/swaps).</summary>
+    public Swap.SwapAreas Swap { get; }
 
     /// <summary>mm/vmscan.c: kswapd and the reclaim direct reclaim runs; null with MemoryOptions.Reclaim off.</summary>
     public Vmscan.PageReclaim? Reclaim { get; }

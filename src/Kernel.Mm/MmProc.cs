@@ -116,8 +116,8 @@ public sealed partial class MemorySubsystem
             L("LowTotal", K(TotalRamPages - highTotal));
             L("LowFree", K(free - highFree));
         }
-        L("SwapTotal", 0);
-        L("SwapFree", 0);
+        L("SwapTotal", K(Swap.TotalSwapPages));
+        L("SwapFree", K(Swap.NrSwapPages));
         L("Dirty", 0);
         L("Writeback", 0);
         L("AnonPages", K(NrAnonPages));

@@ -25,6 +25,7 @@ public sealed partial class MemorySubsystem
         r.Register("/proc/zoneinfo", FormatZoneinfo);
         r.Register("/proc/vmstat", FormatVmstat);
         r.Register("/proc/slabinfo", FormatSlabinfo);
+        r.Register("/proc/swaps", () => Swap.FormatSwaps());
         r.RegisterPerTask("maps", t => Memory.MmStruct.Of(t) is { } mm ? Memory.ProcMaps.Maps(mm) : string.Empty);
         r.RegisterPerTask("statm", t => Memory.MmStruct.Of(t) is { } mm ? Memory.ProcMaps.Statm(mm) : "0 0 0 0 0 0 0\n");
         // min_free_kbytes_sysctl_handler: proc_dointvec, then setup_per_zone_pages_min.

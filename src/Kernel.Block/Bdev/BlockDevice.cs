@@ -28,6 +28,32 @@ public sealed class BlockDevice
         BlockSize = bsize;
     }
 
+    /// <summary>
+    /// read_mapping_page + wait_on_page_locked from kernel code (swapon's header): page `index`
+    /// of the device through its page cache, sleeping for the read. The page's bytes, or -errno.
+    /// </summary>
+    public async ValueTask<(byte[]? Bytes, long Error)> ReadPageAsync(long index)
+    {
+        var mem = Disk.Queue.Memory;
+        bool mayDefer = true;
+        while (true)
+        {
+            mem.BeginSync(mayDefer);
+            int pfn = Kernel.Mm.Filemap.GenericFile.ReadCachePage(mem, Mapping, index, out _);
+            var w = mem.EndSync();
+            if (w.IsNone)
+            {
+                if (pfn < 0)
+                {
+                    return (null, pfn);
+                }
+                mem.MarkPageAccessed(pfn);
+                return (mem.ReadPage(pfn).ToArray(), 0);
+            }
+            mayDefer = await mem.SleepFor(w);
+        }
+    }
+
     /// <summary>bd_block_size: the soft block size (BLKBSZGET, BLKBSZSET).</summary>
     public int BlockSize { get; internal set; }
 

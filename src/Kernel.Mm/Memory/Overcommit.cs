@@ -3,8 +3,8 @@
 // when it is created, and refused with ENOMEM when the charge does not fit the overcommit
 // policy (/proc/sys/vm/overcommit_memory): 0 OVERCOMMIT_GUESS, the default (free memory plus
 // page cache, less reserves and 3 % for non-root); 1 OVERCOMMIT_ALWAYS; 2 OVERCOMMIT_NEVER
-// (Committed_AS stays under CommitLimit = RAM * overcommit_ratio / 100 + swap). There is no swap
-// yet and no reclaimable slab, so those terms are 0.
+// (Committed_AS stays under CommitLimit = RAM * overcommit_ratio / 100 + swap). Free swap counts
+// as free memory for the guess; there is no reclaimable slab yet, so that term is 0.
 using Kernel.Core;
 
 namespace Kernel.Mm.Memory;
@@ -33,7 +33,7 @@ public sealed class Overcommit
     public long CommittedPages { get; private set; }
 
     /// <summary>CommitLimit in pages: totalram_pages * ratio / 100 + total_swap_pages.</summary>
-    public long CommitLimitPages => _mem.TotalRamPages * Ratio / 100;
+    public long CommitLimitPages => _mem.TotalRamPages * Ratio / 100 + _mem.Swap.TotalSwapPages;
 
     /// <summary>totalreserve_pages: per zone, its largest lowmem_reserve plus pages_high, capped at present.</summary>
     public long TotalReservePages { get; private set; }
@@ -76,7 +76,7 @@ public sealed class Overcommit
         }
         if (Mode == OVERCOMMIT_GUESS)
         {
-            long free = _mem.NrFilePages; // + nr_swap_pages + NR_SLAB_RECLAIMABLE, both 0 here
+            long free = _mem.NrFilePages + _mem.Swap.NrSwapPages; // + NR_SLAB_RECLAIMABLE, 0 here
             if (!capSysAdmin)
             {
                 free -= free / 32;
