@@ -197,6 +197,52 @@ public class ReclaimTests
         }
     }
 
+    /// <summary>A process maps 8 MB of the disk and touches it once; another streams 64 MB through the cache. How much of the mapping stays mapped?</summary>
+    private static long MappedPagesLeft(int swappiness)
+    {
+        var (k, _, _) = Small();
+        k.Proc.Write("/proc/sys/vm/swappiness", swappiness.ToString(System.Globalization.CultureInfo.InvariantCulture)).Should().Be(0);
+        bool mapped = false, done = false;
+        var mapper = k.Spawn("mapper", async self =>
+        {
+            int fd = (int)await self.Open("/dev/sda", OpenFlags.O_RDONLY);
+            long a = await self.Mmap(0, 8L << 20, Prot.PROT_READ, MapFlags.MAP_SHARED, fd, 80L << 20);
+            await self.Touch(a, 8L << 20, write: false);
+            mapped = true;
+            while (!done)
+            {
+                await self.Nanosleep(10_000_000);
+            }
+            await self.Exit(0);
+        });
+        k.RunUntil(() => mapped, 10_000_000_000).Should().BeTrue();
+        var streamer = k.Spawn("streamer", async self =>
+        {
+            long buf = await self.Mmap(0, 16 * Page, RW, Anon);
+            int fd = (int)await self.Open("/dev/sda", OpenFlags.O_RDONLY);
+            for (long off = 0; off < (64L << 20); off += 16 * Page)
+            {
+                (await self.Read(fd, buf, 16 * Page)).Should().Be(16 * Page);
+            }
+            await self.Exit(0);
+        });
+        k.RunUntilExit(streamer, 600_000_000_000).Should().BeTrue();
+        long left = k.MmOf(mapper)!.FileRss;
+        done = true;
+        k.RunUntilExit(mapper, 10_000_000_000).Should().BeTrue();
+        k.AssertInvariants();
+        return left;
+    }
+
+    [Test]
+    public void SwappinessDecidesWhetherReclaimTakesMappedPagesOrOnlyTheCache()
+    {
+        long keep = MappedPagesLeft(0), take = MappedPagesLeft(100);
+        TestContext.Out.WriteLine($"mapped pages left of 2048: swappiness 0 -> {keep}, 100 -> {take}");
+        keep.Should().BeGreaterThan(1900, "with swappiness 0 reclaim_mapped stays off while the cache has pages to give");
+        take.Should().BeLessThan(keep / 2, "with swappiness 100 mapped pages that are not used again are unmapped and freed");
+    }
+
     [Test]
     public void SwappinessIsATunableFromZeroToOneHundred()
     {
