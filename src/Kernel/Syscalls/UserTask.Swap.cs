@@ -15,12 +15,6 @@ public sealed partial class UserTask
     /// <summary>swapon(path, swapflags): 0 or -errno (EPERM, ENOENT, EBUSY, EINVAL).</summary>
     public async ValueTask<long> Swapon(string path, int swapFlags = 0)
     {
-        var p = Enter();
-        ArgumentNullException.ThrowIfNull(path);
-        if (!Capable(p))
-        {
-            return await Return(Errno.EPERM.Ret());
-        }
         var (file, err) = OpenForSwap(path);
         if (file is null)
         {
@@ -44,12 +38,6 @@ public sealed partial class UserTask
     /// <summary>swapoff(path): 0 or -errno (EPERM, ENOENT, EINVAL for a path that is not swap).</summary>
     public async ValueTask<long> Swapoff(string path)
     {
-        var p = Enter();
-        ArgumentNullException.ThrowIfNull(path);
-        if (!Capable(p))
-        {
-            return await Return(Errno.EPERM.Ret());
-        }
         var (file, err) = OpenForSwap(path);
         if (file is null)
         {
@@ -60,8 +48,15 @@ public sealed partial class UserTask
         return await Return(r);
     }
 
+    /// <summary>The common start of both calls: root only, then filp_open(path, O_RDWR | O_LARGEFILE).</summary>
     private (KFile? File, long Error) OpenForSwap(string path)
     {
+        var p = Enter();
+        ArgumentNullException.ThrowIfNull(path);
+        if (!Capable(p))
+        {
+            return (null, Errno.EPERM.Ret());
+        }
         if (_k.Mounts.Lookup(path, out var fs, out var rest) is var bad and < 0)
         {
             return (null, bad);
