@@ -56,6 +56,7 @@ public sealed partial class MemorySubsystem
         Rmap = new Rmap.ReverseMap(this, options.Rmap);
         InitLru(machine.Cpus.Length);
         Swap = new Swap.SwapAreas(this);
+        Oom = new Vmscan.OomKiller(this);
         if (options.Reclaim)
         {
             Reclaim = new Vmscan.PageReclaim(this);
@@ -141,6 +142,9 @@ public sealed partial class MemorySubsystem
 
     /// <summary>mem_map: one Page per frame, indexed by pfn (the node's node_mem_map). Access by ref.</summary>
     public Page[] MemMap { get; }
+
+    /// <summary>mm/oom_kill.c: the OOM killer the allocator calls when reclaim frees nothing.</summary>
+    public Vmscan.OomKiller Oom { get; }
 
     /// <summary>mm/swapfile.c: the swap areas (swapon, swapoff, /proc/swaps).</summary>
     public Swap.SwapAreas Swap { get; }

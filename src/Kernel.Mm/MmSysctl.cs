@@ -26,6 +26,17 @@ public sealed partial class MemorySubsystem
         r.Register("/proc/vmstat", FormatVmstat);
         r.Register("/proc/slabinfo", FormatSlabinfo);
         r.Register("/proc/swaps", () => Swap.FormatSwaps());
+        // fs/proc/base.c oom_adjust_write: -17..15, else EINVAL; oom_score is badness() now.
+        r.RegisterPerTask("oom_adj", t => string.Create(Ci, $"{t.OomKillAdj}\n"), (t, text) =>
+        {
+            if (!ProcRegistry.TryParseInts(text, out var v) || v.Length != 1 || v[0] < Vmscan.OomKiller.OOM_DISABLE || v[0] > Vmscan.OomKiller.OOM_ADJUST_MAX)
+            {
+                return Errno.EINVAL.Ret();
+            }
+            t.OomKillAdj = (int)v[0];
+            return 0;
+        });
+        r.RegisterPerTask("oom_score", t => string.Create(Ci, $"{Oom.Badness(t)}\n"));
         r.RegisterPerTask("maps", t => Memory.MmStruct.Of(t) is { } mm ? Memory.ProcMaps.Maps(mm) : string.Empty);
         r.RegisterPerTask("statm", t => Memory.MmStruct.Of(t) is { } mm ? Memory.ProcMaps.Statm(mm) : "0 0 0 0 0 0 0\n");
         // min_free_kbytes_sysctl_handler: proc_dointvec, then setup_per_zone_pages_min.

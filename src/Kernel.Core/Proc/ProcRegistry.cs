@@ -64,6 +64,16 @@ public sealed class ProcRegistry
         }
     }
 
+    /// <summary>Add a writable /proc/PID/`name` (oom_adj): `store` parses and applies a write for the task, 0 or -errno.</summary>
+    public void RegisterPerTask(string name, Func<TaskStruct, string?> show, Func<TaskStruct, string, long> store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        RegisterPerTask(name, show);
+        _perTaskStore[name] = store;
+    }
+
+    private readonly Dictionary<string, Func<TaskStruct, string, long>> _perTaskStore = new(StringComparer.Ordinal);
+
     /// <summary>Add the directory /proc/PID/`name` (fd): `list` gives its entries for a task, or null.</summary>
     public void RegisterPerTaskDir(string name, Func<TaskStruct, IReadOnlyList<string>?> list)
     {
@@ -154,7 +164,11 @@ public sealed class ProcRegistry
         {
             return e.Store is null ? Errno.EACCES.Ret() : e.Store(text);
         }
-        return TaskFile(path, out _, out _) ? Errno.EACCES.Ret() : Errno.ENOENT.Ret();
+        if (TaskFile(path, out var task, out _))
+        {
+            return _perTaskStore.TryGetValue(path[(path.LastIndexOf('/') + 1)..], out var store) && task is not null ? store(task, text) : Errno.EACCES.Ret();
+        }
+        return Errno.ENOENT.Ret();
     }
 
     /// <summary>Whether `path` names a writable file.</summary>

@@ -42,6 +42,8 @@ public enum ThreadInfoFlags
     TIF_SIGPENDING = 1 << 2,
     TIF_NEED_RESCHED = 1 << 3,
     TIF_POLLING_NRFLAG = 1 << 16,
+    /// <summary>TIF_MEMDIE: the OOM killer chose this task; it may use every reserve to exit.</summary>
+    TIF_MEMDIE = 1 << 17,
 }
 
 /// <summary>task_struct->flags (PF_*), the ones the emulator uses.</summary>

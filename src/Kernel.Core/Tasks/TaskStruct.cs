@@ -75,6 +75,8 @@ public sealed partial class TaskStruct
     public SchedPolicy Policy { get; set; }
     /// <summary>ioprio: IOPRIO_PRIO_VALUE(class, data) set by ioprio_set; 0 (no class) lets CFQ derive it from nice.</summary>
     public ushort IoPrio { get; internal set; }
+    /// <summary>oomkilladj (/proc/PID/oom_adj): -17 (OOM_DISABLE) to 15, a shift of the OOM killer's badness.</summary>
+    public int OomKillAdj { get; internal set; }
     /// <summary>Nanoseconds of recent sleep credit, 0..NS_MAX_SLEEP_AVG.</summary>
     public long SleepAvg { get; set; }
     /// <summary>sched_clock() of the last enqueue/switch (ns).</summary>

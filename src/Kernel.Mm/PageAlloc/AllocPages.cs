@@ -72,8 +72,9 @@ public sealed partial class MemorySubsystem
         {
             return pfn;
         }
-        // PF_MEMALLOC tasks (the ones freeing memory) may dip below every watermark.
-        if ((current.Flags & TaskFlags.PF_MEMALLOC) != 0 && !inInterrupt && (gfp & Gfp.__GFP_NOMEMALLOC) == 0)
+        // PF_MEMALLOC tasks (the ones freeing memory) and the OOM killer's victim may dip below every watermark.
+        if (((current.Flags & TaskFlags.PF_MEMALLOC) != 0 || (current.ThreadFlags & ThreadInfoFlags.TIF_MEMDIE) != 0)
+            && !inInterrupt && (gfp & Gfp.__GFP_NOMEMALLOC) == 0)
         {
             pfn = GetPageFromFreelist(gfp, order, zonelist, AllocFlags.ALLOC_NO_WATERMARKS);
             if (pfn >= 0)

@@ -7,6 +7,7 @@
 // and the section's owner comes here (SleepFor), then runs its operation again.
 using Kernel.Core;
 using Kernel.Core.Tasks;
+using Kernel.Core.Time;
 
 namespace Kernel.Mm;
 
@@ -179,9 +180,24 @@ public sealed partial class MemorySubsystem
             }
             else if ((gfp & Gfp.__GFP_FS) != 0 && (gfp & Gfp.__GFP_NORETRY) == 0)
             {
-                // The pages_high try and out_of_memory() (the OOM killer comes with reclaim): the
-                // operation runs once more without deferring and fails if memory is still short.
-                return false;
+                // The pages_high try, then out_of_memory(): a victim is killed (or one is still
+                // dying), and unless it is this task the allocator gives it a tick to exit before
+                // it tries again (goto restart). With nothing to kill the operation runs once more
+                // without deferring and fails.
+                if (WatermarksAllow(gfp, order, zonelist, high: true))
+                {
+                    return true;
+                }
+                if (!Oom.OutOfMemory(gfp, order))
+                {
+                    return false;
+                }
+                if ((p.ThreadFlags & ThreadInfoFlags.TIF_MEMDIE) == 0)
+                {
+                    p.State = TaskState.TASK_UNINTERRUPTIBLE; // schedule_timeout_uninterruptible(1)
+                    await Machine.ScheduleTimeout(1);
+                }
+                return true;
             }
             bool doRetry = (gfp & Gfp.__GFP_NORETRY) == 0
                 && (order <= PAGE_ALLOC_COSTLY_ORDER || (gfp & (Gfp.__GFP_REPEAT | Gfp.__GFP_NOFAIL)) != 0);
@@ -193,13 +209,13 @@ public sealed partial class MemorySubsystem
         }
     }
 
-    /// <summary>Would get_page_from_freelist at pages_low (ALLOC_WMARK_LOW) find a zone?</summary>
-    private bool WatermarksAllow(Gfp gfp, int order, Zone[] zonelist)
+    /// <summary>Would get_page_from_freelist at pages_low (ALLOC_WMARK_LOW), or pages_high, find a zone?</summary>
+    private bool WatermarksAllow(Gfp gfp, int order, Zone[] zonelist, bool high = false)
     {
         int classzone = zonelist[0].Index;
         foreach (var z in zonelist)
         {
-            if (ZoneWatermarkOk(z, order, z.PagesLow, classzone, AllocFlags.ALLOC_WMARK_LOW))
+            if (ZoneWatermarkOk(z, order, high ? z.PagesHigh : z.PagesLow, classzone, high ? AllocFlags.ALLOC_WMARK_HIGH : AllocFlags.ALLOC_WMARK_LOW))
             {
                 return true;
             }

@@ -114,7 +114,12 @@ public sealed partial class PageReclaim : IDirectReclaim
         {
             return reclaimed;
         }
-        return sc.AllUnreclaimable ? 0 : 1; // "top priority shrink_caches still had more to do? don't OOM, then"
+        // "top priority shrink_caches still had more to do? don't OOM, then". Deviation: a zone
+        // scanned six times over without a page freed counts as unreclaimable here too (later
+        // kernels' zone_reclaimable), so an allocator does not loop for ever while kswapd sleeps.
+        bool hopeless = sc.AllUnreclaimable || zonelist.All(z => z.PresentPages == 0 || z.AllUnreclaimable
+            || z.PagesScanned >= (z.NrActive + z.NrInactive) * 6);
+        return hopeless ? 0 : 1;
     }
 
     /// <summary>shrink_zones: each populated zone of the list, skipping those kswapd marked all_unreclaimable below DEF_PRIORITY.</summary>

@@ -128,6 +128,7 @@ public sealed partial class ProcessTable
         }
         child.Uid = parent.Uid;
         child.IoPrio = parent.IoPrio;
+        child.OomKillAdj = parent.OomKillAdj;
         child.Euid = parent.Euid;
         child.Pgrp = parent.Pgrp;
         child.Session = parent.Session;

@@ -338,6 +338,10 @@ public sealed partial class UserTask
             if (failed == FaultResult.Retry)
             {
                 failed = await PageFault.DoPageFaultSlow(MmOrThrow(), p, addr, write, retry);
+                if (failed == FaultResult.Minor && (p.ThreadFlags & ThreadInfoFlags.TIF_SIGPENDING) != 0)
+                {
+                    await Return(0); // the fault slept and a signal came (the OOM killer's SIGKILL): ret_from_exception handles it
+                }
             }
             if (failed != FaultResult.Minor)
             {

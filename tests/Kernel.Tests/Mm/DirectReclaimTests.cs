@@ -137,9 +137,12 @@ public class DirectReclaimTests
         k.RunUntilIdle().Should().BeTrue("no progress must not loop for ever");
 
         reclaim.Calls.Should().Be(1, "no progress: one try, then out_of_memory");
-        (prog.ExitCode & 0x7f).Should().Be(Signals.SIGKILL, "VM: killing process");
-        k.Memory.AllocFailures.Should().BeGreaterThan(failuresBefore, "the last try fails for real");
-        k.Machine.Oopses.Select(o => o.Message).Should().Contain("VM: killing process faulter");
+        (prog.ExitCode & 0x7f).Should().Be(Signals.SIGKILL, "the OOM killer chose the only process with memory");
+        k.Memory.AllocFailures.Should().Be(failuresBefore, "the victim's TIF_MEMDIE let its allocation use the reserves, so it could die");
+        k.Machine.Oopses.Select(o => o.Message).Should().Contain(m => m.StartsWith("faulter invoked oom-killer: gfp_mask=0x", StringComparison.Ordinal) && m.EndsWith(", order=0, oomkilladj=0", StringComparison.Ordinal))
+            .And.Contain(m => m.StartsWith($"Out of memory: kill process {prog.Pid} (faulter) score ", StringComparison.Ordinal))
+            .And.Contain($"Killed process {prog.Pid} (faulter)");
+        k.Memory.Oom.Kills.Should().Be(1);
         GiveBack(k, held);
         k.AssertInvariants();
     }
