@@ -32,6 +32,29 @@ public sealed partial class MemorySubsystem
     /// <summary>NR_FILE_MAPPED: page cache pages mapped by at least one PTE.</summary>
     public long NrFileMapped { get; internal set; }
 
+    /// <summary>
+    /// NR_FILE_DIRTY and NR_WRITEBACK: page cache pages dirty and under writeback, counted over
+    /// the caches when read (2.6.20 keeps them as zone counters updated at each transition).
+    /// </summary>
+    public (long Dirty, long Writeback) DirtyAndWriteback()
+    {
+        long dirty = 0, writeback = 0;
+        foreach (var space in _spaces)
+        {
+            if (space is null)
+            {
+                continue;
+            }
+            foreach (int pfn in space.PageTree.Values)
+            {
+                ref var page = ref MemMap[pfn];
+                dirty += page.Test(PageFlag.PG_dirty) ? 1 : 0;
+                writeback += page.Test(PageFlag.PG_writeback) ? 1 : 0;
+            }
+        }
+        return (dirty, writeback);
+    }
+
     /// <summary>NR_BOUNCE: pages held as bounce buffers now.</summary>
     public long NrBounce { get; internal set; }
 
@@ -118,8 +141,9 @@ public sealed partial class MemorySubsystem
         }
         L("SwapTotal", K(Swap.TotalSwapPages));
         L("SwapFree", K(Swap.NrSwapPages));
-        L("Dirty", 0);
-        L("Writeback", 0);
+        var (dirty, writeback) = DirtyAndWriteback();
+        L("Dirty", K(dirty));
+        L("Writeback", K(writeback));
         L("AnonPages", K(NrAnonPages));
         L("Mapped", K(NrFileMapped));
         long reclaimable = Caches.Where(c => (c.Flags & Slab.SlabFlags.SLAB_RECLAIM_ACCOUNT) != 0).Sum(c => c.Pages);
@@ -141,10 +165,13 @@ public sealed partial class MemorySubsystem
     public string FormatVmstat()
     {
         var sb = new StringBuilder();
+        var (dirty, writeback) = DirtyAndWriteback();
         foreach (var name in VmStatText)
         {
             long v = name switch
             {
+                "nr_dirty" => dirty,
+                "nr_writeback" => writeback,
                 "nr_anon_pages" => NrAnonPages,
                 "nr_mapped" => NrFileMapped,
                 "nr_file_pages" => NrFilePages,

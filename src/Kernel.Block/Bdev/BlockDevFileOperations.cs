@@ -143,18 +143,25 @@ public sealed partial class BlockDevFileOperations : FileOperations, ISleepingFi
     {
         var mem = _block.Memory;
         var mapping = bdev.Mapping;
-        List<(long Index, int Pfn)>? pages = null;
-        foreach (var (index, pfn) in mapping.PageTree)
+        // WB_SYNC_ALL: a page whose writepage could not start (no bio free now: it is redirtied)
+        // is tried again after the writes in flight end, until every page of the range is clean.
+        while (true)
         {
-            ref var page = ref mem.PageAt(pfn);
-            if (index >= first && index <= last && (page.Test(PageFlag.PG_dirty) || page.Test(PageFlag.PG_writeback)))
+            List<(long Index, int Pfn)>? pages = null;
+            foreach (var (index, pfn) in mapping.PageTree)
             {
-                (pages ??= new()).Add((index, pfn));
+                ref var page = ref mem.PageAt(pfn);
+                if (index >= first && index <= last && (page.Test(PageFlag.PG_dirty) || page.Test(PageFlag.PG_writeback)))
+                {
+                    (pages ??= new()).Add((index, pfn));
+                }
             }
-        }
-        if (pages is not null)
-        {
+            if (pages is null)
+            {
+                break;
+            }
             pages.Sort((a, b) => a.Index.CompareTo(b.Index));
+            int started = 0, deferred = 0;
             foreach (var (_, pfn) in pages)
             {
                 ref var page = ref mem.PageAt(pfn);
@@ -163,9 +170,24 @@ public sealed partial class BlockDevFileOperations : FileOperations, ISleepingFi
                     continue; // already on its way: waited for below
                 }
                 page.Clear(PageFlag.PG_dirty); // clear_page_dirty_for_io
-                mapping.AOps.WritePage(mem, mapping, pfn);
+                if (mapping.AOps.WritePage(mem, mapping, pfn) == AddressSpaceOperations.AOP_WRITEPAGE_ACTIVATE)
+                {
+                    deferred++;
+                }
+                else
+                {
+                    started++;
+                }
             }
             await WaitOnWriteback(bdev, pages);
+            if (deferred == 0)
+            {
+                break;
+            }
+            if (started == 0)
+            {
+                await mem.BackingDev.CongestionWait(BackingDev.WRITE, Math.Max(1, _block.Machine.Hz.Value / 50)); // nothing in flight to wait for: nap
+            }
         }
         if (bdev.WriteError)
         {

@@ -180,7 +180,11 @@ public class ReclaimTests
                 }
                 (await self.Write(fd, buf, 16 * Page)).Should().Be(16 * Page);
             }
+            var (dirty, _) = mem.DirtyAndWriteback();
+            dirty.Should().BePositive("the last writes are still in the cache");
+            k.Proc.Read("/proc/meminfo").Should().Contain($"Dirty:        {dirty * 4,8} kB");
             (await self.Fsync(fd)).Should().Be(0);
+            mem.DirtyAndWriteback().Should().Be((0L, 0L), "fsync wrote everything back and waited");
             await self.Close(fd);
             await self.Exit(0);
         });
@@ -190,7 +194,7 @@ public class ReclaimTests
         mem.PgRotated.Should().BePositive("a page reclaim wrote goes to the inactive tail when its write ends");
         writepages.Should().Be((int)r.VmscanWrite, "every write started is traced (a writepage that asks to be kept active is traced with its result)");
         var bytes = new byte[4];
-        for (long page = 0; page < (64L << 20) / Page; page += 97)
+        for (long page = 0; page < (64L << 20) / Page; page++)
         {
             store.Read(page * Page, bytes);
             BitConverter.ToInt32(bytes).Should().Be((int)(0x7000000 + page), $"page {page}");
