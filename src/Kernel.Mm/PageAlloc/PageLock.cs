@@ -118,6 +118,10 @@ public sealed class PageWaitTable
             throw new KernelBug($"unlock_page: pfn {pfn} is not locked");
         }
         page.Clear(PageFlag.PG_locked);
-        QueueOf(pfn).WakeUpKey(KeyOf(pfn), TaskState.TASK_UNINTERRUPTIBLE, nrExclusive: 1);
+        var wq = QueueOf(pfn);
+        if (wq.IsActive) // wake_up_page -> __wake_up_bit: only a queue with sleepers is walked
+        {
+            wq.WakeUpKey(KeyOf(pfn), TaskState.TASK_UNINTERRUPTIBLE, nrExclusive: 1);
+        }
     }
 }
