@@ -188,7 +188,15 @@ public sealed partial class MemorySubsystem
         {
             foreach (var z in Zones)
             {
-                sb.Append(Ci, $"{prefix}_{z.Name.ToLowerInvariant()} {f(z)}\n");
+                // TEXTS_FOR_ZONES: _dma, _dma32, _normal, _high.
+                string suffix = z.Type switch
+                {
+                    ZoneType.ZONE_DMA => "dma",
+                    ZoneType.ZONE_DMA32 => "dma32",
+                    ZoneType.ZONE_NORMAL => "normal",
+                    _ => "high",
+                };
+                sb.Append(Ci, $"{prefix}_{suffix} {f(z)}\n");
             }
         }
         PerZone("pgalloc", z => z.PgAlloc);

@@ -159,6 +159,7 @@ public class ReclaimTests
         var vmstat = k.Proc.Read("/proc/vmstat")!;
         vmstat.Should().MatchRegex(@"pgsteal_\w+ [1-9]").And.MatchRegex(@"pgscan_kswapd_\w+ [1-9]").And.MatchRegex(@"kswapd_steal [1-9]").And.MatchRegex(@"pageoutrun [1-9]");
         k.Proc.Read("/proc/zoneinfo").Should().MatchRegex(@"inactive [1-9]");
+        vmstat.Should().Contain("\npgalloc_high ").And.NotContain("highmem", "2.6.20 names the highmem counters _high");
     }
 
     [Test]
