@@ -3,7 +3,6 @@
 // them (highest allowed zone first, falling back downwards), its slice of mem_map, its size, and
 // the wait queue its kswapd sleeps on. The memory subsystem (MemorySubsystem) owns the node and
 // everything that is not per node: the allocator's entry points, slab, rmap, tmpfs, the page cache.
-using Kernel.Core.Locking;
 
 namespace Kernel.Mm;
 
@@ -24,7 +23,6 @@ public sealed class PglistData
         NodeSpannedPages = memMap.LongLength;
         NodePresentPages = zones.Sum(z => z.PresentPages);
         _zonelists = BuildZonelists();
-        KswapdWait = new WaitQueueHead($"kswapd{nodeId}_wait");
     }
 
     /// <summary>node_id.</summary>
@@ -46,9 +44,6 @@ public sealed class PglistData
 
     /// <summary>node_spanned_pages: the node's pfn range, holes included.</summary>
     public long NodeSpannedPages { get; }
-
-    /// <summary>kswapd_wait: where the node's kswapd sleeps until an allocation wakes it.</summary>
-    public WaitQueueHead KswapdWait { get; }
 
     /// <summary>
     /// node_zonelists[top]: the zones an allocation whose highest allowed zone is `top` may use,

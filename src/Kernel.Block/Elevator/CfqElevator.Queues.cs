@@ -26,6 +26,13 @@ public sealed partial class CfqElevator
         return null;
     }
 
+    /// <summary>The existing queue the submitting task's I/O of direction `rw` (and sync-ness) goes to, if any.</summary>
+    private CfqQueue? SubmitterQueue(int rw, bool sync)
+    {
+        var tsk = Q.Submitter;
+        return FindCfqHash(QueuePid(tsk, rw, sync), tsk.IoPrio);
+    }
+
     /// <summary>cfq_get_queue: the queue for `key` at the task's priority, made (new, idling allowed) if there is none; one more reference.</summary>
     private CfqQueue GetQueue(int key, TaskStruct task)
     {

@@ -167,8 +167,7 @@ public sealed partial class CfqElevator
     {
         ArgumentNullException.ThrowIfNull(bio);
         rq = null;
-        var tsk = Q.Submitter;
-        var cfqq = FindCfqHash(QueuePid(tsk, bio.IsWrite ? 1 : 0, (bio.Rw & BioRw.BIO_RW_SYNC) != 0), tsk.IoPrio);
+        var cfqq = SubmitterQueue(bio.IsWrite ? 1 : 0, (bio.Rw & BioRw.BIO_RW_SYNC) != 0);
         return cfqq is null ? ElvMergeType.NoMerge : FrontMergeIn(cfqq.SortList, bio, out rq);
     }
 
@@ -200,8 +199,7 @@ public sealed partial class CfqElevator
         {
             return false;
         }
-        var tsk = Q.Submitter;
-        return RqCfqq(rq) is { } own && FindCfqHash(QueuePid(tsk, rw, bioSync), tsk.IoPrio) == own;
+        return RqCfqq(rq) is { } own && SubmitterQueue(rw, bioSync) == own;
     }
 
     public override Request? FormerRequest(Request rq) => rq.RbTree is null ? null : SectorTree.Prev(rq);
@@ -211,8 +209,7 @@ public sealed partial class CfqElevator
     /// <summary>cfq_may_queue: a queue that is being waited for must get its request; others may.</summary>
     public override ElvMayQueue MayQueue(int rw, bool sync)
     {
-        var tsk = Q.Submitter;
-        if (FindCfqHash(QueuePid(tsk, rw, sync), tsk.IoPrio) is not { } cfqq)
+        if (SubmitterQueue(rw, sync) is not { } cfqq)
         {
             return ElvMayQueue.May;
         }

@@ -326,15 +326,17 @@ public sealed partial class RequestQueue
             bio.Endio(bio.Size, (int)Errno.EOPNOTSUPP.Ret());
             return default;
         }
+        if (m.Executing is null)
+        {
+            // Host-side code (a test, a harness) cannot sleep for a request or bounce pages: the
+            // no-wait path queues the bio, or keeps it on the backlog.
+            TryMakeRequestNoWait(bio);
+            return default;
+        }
         // blk_queue_bounce: pages the device cannot reach go through lowmem copies.
         var bounced = TryBounce(bio);
         if (bounced is null)
         {
-            if (m.Executing is null)
-            {
-                Backlog(bio); // the host side cannot sleep for bounce pages
-                return default;
-            }
             return MakeRequestBounceSlow(bio);
         }
         bio = bounced;
@@ -348,19 +350,6 @@ public sealed partial class RequestQueue
             return default;
         }
         int rw = bio.IsWrite ? 1 : 0;
-        if (m.Executing is null)
-        {
-            // Host-side code (a test, a harness) cannot sleep for a request: the bio waits on the backlog instead.
-            var rq = _backlog.Count == 0 ? GetRequest(rw, Gfp.GFP_NOIO, sync) : null;
-            if (rq is null)
-            {
-                Backlog(bio);
-                GenericUnplugDevice();
-                return default;
-            }
-            AddNewRequest(rq, bio, sync);
-            return default;
-        }
         var got = GetRequestWait(rw, sync);
         if (got.IsCompletedSuccessfully)
         {

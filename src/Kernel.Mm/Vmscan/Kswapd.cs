@@ -1,5 +1,6 @@
-// Linux 2.6.20 mm/vmscan.c kswapd and balance_pgdat: one kernel thread per node sleeps on
-// pgdat->kswapd_wait until an allocation finds a zone below pages_low (wakeup_kswapd), then scans
+// Linux 2.6.20 mm/vmscan.c kswapd and balance_pgdat: one kernel thread per node sleeps (on
+// pgdat->kswapd_wait in Linux; here in TASK_INTERRUPTIBLE, woken directly, as it is the queue's
+// only sleeper) until an allocation finds a zone below pages_low (wakeup_kswapd), then scans
 // the node's zones from DMA up to the highest one below pages_high, priority 12 down to 0, until
 // every zone is back above pages_high; a zone scanned six times over without a page freed is
 // marked all_unreclaimable and only polled after that. Its scans count as pgscan_kswapd and its

@@ -212,22 +212,16 @@ public sealed partial class PageReclaim : IDirectReclaim
         {
             int pfn = src.Tail;
             ref var page = ref map[pfn];
-            if (!page.Test(PageFlag.PG_lru))
+            if (!page.Test(PageFlag.PG_lru) || page.Count <= 0)
             {
-                throw new KernelBug($"isolate_lru_pages: pfn {pfn} on an LRU list without PG_lru");
+                throw new KernelBug($"isolate_lru_pages: pfn {pfn} on an LRU list with flags 0x{page.Flags:x} and count {page.Count}");
             }
+            // get_page_unless_zero always succeeds here: put_page takes a page off its list before its count reaches 0.
             src.Del(map, pfn);
-            if (page.Count > 0)
-            {
-                page.Count++; // get_page_unless_zero
-                page.Clear(PageFlag.PG_lru);
-                dst.Add(pfn);
-                taken++;
-            }
-            else
-            {
-                src.AddHead(map, pfn);
-            }
+            page.Count++;
+            page.Clear(PageFlag.PG_lru);
+            dst.Add(pfn);
+            taken++;
         }
         return taken;
     }
@@ -279,15 +273,13 @@ public sealed partial class PageReclaim : IDirectReclaim
             ref var page = ref _mem.MemMap[pfn];
             page.Set(PageFlag.PG_lru);
             page.Clear(PageFlag.PG_active);
-            zone.InactiveList.AddHead(_mem.MemMap, pfn);
+            _mem.AddPageToInactiveList(zone, pfn);
         }
-        zone.NrInactive += inactive.Count;
         foreach (int pfn in active)
         {
             _mem.MemMap[pfn].Set(PageFlag.PG_lru);
-            zone.ActiveList.AddHead(_mem.MemMap, pfn);
+            _mem.AddPageToActiveList(zone, pfn);
         }
-        zone.NrActive += active.Count;
         zone.PgRefill += scanned;
         _mem.PgDeactivate += inactive.Count;
         foreach (int pfn in hold)
@@ -339,11 +331,6 @@ public sealed partial class PageReclaim : IDirectReclaim
             if (tp.Enabled)
             {
                 tp.Emit(new MmVmscanShrinkInactive(M.Now, M.ThisCpu.Id, zone.Name, scan, freed, priority, sc.IsKswapd));
-            }
-            if (freed > 0)
-            {
-                zone.PagesScanned = 0; // free_pages_bulk's reset: the zone is not stuck
-                zone.AllUnreclaimable = false;
             }
             if (taken == 0)
             {
@@ -456,7 +443,6 @@ public sealed partial class PageReclaim : IDirectReclaim
             return Outcome.Keep;
         }
         int referenced = _mem.Rmap.PageReferenced(pfn);
-        page = ref _mem.MemMap[pfn];
         if (referenced > 0 && PageMappingInuse(ref page))
         {
             return Outcome.Activate;
@@ -480,7 +466,6 @@ public sealed partial class PageReclaim : IDirectReclaim
                 case UnmapResult.SWAP_AGAIN:
                     return Outcome.Keep;
             }
-            page = ref _mem.MemMap[pfn];
         }
         if (page.Test(PageFlag.PG_dirty))
         {
@@ -495,7 +480,6 @@ public sealed partial class PageReclaim : IDirectReclaim
                 case PageoutResult.Activate:
                     return Outcome.Activate;
                 case PageoutResult.Success:
-                    page = ref _mem.MemMap[pfn];
                     if (page.Test(PageFlag.PG_writeback) || page.Test(PageFlag.PG_dirty))
                     {
                         return Outcome.Keep; // freed when its write ends and a later scan finds it clean
@@ -534,7 +518,6 @@ public sealed partial class PageReclaim : IDirectReclaim
         page.Clear(PageFlag.PG_dirty); // clear_page_dirty_for_io
         page.Set(PageFlag.PG_reclaim);
         int res = mapping.AOps.WritePage(_mem, mapping, pfn);
-        page = ref _mem.MemMap[pfn];
         if (_mem.Tracepoints.Writepage.Enabled)
         {
             _mem.Tracepoints.Writepage.Emit(new MmVmscanWritepage(M.Now, M.ThisCpu.Id, pfn, res));
@@ -560,11 +543,7 @@ public sealed partial class PageReclaim : IDirectReclaim
         {
             return false;
         }
-        mapping.PageTree.Remove(page.Index);
-        _mem.NrFilePages--;
-        page.Mapping = 0;
-        page.Clear(PageFlag.PG_uptodate);
-        page.Count--; // __put_page: the page cache's reference
+        GenericFile.RemoveFromPageCache(_mem, mapping, page.Index, pfn); // and __put_page of the cache's reference
         _mem.PageWait.UnlockPage(pfn);
         _mem.PutPage(pfn); // the isolation's reference: the page is free
         return true;

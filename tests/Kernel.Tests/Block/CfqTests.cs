@@ -213,8 +213,11 @@ public class CfqTests
         var k = Boot("cfq", out var disk, out _);
         var reads = Enumerable.Range(0, 3).Select(_ => new List<long>()).ToArray();
         var readers = Enumerable.Range(0, 3).Select(n => k.Spawn($"r{n}", Reader(n * (5L << 30), null, long.MaxValue, 30, reads[n]))).ToList();
-        k.RunUntil(() => reads.Sum(r => r.Count) >= 10, 10_000_000_000).Should().BeTrue();
+        // Stop with requests in CFQ and another in the driver, the moment the switch must handle.
+        k.RunUntil(() => reads.Sum(r => r.Count) >= 10 && disk.Queue.Elevator.Queued > 0 && disk.Queue.InFlight > 0, 10_000_000_000).Should().BeTrue();
+        var old = (CfqElevator)disk.Queue.Elevator;
         k.Proc.Write("/sys/block/sda/queue/scheduler", "deadline").Should().Be(0);
+        old.Queued.Should().Be(0, "the switch moved CFQ's requests to the dispatch queue");
         disk.Queue.Elevator.Name.Should().Be("deadline");
         foreach (var t in readers)
         {
