@@ -102,6 +102,13 @@ public sealed partial class MemorySubsystem
     public Filemap.AddressSpace? AddressSpaceOf(int mapping) =>
         mapping == 0 || (mapping & Page.PAGE_MAPPING_ANON) != 0 ? null : _spaces[mapping >> 1];
 
+    /// <summary>page_mapping(): the swap cache (swapper_space) for a page in it, else the file page's address_space; null for anonymous or free pages.</summary>
+    public Filemap.AddressSpace? PageMapping(int pfn)
+    {
+        ref var page = ref PageAt(pfn);
+        return page.Test(PageFlag.PG_swapcache) ? Swap.SwapperSpace : AddressSpaceOf(page.Mapping);
+    }
+
     /// <summary>
     /// sizeof(struct page) in the modelled kernel: 32 bytes on i386 (flags, _count, _mapcount,
     /// private, mapping, index, lru), 56 on x86_64. The host's Page is 40 bytes (a 64-bit index; it also holds

@@ -39,6 +39,9 @@ public sealed record MmCosts
     /// <summary>Each PTE a reverse-map walk (or a 2.4 page-table scan) examines.</summary>
     public long RmapPteNs { get; init; } = 25;
 
+    /// <summary>unuse_pte_range: swapoff's pte_same test of one PTE while it looks for an entry's users.</summary>
+    public long UnusePteNs { get; init; } = 2;
+
     /// <summary>kmem_cache_alloc or kmem_cache_free of one object (per-CPU array hit).</summary>
     public long SlabObjectNs { get; init; } = 30;
 

@@ -128,8 +128,8 @@ public sealed partial class MemorySubsystem
         L("MemTotal", K(TotalRamPages));
         L("MemFree", K(free));
         L("Buffers", 0);
-        L("Cached", K(NrFilePages));
-        L("SwapCached", 0);
+        L("Cached", K(NrFilePages - Swap.TotalSwapcachePages));
+        L("SwapCached", K(Swap.TotalSwapcachePages));
         L("Active", K(Zones.Sum(z => z.NrActive)));
         L("Inactive", K(Zones.Sum(z => z.NrInactive)));
         if (Arch == Architecture.I386Pae)
@@ -183,7 +183,7 @@ public sealed partial class MemorySubsystem
             sb.Append(Ci, $"{name} {v}\n");
         }
         // vmstat_start: "sectors -> kbytes".
-        sb.Append(Ci, $"pgpgin {PgpgIn / 2}\npgpgout {PgpgOut / 2}\npswpin 0\npswpout 0\n");
+        sb.Append(Ci, $"pgpgin {PgpgIn / 2}\npgpgout {PgpgOut / 2}\npswpin {Swap.PswpIn}\npswpout {Swap.PswpOut}\n");
         void PerZone(string prefix, Func<Zone, long> f)
         {
             foreach (var z in Zones)

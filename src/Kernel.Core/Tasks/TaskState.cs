@@ -58,6 +58,8 @@ public enum TaskFlags
     PF_SIGNALED = 0x00000400,
     PF_MEMALLOC = 0x00000800,
     PF_KSWAPD = 0x00040000,
+    /// <summary>PF_SWAPOFF: in swapoff (the OOM killer's first choice: swapoff can use up all memory).</summary>
+    PF_SWAPOFF = 0x00080000,
     /// <summary>PF_SWAPWRITE: may write to swap (and to a congested queue) during reclaim.</summary>
     PF_SWAPWRITE = 0x00800000,
     /// <summary>Emulator marker for kernel threads (2.6.20 tells them apart by p->mm == NULL).</summary>

@@ -1,6 +1,6 @@
 // Address-space invariants: VMAs sorted and non-overlapping; every mapped PTE inside a VMA;
 // RSS counters equal to the PTEs; and, across every mm, each page's mapcount equal to the
-// number of PTEs mapping it.
+// number of PTEs mapping it; every swap PTE inside a VMA (the swap map's counts are checked by SwapAreas).
 using System.Runtime.CompilerServices;
 namespace Kernel.Mm.Memory;
 
@@ -47,6 +47,14 @@ public sealed partial class MmStruct
                 file++;
             }
         }
+        foreach (var (addr, _) in SwapPtes())
+        {
+            var v = Vmas.FindVma(addr);
+            if (v is null || v.VmStart > addr)
+            {
+                yield return $"{who}: swap pte at {addr:x} lies outside every vma";
+            }
+        }
         if (anon != AnonRss || file != FileRss)
         {
             yield return $"{who}: rss counters anon {AnonRss} file {FileRss} but ptes map {anon} anon and {file} file pages";
@@ -60,11 +68,19 @@ public sealed partial class MmStruct
     public IEnumerable<(long Addr, ulong Pte)> MappedPtes()
     {
         var result = new List<(long, ulong)>();
-        ScanMapped(Pgd, 0, 0L, result);
+        ScanMapped(Pgd, 0, 0L, result, swap: false);
         return result;
     }
 
-    private void ScanMapped(int table, int level, long baseAddr, List<(long, ulong)> result)
+    /// <summary>Every PTE that holds a swap entry (a page swapped out of this address space).</summary>
+    public IEnumerable<(long Addr, Swap.SwpEntry Entry)> SwapPtes()
+    {
+        var result = new List<(long, ulong)>();
+        ScanMapped(Pgd, 0, 0L, result, swap: true);
+        return result.Select(e => (e.Item1, Swap.SwpEntry.FromPte(e.Item2)));
+    }
+
+    private void ScanMapped(int table, int level, long baseAddr, List<(long, ulong)> result, bool swap)
     {
         int n = level == 0 ? Paging.TopEntries : 512;
         var entries = Entries(table).ToArray();
@@ -73,7 +89,7 @@ public sealed partial class MmStruct
         {
             ulong e = entries[i];
             long addr = baseAddr + i * Paging.Span(level);
-            if (leaf ? !PteMapped(e) : (e & Paging._PAGE_PRESENT) == 0)
+            if (leaf ? (swap ? !Swap.SwpEntry.IsSwapPte(e) : !PteMapped(e)) : (e & Paging._PAGE_PRESENT) == 0)
             {
                 continue;
             }
@@ -83,7 +99,7 @@ public sealed partial class MmStruct
             }
             else
             {
-                ScanMapped(Paging.PfnOf(e), level + 1, addr, result);
+                ScanMapped(Paging.PfnOf(e), level + 1, addr, result, swap);
             }
         }
     }

@@ -116,6 +116,10 @@ public sealed partial class MmStruct
         }
         if (!PteMapped(pte))
         {
+            if (pte != 0)
+            {
+                return DoSwapPage(vma, addr, write, ref pte);
+            }
             return vma.VmOps is null ? DoAnonymousPage(vma, addr, write, ref pte) : DoNoPage(vma, addr, write, ref pte);
         }
         if ((pte & Paging._PAGE_PRESENT) == 0)
@@ -293,7 +297,7 @@ public sealed partial class MmStruct
             pte |= Paging._PAGE_RW | Paging._PAGE_DIRTY | Paging._PAGE_ACCESSED;
             return FaultResult.Minor;
         }
-        if (old != _mem.ZeroPagePfn && oldPage.IsAnon && oldPage.PageMapcount == 1)
+        if (old != _mem.ZeroPagePfn && oldPage.IsAnon && CanReuseAnonPage(old))
         {
             pte |= Paging._PAGE_RW | Paging._PAGE_DIRTY | Paging._PAGE_ACCESSED;
             return FaultResult.Minor;
@@ -307,6 +311,26 @@ public sealed partial class MmStruct
         pte = AnonPte(pfn);
         DropMapping(old, addr);
         return FaultResult.Minor;
+    }
+
+    /// <summary>
+    /// do_wp_page's reuse test: an anonymous page mapped once, and, if it is in the swap cache, with
+    /// no swap PTE naming it elsewhere (can_share_swap_page under the page lock; a locked page is copied).
+    /// </summary>
+    private bool CanReuseAnonPage(int pfn)
+    {
+        ref var page = ref _mem.PageAt(pfn);
+        if (!page.Test(PageFlag.PG_swapcache))
+        {
+            return page.PageMapcount == 1;
+        }
+        if (!_mem.PageWait.TryLockPage(pfn))
+        {
+            return false;
+        }
+        bool reuse = _mem.Swap.CanShareSwapPage(pfn);
+        _mem.PageWait.UnlockPage(pfn);
+        return reuse;
     }
 
     /// <summary>page_remove_rmap + put_page for one PTE that stops mapping `pfn`, with the RSS counters.</summary>

@@ -143,7 +143,10 @@ public sealed partial class MmStruct
         return young;
     }
 
-    /// <summary>try_to_unmap_one: the dirty bit moves to the page, the PTE goes.</summary>
+    /// <summary>
+    /// try_to_unmap_one: the dirty bit moves to the page, the PTE goes; an anonymous page's PTE
+    /// becomes its swap entry (the page is in the swap cache, which reclaim saw to), one more use of it.
+    /// </summary>
     internal void UnmapOne(long addr, int pfn)
     {
         ref ulong pte = ref PageCheckAddress(addr, pfn);
@@ -151,9 +154,21 @@ public sealed partial class MmStruct
         {
             return;
         }
+        ref var page = ref _mem.PageAt(pfn);
         if ((pte & Paging._PAGE_DIRTY) != 0)
         {
-            _mem.PageAt(pfn).Set(PageFlag.PG_dirty);
+            page.Set(PageFlag.PG_dirty);
+        }
+        if (page.IsAnon)
+        {
+            var entry = new Swap.SwpEntry(page.Private);
+            if (!page.Test(PageFlag.PG_swapcache) || !_mem.Swap.SwapDuplicate(entry))
+            {
+                throw new Kernel.Core.KernelBug($"try_to_unmap_one: anonymous pfn {pfn} has no swap entry");
+            }
+            ZapPte(ref pte, addr);
+            pte = entry.ToPte();
+            return;
         }
         ZapPte(ref pte, addr);
     }

@@ -139,6 +139,17 @@ public sealed partial class MmStruct
             }
             if (!PteMapped(pte))
             {
+                if (pte != 0)
+                {
+                    // copy_one_pte: a swap entry is shared; each PTE naming it is one more use of it.
+                    ref ulong childSwapPte = ref child.PteAlloc(a);
+                    if (Unsafe.IsNullRef(ref childSwapPte))
+                    {
+                        return false;
+                    }
+                    _mem.Swap.SwapDuplicate(Swap.SwpEntry.FromPte(pte));
+                    childSwapPte = pte;
+                }
                 continue;
             }
             if (cow && (pte & Paging._PAGE_RW) != 0)

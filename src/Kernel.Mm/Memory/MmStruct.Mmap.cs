@@ -332,7 +332,7 @@ public sealed partial class MmStruct
         return 0;
     }
 
-    /// <summary>zap_pte_range: unmap every mapped PTE in [start, end).</summary>
+    /// <summary>zap_pte_range: unmap every mapped PTE in [start, end) and free the swap entries of the swapped ones.</summary>
     internal void ZapRange(long start, long end)
     {
         for (long a = start; a < end;)
@@ -345,7 +345,18 @@ public sealed partial class MmStruct
             }
             if (PteMapped(pte))
             {
+                // free_pages_and_swap_cache: a swap cache page whose copy nobody else needs leaves the cache with its last user.
+                int pfn = Paging.PfnOf(pte);
+                if (_mem.PageAt(pfn).Test(PageFlag.PG_swapcache))
+                {
+                    _mem.Swap.FreeSwapCache(pfn);
+                }
                 ZapPte(ref pte, a);
+            }
+            else if (pte != 0)
+            {
+                _mem.Swap.FreeSwapAndCache(Swap.SwpEntry.FromPte(pte)); // zap_pte_range's swap entry
+                pte = 0;
             }
             a += MemoryLayout.PAGE_SIZE;
         }

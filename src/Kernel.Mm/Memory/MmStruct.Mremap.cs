@@ -147,7 +147,7 @@ public sealed partial class MmStruct
             {
                 continue;
             }
-            if (!PteMapped(pte))
+            if (pte == 0)
             {
                 continue;
             }
@@ -156,13 +156,16 @@ public sealed partial class MmStruct
             {
                 return Errno.ENOMEM.Ret();
             }
-            int pfn = Paging.PfnOf(pte);
-            if (!_mem.Rmap.AddPte(pfn, this, dest + off))
+            if (PteMapped(pte))
             {
-                return Errno.ENOMEM.Ret();
+                int pfn = Paging.PfnOf(pte);
+                if (!_mem.Rmap.AddPte(pfn, this, dest + off))
+                {
+                    return Errno.ENOMEM.Ret();
+                }
+                _mem.Rmap.RemovePte(pfn, this, oldAddr + off);
             }
-            _mem.Rmap.RemovePte(pfn, this, oldAddr + off);
-            destPte = pte;
+            destPte = pte; // move_ptes moves swap entries as they are
             pte = 0;
         }
         if (vma.Has(VmFlags.VM_LOCKED))

@@ -123,6 +123,7 @@ public sealed partial class MemorySubsystem
             problems.AddRange(mm.CheckInvariants($"mm@{mm.Pgd}", ptes));
         }
         problems.AddRange(Rmap.CheckInvariants(ptes));
+        problems.AddRange(Swap.CheckInvariants());
         for (int pfn = 0; pfn < MemMap.Length; pfn++)
         {
             int mapped = ptes.TryGetValue(pfn, out var list) ? list.Count : 0;

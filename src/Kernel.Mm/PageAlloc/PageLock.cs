@@ -60,7 +60,39 @@ public sealed class PageWaitTable
         return _tables[z.Index][(int)(h >> (32 - _bits[z.Index]))]; // at least 4 buckets: bits >= 2
     }
 
-    private static long KeyOf(int pfn) => ((long)pfn << 8) | (int)PageFlag.PG_locked;
+    private static long KeyOf(int pfn, PageFlag bit = PageFlag.PG_locked) => ((long)pfn << 8) | (long)(uint)bit;
+
+    /// <summary>wait_on_page_writeback: sleep until the page's write ends (end_page_writeback wakes the PG_writeback waiters).</summary>
+    public async ValueTask WaitOnPageWriteback(Machine m, int pfn)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        var wq = QueueOf(pfn);
+        long key = KeyOf(pfn, PageFlag.PG_writeback);
+        while (true)
+        {
+            wq.PrepareToWait(m, TaskState.TASK_UNINTERRUPTIBLE, exclusive: false, key);
+            if (!_mem.PageAt(pfn).Test(PageFlag.PG_writeback))
+            {
+                break;
+            }
+            if (_mem.PageMapping(pfn) is { } mapping)
+            {
+                mapping.AOps.SyncPage(_mem, mapping, pfn);
+            }
+            await m.IoScheduleTimeout(ScheduleTimeoutOps.MAX_SCHEDULE_TIMEOUT);
+        }
+        wq.FinishWait(m);
+    }
+
+    /// <summary>wake_up_page(page, PG_writeback), from end_page_writeback.</summary>
+    internal void WakeUpWriteback(int pfn)
+    {
+        var wq = QueueOf(pfn);
+        if (wq.IsActive)
+        {
+            wq.WakeUpKey(KeyOf(pfn, PageFlag.PG_writeback), TaskState.TASK_UNINTERRUPTIBLE, nrExclusive: 0);
+        }
+    }
 
     /// <summary>TestSetPageLocked: take the page lock if it is free.</summary>
     public bool TryLockPage(int pfn)
@@ -100,7 +132,7 @@ public sealed class PageWaitTable
                 break;
             }
             // sync_page: let the page's backing device start the I/O it waits for, then io_schedule.
-            if (_mem.AddressSpaceOf(_mem.PageAt(pfn).Mapping) is { } mapping)
+            if (_mem.PageMapping(pfn) is { } mapping)
             {
                 mapping.AOps.SyncPage(_mem, mapping, pfn);
             }

@@ -1,7 +1,6 @@
 // The operations reclaim and writeback build on the reverse map (Linux 2.6.20 mm/rmap.c):
 // page_referenced tests and clears the accessed bit of every PTE mapping a page;
-// try_to_unmap removes every such PTE (anonymous pages need swap, so until swap exists they
-// cannot be unmapped); page_mkclean write-protects and cleans the shared PTEs of a dirty file
+// try_to_unmap removes every such PTE (an anonymous page's become swap entries); page_mkclean write-protects and cleans the shared PTEs of a dirty file
 // page before writeback. Each works in any rmap mode; only the cost of finding the PTEs differs,
 // and that cost is charged to the CPU that runs the walk (RmapQuery only reports it).
 using Kernel.Mm.Memory;
@@ -82,14 +81,15 @@ public sealed partial class ReverseMap
     }
 
     /// <summary>
-    /// try_to_unmap: drop every PTE of a file page. A PTE in an mlocked area, or one referenced
+    /// try_to_unmap: drop every PTE of a page. A PTE in an mlocked area, or one referenced
     /// since page_referenced looked (its young bit is cleared on the way), fails the whole call
-    /// with SWAP_FAIL so reclaim reactivates the page. Anonymous pages fail until swap exists.
+    /// with SWAP_FAIL so reclaim reactivates the page. An anonymous page must be in the swap
+    /// cache (add_to_swap): each of its PTEs becomes the page's swap entry.
     /// </summary>
     public UnmapResult TryToUnmap(int pfn)
     {
         ref var page = ref _mem.PageAt(pfn);
-        if (page.IsAnon)
+        if (page.IsAnon && !page.Test(PageFlag.PG_swapcache))
         {
             return UnmapResult.SWAP_FAIL;
         }

@@ -2,8 +2,7 @@
 // and version, last_page against the area's size, the bad-page list, the swap map, priorities
 // from SWAP_FLAG_PREFER or a falling least_priority), sys_swapoff's removal, /proc/swaps, and the
 // totals meminfo and overcommit read. The syscalls (Kernel's UserTask) open the path and read the
-// header page through the device's page cache, then call here. Swapping pages out and in comes
-// next; until then no area holds pages, so swapoff has nothing to bring back (try_to_unuse).
+// header page through the device's page cache, then call here. SwapOff.cs is sys_swapoff.
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
@@ -12,7 +11,7 @@ using Kernel.Mm.Filemap;
 
 namespace Kernel.Mm.Swap;
 
-public sealed class SwapAreas
+public sealed partial class SwapAreas
 {
     /// <summary>SWAP_FLAG_PREFER and the priority bits of swapon's flags.</summary>
     public const int SWAP_FLAG_PREFER = 0x8000;
@@ -21,23 +20,32 @@ public sealed class SwapAreas
     /// <summary>MAX_SWAPFILES (1 &lt;&lt; MAX_SWAPFILES_SHIFT, less the two migration types).</summary>
     public const int MAX_SWAPFILES = (1 << 5) - 2;
 
-    /// <summary>The largest swap offset a PTE can encode, less one, on the modelled architectures (i386 PAE, x86_64).</summary>
-    public const long MaxSwapOffset = (1L << 32) - 1;
+    /// <summary>The largest swap offset a swap PTE can encode (SwpEntry: 27 offset bits).</summary>
+    public const long MaxSwapOffset = SwpEntry.SWP_OFFSET_MASK;
 
     private readonly MemorySubsystem _mem;
     private readonly SwapInfo?[] _info = new SwapInfo?[MAX_SWAPFILES];
     private int _leastPriority;
 
-    internal SwapAreas(MemorySubsystem mem) => _mem = mem;
+    internal SwapAreas(MemorySubsystem mem)
+    {
+        _mem = mem;
+        SwapperSpace = mem.NewAddressSpace(new SwapperInode(), new SwapAddressSpaceOperations(this));
+        // swap_setup: page_cluster 2 (readahead of 4 pages) below 16 MB of memory, else 3 (8 pages).
+        PageCluster = mem.Options.MemoryBytes < (16L << 20) ? 2 : 3;
+    }
 
     /// <summary>The active areas, highest priority first (swap_list).</summary>
     public IReadOnlyList<SwapInfo> Areas => _info.Where(s => s is not null).Select(s => s!).OrderByDescending(s => s.Prio).ThenBy(s => s.Type).ToList();
 
-    /// <summary>total_swap_pages.</summary>
-    public long TotalSwapPages => _info.Sum(s => s?.Pages ?? 0);
+    /// <summary>total_swap_pages: the good pages of the areas that take pages (swapoff takes an area's out first).</summary>
+    public long TotalSwapPages { get; private set; }
 
-    /// <summary>nr_swap_pages: free swap pages.</summary>
-    public long NrSwapPages => _info.Sum(s => s is null ? 0 : s.Pages - s.InusePages);
+    /// <summary>nr_swap_pages: free swap pages in the areas that take pages.</summary>
+    public long NrSwapPages { get; private set; }
+
+    /// <summary>swap_info[type], or null.</summary>
+    public SwapInfo? Info(int type) => type >= 0 && type < _info.Length ? _info[type] : null;
 
     /// <summary>Messages swapon and swapoff print.</summary>
     public List<string> Log { get; } = new();
@@ -48,9 +56,10 @@ public sealed class SwapAreas
     /// signature, version 0, a header that claims more than the area, an empty area, a bad-page list
     /// out of range; EPERM: swap_info is full).
     /// </summary>
-    public long Swapon(string name, AddressSpace mapping, bool partition, ReadOnlySpan<byte> header, long sizePages, int flags)
+    public long Swapon(string name, AddressSpace mapping, bool partition, ReadOnlySpan<byte> header, long sizePages, int flags, ISwapBacking backing)
     {
         ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(backing);
         ArgumentNullException.ThrowIfNull(mapping);
         int type = Array.IndexOf(_info, null);
         if (type < 0)
@@ -122,29 +131,12 @@ public sealed class SwapAreas
         // setup_swap_extents: the good pages are those the map can hold.
         good = Math.Min(good, map.Count(c => c == 0));
         int prio = (flags & SWAP_FLAG_PREFER) != 0 ? flags & SWAP_FLAG_PRIO_MASK : --_leastPriority;
-        var si = new SwapInfo(type, name, mapping, partition, prio, map, good);
+        var si = new SwapInfo(type, name, mapping, partition, prio, map, good, backing);
         _info[type] = si;
+        TotalSwapPages += good;
+        NrSwapPages += good;
         Log.Add(string.Create(CultureInfo.InvariantCulture,
             $"Adding {good << (MemoryLayout.PAGE_SHIFT - 10)}k swap on {name}.  Priority:{prio} extents:1 across:{maxpages << (MemoryLayout.PAGE_SHIFT - 10)}k"));
-        return 0;
-    }
-
-    /// <summary>sys_swapoff after the open: -EINVAL when `mapping` is not a swap area; -ENOMEM when its pages could not come back.</summary>
-    public long Swapoff(AddressSpace mapping)
-    {
-        ArgumentNullException.ThrowIfNull(mapping);
-        int type = Array.FindIndex(_info, s => s is not null && s.Mapping == mapping);
-        if (type < 0)
-        {
-            return Errno.EINVAL.Ret();
-        }
-        var si = _info[type]!;
-        if (si.InusePages > 0)
-        {
-            return Errno.ENOMEM.Ret(); // try_to_unuse comes with swap-out
-        }
-        si.Flags = SwapFlags.None;
-        _info[type] = null;
         return 0;
     }
 

@@ -25,9 +25,10 @@ public sealed class SwapInfo
 
     public const ushort SWAP_MAP_BAD = 0x8000;
 
-    internal SwapInfo(int type, string name, AddressSpace mapping, bool partition, int prio, ushort[] map, long pages)
+    internal SwapInfo(int type, string name, AddressSpace mapping, bool partition, int prio, ushort[] map, long pages, ISwapBacking backing)
     {
         Type = type;
+        Backing = backing;
         Name = name;
         Mapping = mapping;
         IsPartition = partition;
@@ -35,7 +36,12 @@ public sealed class SwapInfo
         SwapMap = map;
         Pages = pages;
         Flags = SwapFlags.SWP_ACTIVE;
+        LowestBit = 1;
+        HighestBit = map.Length - 1;
     }
+
+    /// <summary>The area's I/O (its bdev in Linux): where swap_writepage and swap_readpage send their bios.</summary>
+    public ISwapBacking Backing { get; }
 
     /// <summary>The index in swap_info[] (the type in a swap entry).</summary>
     public int Type { get; }
@@ -63,7 +69,36 @@ public sealed class SwapInfo
     /// <summary>inuse_pages: pages holding swapped data.</summary>
     public long InusePages { get; internal set; }
 
+    /// <summary>lowest_bit, highest_bit: the range scan_swap_map searches for a free page (0 highest: full).</summary>
+    internal long LowestBit { get; set; }
+
+    internal long HighestBit { get; set; }
+
+    /// <summary>cluster_next, cluster_nr: where the current run of SWAPFILE_CLUSTER sequential allocations goes on.</summary>
+    internal long ClusterNext { get; set; } = 1;
+
+    internal int ClusterNr { get; set; }
+
+    /// <summary>swap_map[offset]: the use count of one page of the area (PTEs and the swap cache naming it).</summary>
+    public int UseCount(long offset) => offset >= 0 && offset < SwapMap.Length ? SwapMap[offset] : 0;
+
     public override string ToString() => Name;
+}
+
+/// <summary>
+/// An area's page I/O, implemented by whatever holds the area (the block layer for a partition):
+/// start writing or reading page `pfn` at page `offset` of the area and, when the I/O ends, call
+/// SwapAreas.EndSwapWrite / EndSwapRead (end_swap_bio_write / end_swap_bio_read). A false return
+/// means no bio could be had now (the caller redirties or unlocks the page).
+/// </summary>
+public interface ISwapBacking
+{
+    bool SubmitWrite(int pfn, long offset);
+
+    bool SubmitRead(int pfn, long offset);
+
+    /// <summary>swap_unplug_io_fn: start the queued I/O now (a task is about to wait for a swap page).</summary>
+    void Unplug();
 }
 
 /// <summary>union swap_header, version 2 (mkswap -v1).</summary>

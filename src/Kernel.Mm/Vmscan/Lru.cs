@@ -236,6 +236,7 @@ public sealed partial class MemorySubsystem
             }
         }
         page.Clear(PageFlag.PG_writeback);
+        PageWait.WakeUpWriteback(pfn);
     }
 
     /// <summary>The LRU lists' consistency: PG_lru exactly on the pages linked, PG_active on the active list, counts right.</summary>

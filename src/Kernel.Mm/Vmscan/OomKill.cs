@@ -41,6 +41,10 @@ public sealed class OomKiller
         {
             return 0;
         }
+        if ((p.Flags & TaskFlags.PF_SWAPOFF) != 0)
+        {
+            return long.MaxValue; // swapoff can easily use up all memory: kill it first (ULONG_MAX)
+        }
         long points = mm.TotalVm;
         foreach (var child in p.Children)
         {

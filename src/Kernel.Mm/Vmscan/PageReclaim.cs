@@ -7,8 +7,9 @@
 // from the inactive list's tail and shrink_page_list tries to free each page: a referenced page
 // in use is activated, a mapped file page is unmapped through the reverse map, a dirty one is
 // written through a_ops->writepage (pageout) and rotated back when its write ends, a clean
-// unmapped one leaves its mapping and is freed. Anonymous pages need swap, which does not exist
-// yet: they are activated. try_to_free_pages (direct reclaim) loops over the priorities until
+// unmapped one leaves its mapping and is freed. An anonymous page first gets a swap entry and
+// joins the swap cache (add_to_swap; without swap space it is activated), then goes the same way
+// with swap_writepage as its writepage. try_to_free_pages (direct reclaim) loops over the priorities until
 // SWAP_CLUSTER_MAX pages are freed; the pdflush kick and slab shrinking wait for their subsystems.
 using Kernel.Core;
 using Kernel.Core.Tasks;
@@ -258,7 +259,7 @@ public sealed partial class PageReclaim : IDirectReclaim
             ref var page = ref _mem.MemMap[pfn];
             if (page.MapCount >= 0)
             {
-                bool noSwap = page.IsAnon; // total_swap_pages == 0: no swap exists yet
+                bool noSwap = page.IsAnon && _mem.Swap.TotalSwapPages == 0;
                 if (!reclaimMapped || noSwap || _mem.Rmap.PageReferenced(pfn) > 0)
                 {
                     active.Add(pfn);
@@ -447,11 +448,11 @@ public sealed partial class PageReclaim : IDirectReclaim
         {
             return Outcome.Activate;
         }
-        if (page.IsAnon)
+        if (page.IsAnon && !page.Test(PageFlag.PG_swapcache) && !_mem.Swap.AddToSwap(pfn))
         {
-            return Outcome.Activate; // add_to_swap fails: there is no swap yet
+            return Outcome.Activate; // no swap space: keep it in memory
         }
-        var mapping = _mem.AddressSpaceOf(page.Mapping);
+        var mapping = _mem.PageMapping(pfn);
         if (mapping is null)
         {
             return Outcome.Keep;
@@ -542,6 +543,13 @@ public sealed partial class PageReclaim : IDirectReclaim
         if (page.Count != 2 || page.Test(PageFlag.PG_dirty))
         {
             return false;
+        }
+        if (page.Test(PageFlag.PG_swapcache))
+        {
+            _mem.Swap.ReleaseCleanSwapPage(pfn); // __delete_from_swap_cache + swap_free: the copy in swap is the data now
+            _mem.PageWait.UnlockPage(pfn);
+            _mem.PutPage(pfn);
+            return true;
         }
         GenericFile.RemoveFromPageCache(_mem, mapping, page.Index, pfn); // and __put_page of the cache's reference
         _mem.PageWait.UnlockPage(pfn);

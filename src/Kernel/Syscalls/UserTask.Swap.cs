@@ -24,7 +24,8 @@ public sealed partial class UserTask
         if (file.Inode is BlockDevInode bi)
         {
             var (header, rerr) = await bi.Bdev.ReadPageAsync(0);
-            r = header is null ? rerr : Mem.Swap.Swapon(path, file.Inode.Mapping, partition: true, header, file.Inode.Size >> MemoryLayout.PAGE_SHIFT, swapFlags);
+            r = header is null ? rerr : Mem.Swap.Swapon(path, file.Inode.Mapping, partition: true, header, file.Inode.Size >> MemoryLayout.PAGE_SHIFT, swapFlags,
+                new BlockSwapBacking(BlockLayer.Of(Mem), bi.Bdev));
         }
         else
         {
@@ -35,7 +36,7 @@ public sealed partial class UserTask
         return await Return(r);
     }
 
-    /// <summary>swapoff(path): 0 or -errno (EPERM, ENOENT, EINVAL for a path that is not swap).</summary>
+    /// <summary>swapoff(path): 0 or -errno (EPERM, ENOENT, EINVAL for a path that is not swap, ENOMEM when its pages cannot all come back, EINTR on a signal).</summary>
     public async ValueTask<long> Swapoff(string path)
     {
         var (file, err) = OpenForSwap(path);
@@ -43,7 +44,7 @@ public sealed partial class UserTask
         {
             return await Return(err);
         }
-        long r = Mem.Swap.Swapoff(file.Inode.Mapping);
+        long r = await Mem.Swap.Swapoff(file.Inode.Mapping);
         file.Fput();
         return await Return(r);
     }
