@@ -67,6 +67,12 @@ public sealed partial class MemorySubsystem
             Overcommit.Ratio = (int)v;
             return 0;
         });
+        // page_cluster: proc_dointvec in 2.6.20 (unbounded); a negative or huge value would break the shift, so 0..30 here.
+        r.RegisterInt("/proc/sys/vm/page-cluster", () => Swap.PageCluster, v =>
+        {
+            Swap.PageCluster = (int)v;
+            return 0;
+        }, min: 0, max: 30);
         if (Reclaim is { } reclaim)
         {
             // vm_swappiness: proc_dointvec_minmax over 0..100.

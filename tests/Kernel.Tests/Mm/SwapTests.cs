@@ -32,7 +32,17 @@ public class SwapTests
     private static void Run(LinuxKernel k, UserProgram body, long maxNs = 600_000_000_000)
     {
         var t = k.Spawn("prog", body);
-        k.RunUntilExit(t, maxNs).Should().BeTrue();
+        bool exited = k.RunUntilExit(t, maxNs);
+        if (!exited)
+        {
+            TestContext.Out.WriteLine(string.Join("\n", k.Memory.Oom.Log));
+            TestContext.Out.WriteLine($"unused {k.Memory.Swap.UnusedPages} inuse {k.Memory.Swap.Areas.Sum(x => x.InusePages)} free {k.Memory.Zones.Sum(z => z.FreePages)} now {k.Machine.Now}");
+            foreach (var task in k.Machine.Tasks)
+            {
+                TestContext.Out.WriteLine($"{task.Pid} {task.Comm} {task.State} flags {task.Flags} tif {task.ThreadFlags}");
+            }
+        }
+        exited.Should().BeTrue();
         t.ExitCode.Should().Be(0);
         k.AssertInvariants();
     }
@@ -77,6 +87,291 @@ public class SwapTests
         vm["pswpout"].Should().BeGreaterThan(16 * MemoryLayout.MiB / Page, "at least what did not fit went out");
         vm["pswpin"].Should().BePositive();
         (majAfter - majBefore).Should().BePositive("reading the pages back faulted them in from swap");
-        k.Memory.Swap.Areas.Single().InusePages.Should().Be(0, "the exit freed every swap entry");
+        k.Memory.Swap.Areas.Single().InusePages.Should().Be(k.Memory.Swap.TotalSwapcachePages, "the exit freed every entry but those of pages still being written");
+    }
+
+    /// <summary>Write the pattern (two words a page) over `pages` pages at `a`.</summary>
+    private static async ValueTask Fill(Kernel.Syscalls.UserTask self, long a, long pages, long seed)
+    {
+        for (long i = 0; i < pages; i++)
+        {
+            await self.Store(a + i * Page, Word(i, seed));
+            await self.Store(a + i * Page + Page - 8, ~Word(i, seed));
+        }
+    }
+
+    /// <summary>Pages of `pages` at `a` whose pattern is not `seed`'s.</summary>
+    private static async ValueTask<long> Check(Kernel.Syscalls.UserTask self, long a, long pages, long seed)
+    {
+        long bad = 0;
+        for (long i = 0; i < pages; i++)
+        {
+            if (await self.Load<long>(a + i * Page) != Word(i, seed) || await self.Load<long>(a + i * Page + Page - 8) != ~Word(i, seed))
+            {
+                bad++;
+            }
+        }
+        return bad;
+    }
+
+    [Test]
+    public void SwapEntriesSurviveForkAndEachSideCopiesOnWrite()
+    {
+        var k = BootWithSwap(memMb: 24, swapMb: 64);
+        const long size = 32 * MemoryLayout.MiB;
+        long pages = size / Page;
+        long parentBad = -1, childBad = -1, childOwnBad = -1, sharedUses = 0;
+        Run(k, async self =>
+        {
+            (await self.Swapon("/dev/sdb")).Should().Be(0);
+            long a = await self.Mmap(0, size, RW, Anon);
+            await Fill(self, a, pages, seed: 7);
+            // Swap entries shared by parent and child count two uses.
+            sharedUses = 0;
+            int pid = (int)await self.Fork(async child =>
+            {
+                var area = k.Memory.Swap.Areas.Single();
+                for (long off = 1; off < area.Max; off++)
+                {
+                    if (area.UseCount(off) >= 2)
+                    {
+                        sharedUses++;
+                    }
+                }
+                childBad = await Check(child, a, pages, seed: 7);
+                await Fill(child, a, pages / 2, seed: 8); // the child's own copy of the first half
+                childOwnBad = await Check(child, a, pages / 2, seed: 8);
+                await child.Exit(0);
+            });
+            (await self.Wait4(pid)).Status.Should().Be(0);
+            parentBad = await Check(self, a, pages, seed: 7);
+            await self.Exit(0);
+        });
+        sharedUses.Should().BeGreaterThan(pages / 4, "the parent's swapped pages are named by the child's PTEs too");
+        childBad.Should().Be(0);
+        childOwnBad.Should().Be(0);
+        parentBad.Should().Be(0, "the child's writes went to copies");
+        k.Memory.Swap.Areas.Single().InusePages.Should().Be(k.Memory.Swap.TotalSwapcachePages);
+    }
+
+    [Test]
+    public void SwapoffBringsEveryPageBackWhenTheyFit()
+    {
+        var k = BootWithSwap(memMb: 32, swapMb: 64);
+        const long size = 48 * MemoryLayout.MiB;
+        long pages = size / Page, keep = 16 * MemoryLayout.MiB / Page;
+        long swapoff = -1, bad = -1, usedBefore = 0, startNs = 0, endNs = 0, unused = 0;
+        Run(k, async self =>
+        {
+            (await self.Swapon("/dev/sdb")).Should().Be(0);
+            long a = await self.Mmap(0, size, RW, Anon);
+            await Fill(self, a, pages, seed: 3);
+            // Free most of it: what is left (16 MB) fits in memory again, part of it in swap.
+            (await self.Munmap(a + keep * Page, size - keep * Page)).Should().Be(0);
+            usedBefore = k.Memory.Swap.Areas.Single().InusePages;
+            startNs = k.Machine.Now;
+            long unusedBefore = k.Memory.Swap.UnusedPages;
+            swapoff = await self.Swapoff("/dev/sdb");
+            endNs = k.Machine.Now;
+            unused = k.Memory.Swap.UnusedPages - unusedBefore;
+            bad = await Check(self, a, keep, seed: 3);
+            await self.Exit(0);
+        });
+        swapoff.Should().Be(0);
+        usedBefore.Should().BePositive("part of what was kept was in swap");
+        unused.Should().Be(usedBefore, "every page in use came back");
+        bad.Should().Be(0);
+        k.Memory.Swap.Areas.Should().BeEmpty();
+        k.Proc.Read("/proc/swaps").Should().Be("Filename\t\t\t\tType\t\tSize\tUsed\tPriority\n");
+        TestContext.Out.WriteLine($"swapoff of {usedBefore} pages took {(endNs - startNs) / 1e6:F1} ms simulated");
+    }
+
+    [Test]
+    public void SwapoffThatCannotFitEndsWithoutLosingAByteAndTheAreaStaysInUse()
+    {
+        var k = BootWithSwap(memMb: 16, swapMb: 64);
+        const long size = 32 * MemoryLayout.MiB;
+        long pages = size / Page;
+        long swapoff = 0, bad = -1;
+        bool swapOn = false, filled = false, done = false;
+        var holder = k.Spawn("holder", async self =>
+        {
+            while (!swapOn)
+            {
+                await self.Nanosleep(1_000_000);
+            }
+            long a = await self.Mmap(0, size, RW, Anon);
+            await Fill(self, a, pages, seed: 5);
+            filled = true;
+            while (!done)
+            {
+                await self.Nanosleep(10_000_000);
+            }
+            bad = await Check(self, a, pages, seed: 5);
+            await self.Exit(0);
+        });
+        Run(k, async self =>
+        {
+            (await self.Swapon("/dev/sdb")).Should().Be(0);
+            swapOn = true;
+            while (!filled)
+            {
+                await self.Nanosleep(10_000_000);
+            }
+            int pid = (int)await self.Fork(async child =>
+            {
+                await child.Exit((int)-await child.Swapoff("/dev/sdb"));
+            });
+            var st = await self.Wait4(pid);
+            swapoff = st.Status;
+            TestContext.Out.WriteLine($"swapoff child: exited {st.WIFEXITED} errno {st.WEXITSTATUS} signal {st.WTERMSIG}");
+            done = true;
+            await self.Exit(0);
+        });
+        k.RunUntilExit(holder, 600_000_000_000).Should().BeTrue();
+        k.AssertInvariants();
+        // The swapoff task is the OOM killer's first choice (PF_SWAPOFF), or its allocation fails.
+        swapoff.Should().NotBe(0);
+        k.Memory.Swap.Areas.Should().ContainSingle("the area went back into use");
+        bad.Should().Be(0, "no page of the holder was lost");
+        k.Memory.Oom.Log.Should().NotContain(l => l.Contains("(holder)") && l.StartsWith("Killed", StringComparison.Ordinal));
+    }
+
+    [Test]
+    public void PageClusterSetsTheSwapReadahead()
+    {
+        long Readahead(int cluster)
+        {
+            var k = BootWithSwap(memMb: 24, swapMb: 64);
+            k.Proc.Write("/proc/sys/vm/page-cluster", cluster.ToString(System.Globalization.CultureInfo.InvariantCulture)).Should().Be(0);
+            const long size = 32 * MemoryLayout.MiB;
+            long pages = size / Page, maj = 0, inBefore = 0, inAfter = 0;
+            Run(k, async self =>
+            {
+                (await self.Swapon("/dev/sdb")).Should().Be(0);
+                long a = await self.Mmap(0, size, RW, Anon);
+                await Fill(self, a, pages, seed: 1);
+                long majBefore = k.Memory.PgMajFault;
+                inBefore = k.Memory.Swap.PswpIn;
+                (await Check(self, a, pages, seed: 1)).Should().Be(0);
+                maj = k.Memory.PgMajFault - majBefore;
+                inAfter = k.Memory.Swap.PswpIn;
+                await self.Exit(0);
+            });
+            (inAfter - inBefore).Should().BeGreaterThanOrEqualTo(maj);
+            return maj;
+        }
+        long none = Readahead(0), eight = Readahead(3);
+        none.Should().BePositive();
+        eight.Should().BeLessThan(none / 3, "one fault reads eight pages that were swapped out together");
+        var k2 = KernelBuilder.New().Boot();
+        k2.Proc.Write("/proc/sys/vm/page-cluster", "-1").Should().Be(Errno.EINVAL.Ret());
+        k2.Proc.Read("/proc/sys/vm/page-cluster").Should().Be("3\n");
+    }
+
+    [Test]
+    public void WithSwapFullTheOomKillerTakesTheEaterAndTheMachineGoesOn()
+    {
+        var k = BootWithSwap(memMb: 16, swapMb: 8);
+        var eater = k.Spawn("eater", async self =>
+        {
+            long a = await self.Mmap(0, 64 * MemoryLayout.MiB, RW, Anon);
+            await self.Touch(a, 64 * MemoryLayout.MiB, write: true);
+            await self.Exit(0);
+        });
+        Run(k, async self =>
+        {
+            (await self.Swapon("/dev/sdb")).Should().Be(0);
+            await self.Nanosleep(1_000_000);
+            await self.Exit(0);
+        });
+        k.RunUntilExit(eater, 600_000_000_000).Should().BeTrue();
+        eater.ExitCode.Should().Be(Kernel.Process.Signals.SIGKILL);
+        k.Memory.Oom.Log.Should().Contain(l => l.Contains("Killed process") && l.Contains("(eater)"));
+        k.Memory.Swap.Areas.Single().InusePages.Should().Be(k.Memory.Swap.TotalSwapcachePages, "the victim's entries were freed at its exit");
+        k.AssertInvariants();
+    }
+
+    [Test]
+    public void MeminfoAndSwapsShowWhatIsInSwapAndInTheSwapCache()
+    {
+        var k = BootWithSwap(memMb: 24, swapMb: 64);
+        string meminfo = "", swaps = "";
+        long inuse = 0;
+        Run(k, async self =>
+        {
+            (await self.Swapon("/dev/sdb")).Should().Be(0);
+            long a = await self.Mmap(0, 32 * MemoryLayout.MiB, RW, Anon);
+            await Fill(self, a, 32 * MemoryLayout.MiB / Page, seed: 2);
+            // Read a quarter back: those pages stay in the swap cache (swap is far from full).
+            (await Check(self, a, 8 * MemoryLayout.MiB / Page, seed: 2)).Should().Be(0);
+            meminfo = k.Proc.Read("/proc/meminfo")!;
+            swaps = k.Proc.Read("/proc/swaps")!;
+            inuse = k.Memory.Swap.Areas.Single().InusePages;
+            await self.Exit(0);
+        });
+        long Kb(string key) => long.Parse(meminfo.Split('\n').Single(l => l.StartsWith(key + ":", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
+        Kb("SwapCached").Should().BePositive();
+        Kb("SwapFree").Should().Be(Kb("SwapTotal") - inuse * 4);
+        swaps.Should().Contain($"\t{inuse * 4}\t-1");
+        // What exit leaves in the swap cache are the pages whose swap writes were still in flight:
+        // nothing maps them and only the cache uses their entries, until reclaim frees them.
+        var area = k.Memory.Swap.Areas.Single();
+        foreach (var (key, pfn) in k.Memory.Swap.SwapperSpace.PageTree)
+        {
+            k.Memory.PageAt(pfn).MapCount.Should().Be(-1);
+            area.UseCount(new SwpEntry((uint)key).Offset).Should().Be(1);
+        }
+        area.InusePages.Should().Be(k.Memory.Swap.TotalSwapcachePages);
+    }
+
+    [Test]
+    public void SwapoffOfOneAreaMovesItsPagesToTheOtherWhenMemoryIsShort()
+    {
+        var k = BootWithSwap(memMb: 16, swapMb: 64);
+        long pages2 = 64 * MemoryLayout.MiB / Page;
+        var store = new MemoryBlockStore(pages2 * Page);
+        store.Write(0, SwapHeader.Make(pages2));
+        k.Block.AttachDisk("sdc", new SsdDisk(), store);
+        const long size = 32 * MemoryLayout.MiB;
+        long pages = size / Page, swapoff = -1, bad = -1, onB = 0, onC = 0;
+        Run(k, async self =>
+        {
+            (await self.Swapon("/dev/sdb", SwapAreas.SWAP_FLAG_PREFER | 10)).Should().Be(0);
+            long a = await self.Mmap(0, size, RW, Anon);
+            await Fill(self, a, pages, seed: 9);
+            onB = k.Memory.Swap.Areas.Single().InusePages;
+            (await self.Swapon("/dev/sdc", SwapAreas.SWAP_FLAG_PREFER | 1)).Should().Be(0);
+            swapoff = await self.Swapoff("/dev/sdb");
+            onC = k.Memory.Swap.Areas.Single().InusePages;
+            bad = await Check(self, a, pages, seed: 9);
+            await self.Exit(0);
+        });
+        onB.Should().BeGreaterThan(16 * MemoryLayout.MiB / Page / 2);
+        swapoff.Should().Be(0, "what did not fit went out again, to the other area");
+        onC.Should().BePositive();
+        bad.Should().Be(0);
+        k.Memory.Swap.Areas.Single().Name.Should().Be("/dev/sdc");
+    }
+
+    [Test]
+    public void AWriteToAPageReadBackFromSwapIsNotLostWhenItGoesOutAgain()
+    {
+        // Read faults map swapped-in pages read-only and keep their swap copy; a later write must
+        // dirty the page so that the next swap-out writes it instead of trusting the stale copy.
+        var k = BootWithSwap(memMb: 24, swapMb: 64);
+        const long size = 32 * MemoryLayout.MiB;
+        long pages = size / Page, bad = -1;
+        Run(k, async self =>
+        {
+            (await self.Swapon("/dev/sdb")).Should().Be(0);
+            long a = await self.Mmap(0, size, RW, Anon);
+            await Fill(self, a, pages, seed: 1);
+            (await Check(self, a, pages, seed: 1)).Should().Be(0); // every page read back once
+            await Fill(self, a, pages, seed: 2);                   // then overwritten
+            bad = await Check(self, a, pages, seed: 2);
+            await self.Exit(0);
+        });
+        bad.Should().Be(0);
     }
 }
