@@ -374,4 +374,51 @@ public class SwapTests
         });
         bad.Should().Be(0);
     }
+
+    [Test]
+    public void AFailedSwapWriteKeepsThePageAndAFailedSwapReadIsSigbus()
+    {
+        var k = BootWithSwap(memMb: 24, swapMb: 64);
+        var driver = k.Block.DriverOf(k.Block.Disks.Single(d => d.Name == "sdb"));
+        for (long off = 64; off < 4096; off += 97)
+        {
+            driver.FailSector(off * 8); // pages of swap that cannot be written
+        }
+        const long size = 32 * MemoryLayout.MiB;
+        long pages = size / Page, bad = -1;
+        Run(k, async self =>
+        {
+            (await self.Swapon("/dev/sdb")).Should().Be(0);
+            long a = await self.Mmap(0, size, RW, Anon);
+            await Fill(self, a, pages, seed: 4);
+            bad = await Check(self, a, pages, seed: 4);
+            await self.Exit(0);
+        });
+        bad.Should().Be(0, "a page whose write failed stays dirty in memory");
+        k.Memory.Swap.Log.Should().Contain(l => l.StartsWith("Write-error on swap-device", StringComparison.Ordinal));
+
+        // Now a page that is only in swap cannot be read back: the access is SIGBUS.
+        var k2 = BootWithSwap(memMb: 24, swapMb: 64);
+        var driver2 = k2.Block.DriverOf(k2.Block.Disks.Single(d => d.Name == "sdb"));
+        var reader = k2.Spawn("reader", async self =>
+        {
+            (await self.Swapon("/dev/sdb")).Should().Be(0);
+            long a = await self.Mmap(0, size, RW, Anon);
+            await Fill(self, a, pages, seed: 4);
+            var area = k2.Memory.Swap.Areas.Single();
+            for (long off = 1; off < area.Max; off++)
+            {
+                if (area.UseCount(off) == 1 && k2.Memory.Swap.SwapperSpace.FindPage(SwpEntry.Make(area.Type, off).Val) < 0)
+                {
+                    driver2.FailSector(off * 8);
+                }
+            }
+            await Check(self, a, pages, seed: 4);
+            await self.Exit(0);
+        });
+        k2.RunUntilExit(reader, 600_000_000_000).Should().BeTrue();
+        (reader.ExitCode & 0x7f).Should().Be(Kernel.Process.Signals.SIGBUS, "killed by SIGBUS (with its core-dump bit)");
+        k2.Memory.Swap.Log.Should().Contain(l => l.StartsWith("Read-error on swap-device", StringComparison.Ordinal));
+        k2.AssertInvariants();
+    }
 }
