@@ -135,6 +135,7 @@ public sealed partial class SwapAreas
         _info[type] = si;
         TotalSwapPages += good;
         NrSwapPages += good;
+        RebuildSwapList();
         Log.Add(string.Create(CultureInfo.InvariantCulture,
             $"Adding {good << (MemoryLayout.PAGE_SHIFT - 10)}k swap on {name}.  Priority:{prio} extents:1 across:{maxpages << (MemoryLayout.PAGE_SHIFT - 10)}k"));
         return 0;

@@ -14,6 +14,12 @@ public sealed partial class SwapAreas
     public const int SWAPFILE_CLUSTER = 256;
 
     private int _swapListNext = -1;
+    private SwapInfo[] _swapList = [];
+
+    /// <summary>swap_list: rebuilt whenever an area starts or stops taking pages.</summary>
+    private void RebuildSwapList() =>
+        _swapList = _info.Where(s => s is not null && (s.Flags & SwapFlags.SWP_WRITEOK) != 0).Select(s => s!)
+            .OrderByDescending(s => s.Prio).ThenBy(s => s.Type).ToArray();
 
     /// <summary>vm_swap_full: more than half the swap space is in use.</summary>
     public bool VmSwapFull => NrSwapPages * 2 < TotalSwapPages;
@@ -25,20 +31,20 @@ public sealed partial class SwapAreas
         {
             return SwpEntry.None;
         }
-        var order = Areas.Where(s => (s.Flags & SwapFlags.SWP_WRITEOK) != 0).ToList();
-        if (order.Count == 0)
+        var order = _swapList; // the areas taking pages, highest priority first
+        if (order.Length == 0)
         {
             return SwpEntry.None;
         }
         // Start at swap_list.next within the highest priority (round robin), then fall to lower ones.
-        int start = Math.Max(0, order.FindIndex(s => s.Type == _swapListNext));
+        int start = Math.Max(0, Array.FindIndex(order, s => s.Type == _swapListNext));
         if (order[start].Prio != order[0].Prio)
         {
             start = 0;
         }
-        for (int n = 0; n < order.Count; n++)
+        for (int n = 0; n < order.Length; n++)
         {
-            int i = n < order.Count - start ? start + n : n - (order.Count - start);
+            int i = n < order.Length - start ? start + n : n - (order.Length - start);
             var si = order[i];
             if (si.HighestBit == 0)
             {
@@ -48,7 +54,7 @@ public sealed partial class SwapAreas
             if (offset != 0)
             {
                 // The next allocation tries the next area of the same priority.
-                var next = i + 1 < order.Count && order[i + 1].Prio == si.Prio ? order[i + 1] : order.First(s => s.Prio == si.Prio);
+                var next = i + 1 < order.Length && order[i + 1].Prio == si.Prio ? order[i + 1] : Array.Find(order, s => s.Prio == si.Prio)!;
                 _swapListNext = next.Type;
                 NrSwapPages--;
                 return SwpEntry.Make(si.Type, offset);

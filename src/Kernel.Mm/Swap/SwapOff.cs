@@ -46,6 +46,7 @@ public sealed partial class SwapAreas
         si.Flags &= ~SwapFlags.SWP_WRITEOK;
         NrSwapPages -= si.Pages - si.InusePages;
         TotalSwapPages -= si.Pages;
+        RebuildSwapList();
         var current = _mem.Machine.ThisCpu.Curr;
         current.Flags |= TaskFlags.PF_SWAPOFF;
         long err;
@@ -62,6 +63,7 @@ public sealed partial class SwapAreas
             si.Flags |= SwapFlags.SWP_WRITEOK; // re-insert the area into swap_list
             NrSwapPages += si.Pages - si.InusePages;
             TotalSwapPages += si.Pages;
+            RebuildSwapList();
             return err;
         }
         si.Flags = SwapFlags.None;

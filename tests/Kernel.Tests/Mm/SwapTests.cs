@@ -155,12 +155,14 @@ public class SwapTests
     }
 
     [Test]
-    public void SwapoffBringsEveryPageBackWhenTheyFit()
+    public void SwapoffBringsEveryPageBackInEveryStateWhenTheyFit()
     {
         var k = BootWithSwap(memMb: 32, swapMb: 64);
         const long size = 48 * MemoryLayout.MiB;
         long pages = size / Page, keep = 16 * MemoryLayout.MiB / Page;
-        long swapoff = -1, bad = -1, usedBefore = 0, startNs = 0, endNs = 0, unused = 0;
+        long swapoff = -1, bad = -1, childBad = -1, usedBefore = 0, startNs = 0, endNs = 0, unused = 0;
+        int shared = 0, cachedMapped = 0, cachedOnly = 0, underWriteback = 0;
+        bool childReady = false, childGo = false;
         Run(k, async self =>
         {
             (await self.Swapon("/dev/sdb")).Should().Be(0);
@@ -168,22 +170,60 @@ public class SwapTests
             await Fill(self, a, pages, seed: 3);
             // Free most of it: what is left (16 MB) fits in memory again, part of it in swap.
             (await self.Munmap(a + keep * Page, size - keep * Page)).Should().Be(0);
-            usedBefore = k.Memory.Swap.Areas.Single().InusePages;
+            // A child shares the swap entries (count 2); reading a few pages back leaves them in
+            // the swap cache, mapped, with their neighbours read ahead (cached, unmapped).
+            int pid = (int)await self.Fork(async child =>
+            {
+                childReady = true;
+                while (!childGo)
+                {
+                    await child.Nanosleep(1_000_000);
+                }
+                childBad = await Check(child, a, keep, seed: 3);
+                await child.Exit(0);
+            });
+            while (!childReady)
+            {
+                await self.Nanosleep(1_000_000);
+            }
+            for (long i = 0; i < keep; i += 64)
+            {
+                await self.Load<long>(a + i * Page);
+            }
+            var area = k.Memory.Swap.Areas.Single();
+            for (long off = 1; off < area.Max; off++)
+            {
+                shared += area.UseCount(off) >= 2 ? 1 : 0;
+            }
+            foreach (var (_, pfn) in k.Memory.Swap.SwapperSpace.PageTree)
+            {
+                ref var pg = ref k.Memory.PageAt(pfn);
+                cachedMapped += pg.MapCount >= 0 ? 1 : 0;
+                cachedOnly += pg.MapCount < 0 ? 1 : 0;
+                underWriteback += pg.Test(PageFlag.PG_writeback) ? 1 : 0;
+            }
+            usedBefore = area.InusePages;
             startNs = k.Machine.Now;
             long unusedBefore = k.Memory.Swap.UnusedPages;
             swapoff = await self.Swapoff("/dev/sdb");
             endNs = k.Machine.Now;
             unused = k.Memory.Swap.UnusedPages - unusedBefore;
             bad = await Check(self, a, keep, seed: 3);
+            childGo = true;
+            (await self.Wait4(pid)).Status.Should().Be(0);
             await self.Exit(0);
         });
+        TestContext.Out.WriteLine($"before swapoff: {usedBefore} in use, {shared} shared, {cachedMapped} cached and mapped, {cachedOnly} cached only, {underWriteback} under writeback");
+        TestContext.Out.WriteLine($"swapoff of {usedBefore} pages took {(endNs - startNs) / 1e6:F1} ms simulated");
         swapoff.Should().Be(0);
-        usedBefore.Should().BePositive("part of what was kept was in swap");
+        shared.Should().BePositive();
+        cachedMapped.Should().BePositive();
+        cachedOnly.Should().BePositive();
         unused.Should().Be(usedBefore, "every page in use came back");
         bad.Should().Be(0);
+        childBad.Should().Be(0);
         k.Memory.Swap.Areas.Should().BeEmpty();
         k.Proc.Read("/proc/swaps").Should().Be("Filename\t\t\t\tType\t\tSize\tUsed\tPriority\n");
-        TestContext.Out.WriteLine($"swapoff of {usedBefore} pages took {(endNs - startNs) / 1e6:F1} ms simulated");
     }
 
     [Test]
