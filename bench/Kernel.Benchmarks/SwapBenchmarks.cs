@@ -121,6 +121,13 @@ public class SwapBenchmarks
         });
         _k.RunUntilExit(t);
         _stop = true;
-        return r == 0 ? _k.Memory.Swap.UnusedPages - before : throw new InvalidOperationException($"swapoff: {r}");
+        _lastUnused = _k.Memory.Swap.UnusedPages - before;
+        return r == 0 ? _lastUnused : throw new InvalidOperationException($"swapoff: {r}");
     }
+
+    private long _lastUnused;
+
+    /// <summary>The pages the timed swapoff brought back, in the log (BenchmarkDotNet shows no return values).</summary>
+    [IterationCleanup(Target = nameof(Swapoff1GiB))]
+    public void ReportSwapoff() => Console.WriteLine($"// swapoff brought back {_lastUnused} pages");
 }

@@ -219,6 +219,7 @@ public class SwapTests
         shared.Should().BePositive();
         cachedMapped.Should().BePositive();
         cachedOnly.Should().BePositive();
+        underWriteback.Should().BePositive("swapoff right after the fill finds writes in flight");
         unused.Should().Be(usedBefore, "every page in use came back");
         bad.Should().Be(0);
         childBad.Should().Be(0);
@@ -460,5 +461,27 @@ public class SwapTests
         (reader.ExitCode & 0x7f).Should().Be(Kernel.Process.Signals.SIGBUS, "killed by SIGBUS (with its core-dump bit)");
         k2.Memory.Swap.Log.Should().Contain(l => l.StartsWith("Read-error on swap-device", StringComparison.Ordinal));
         k2.AssertInvariants();
+    }
+
+    [Test]
+    public void TheSwapExampleInMmMdRunsAsWritten()
+    {
+        // docs/mm.md, "Swapping anonymous pages", as written there (but for the asserts).
+        var k = KernelBuilder.New().Memory(32 * MemoryLayout.MiB).Boot();
+        var store = new MemoryBlockStore(64L << 20);
+        store.Write(0, SwapHeader.Make((64L << 20) / MemoryLayout.PAGE_SIZE)); // mkswap
+        k.Block.AttachDisk("sdb", new SsdDisk(), store);
+        var t = k.Spawn("big", async self =>
+        {
+            await self.Swapon("/dev/sdb");
+            long a = await self.Mmap(0, 48L << 20, Prot.PROT_READ | Prot.PROT_WRITE, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
+            await self.Touch(a, 48L << 20, write: true);   // 16 MB more than the machine has
+            await self.Exit(0);
+        });
+        k.RunUntilExit(t);
+        string line = k.Proc.Read("/proc/vmstat")!.Split('\n').First(l => l.StartsWith("pswpout"));
+        t.ExitCode.Should().Be(0);
+        long.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture).Should().BeGreaterThan(16 * MemoryLayout.MiB / Page);
+        k.AssertInvariants();
     }
 }
