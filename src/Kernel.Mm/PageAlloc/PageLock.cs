@@ -1,4 +1,4 @@
-// Linux 2.6.20 mm/filemap.c lock_page / unlock_page / wait_on_page_locked over the zone's
+// Linux 2.6.20 mm/filemap.c lock_page / unlock_page / wait_on_page_locked / wait_on_page_writeback over the zone's
 // hashed wait table (mm/page_alloc.c wait_table_hash_nr_entries: one queue per 256 pages, a power
 // of two between 4 and 4096). A page keeps only its PG_locked bit, never a queue, so struct page
 // stays reference-free; waiters of different pages sharing a bucket are told apart by their key
@@ -63,25 +63,10 @@ public sealed class PageWaitTable
     private static long KeyOf(int pfn, PageFlag bit = PageFlag.PG_locked) => ((long)pfn << 8) | (long)(uint)bit;
 
     /// <summary>wait_on_page_writeback: sleep until the page's write ends (end_page_writeback wakes the PG_writeback waiters).</summary>
-    public async ValueTask WaitOnPageWriteback(Machine m, int pfn)
+    public ValueTask WaitOnPageWriteback(Machine m, int pfn)
     {
         ArgumentNullException.ThrowIfNull(m);
-        var wq = QueueOf(pfn);
-        long key = KeyOf(pfn, PageFlag.PG_writeback);
-        while (true)
-        {
-            wq.PrepareToWait(m, TaskState.TASK_UNINTERRUPTIBLE, exclusive: false, key);
-            if (!_mem.PageAt(pfn).Test(PageFlag.PG_writeback))
-            {
-                break;
-            }
-            if (_mem.PageMapping(pfn) is { } mapping)
-            {
-                mapping.AOps.SyncPage(_mem, mapping, pfn);
-            }
-            await m.IoScheduleTimeout(ScheduleTimeoutOps.MAX_SCHEDULE_TIMEOUT);
-        }
-        wq.FinishWait(m);
+        return WaitOnPageBit(m, pfn, PageFlag.PG_writeback, exclusive: false);
     }
 
     /// <summary>wake_up_page(page, PG_writeback), from end_page_writeback.</summary>
@@ -120,14 +105,17 @@ public sealed class PageWaitTable
     /// <summary>wait_on_page_locked: sleep until the page is unlocked (without taking the lock).</summary>
     public ValueTask WaitOnPageLocked(Machine m, int pfn) => WaitOnPageLocked(m, pfn, exclusive: false);
 
-    private async ValueTask WaitOnPageLocked(Machine m, int pfn, bool exclusive)
+    private ValueTask WaitOnPageLocked(Machine m, int pfn, bool exclusive) => WaitOnPageBit(m, pfn, PageFlag.PG_locked, exclusive);
+
+    /// <summary>wait_on_page_bit: sleep until `bit` of the page is clear, its backing device told to start the I/O first.</summary>
+    private async ValueTask WaitOnPageBit(Machine m, int pfn, PageFlag bit, bool exclusive)
     {
         var wq = QueueOf(pfn);
-        long key = KeyOf(pfn);
+        long key = KeyOf(pfn, bit);
         while (true)
         {
             wq.PrepareToWait(m, TaskState.TASK_UNINTERRUPTIBLE, exclusive, key);
-            if (!_mem.PageAt(pfn).Test(PageFlag.PG_locked))
+            if (!_mem.PageAt(pfn).Test(bit))
             {
                 break;
             }
