@@ -194,6 +194,7 @@ public sealed class BlockLayer
         _drivers.Add(name, driver);
         _bdevs.Add(name, bdev);
         _unregisterSysfs.Add(name, BlockSysfs.Register(this, disk));
+        Memory.Writeback.StartPdflush(); // the first disk gives writeback something to write to
         DiskAttached?.Invoke(disk);
         return disk;
     }

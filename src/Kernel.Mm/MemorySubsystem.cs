@@ -65,8 +65,37 @@ public sealed partial class MemorySubsystem
         SwapOut24 = new Vmscan.SwapOut24(this);
         Overcommit = new Memory.Overcommit(this);
         PageWait = new PageWaitTable(this);
+        Writeback = new Writeback.PageWriteback(this);
         BackingDev = new BackingDev(machine);
         RegisterProcFiles(machine.ProcFiles);
+    }
+
+    /// <summary>Dirty page accounting, throttling and pdflush (mm/page-writeback.c, mm/pdflush.c).</summary>
+    public Writeback.PageWriteback Writeback { get; }
+
+    /// <summary>set_page_dirty: through the page's mapping's a_ops (accounting a file page), or just the bit for an anonymous page.</summary>
+    public void SetPageDirty(int pfn)
+    {
+        if (PageMapping(pfn) is { } mapping)
+        {
+            mapping.AOps.SetPageDirty(this, mapping, pfn);
+        }
+        else
+        {
+            PageAt(pfn).Set(PageFlag.PG_dirty);
+        }
+    }
+
+    /// <summary>set_page_writeback: the page's write has started (NR_WRITEBACK).</summary>
+    public void SetPageWriteback(int pfn)
+    {
+        ref var page = ref PageAt(pfn);
+        if (page.Test(PageFlag.PG_writeback))
+        {
+            throw new KernelBug($"set_page_writeback: pfn {pfn} is under writeback already");
+        }
+        page.Set(PageFlag.PG_writeback);
+        Writeback.AccountWritebackStart();
     }
 
     /// <summary>The reverse map of this kernel (its mode is MemoryOptions.Rmap).</summary>

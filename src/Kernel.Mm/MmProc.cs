@@ -32,28 +32,8 @@ public sealed partial class MemorySubsystem
     /// <summary>NR_FILE_MAPPED: page cache pages mapped by at least one PTE.</summary>
     public long NrFileMapped { get; internal set; }
 
-    /// <summary>
-    /// NR_FILE_DIRTY and NR_WRITEBACK: page cache pages dirty and under writeback, counted over
-    /// the caches when read (2.6.20 keeps them as zone counters updated at each transition).
-    /// </summary>
-    public (long Dirty, long Writeback) DirtyAndWriteback()
-    {
-        long dirty = 0, writeback = 0;
-        foreach (var space in _spaces)
-        {
-            if (space is null)
-            {
-                continue;
-            }
-            foreach (int pfn in space.PageTree.Values)
-            {
-                ref var page = ref MemMap[pfn];
-                dirty += page.Test(PageFlag.PG_dirty) ? 1 : 0;
-                writeback += page.Test(PageFlag.PG_writeback) ? 1 : 0;
-            }
-        }
-        return (dirty, writeback);
-    }
+    /// <summary>NR_FILE_DIRTY and NR_WRITEBACK (Writeback's counters, kept at each transition).</summary>
+    public (long Dirty, long Writeback) DirtyAndWriteback() => (Writeback.NrFileDirty, Writeback.NrWriteback);
 
     /// <summary>NR_BOUNCE: pages held as bounce buffers now.</summary>
     public long NrBounce { get; internal set; }

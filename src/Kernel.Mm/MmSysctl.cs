@@ -67,6 +67,29 @@ public sealed partial class MemorySubsystem
             Overcommit.Ratio = (int)v;
             return 0;
         });
+        // mm/page-writeback.c's tunables (kernel/sysctl.c: the ratios 0..100; the intervals in centiseconds, >= 0).
+        var wb = Writeback;
+        r.RegisterInt("/proc/sys/vm/dirty_background_ratio", () => wb.DirtyBackgroundRatio, v =>
+        {
+            wb.DirtyBackgroundRatio = (int)v;
+            return 0;
+        }, min: 0, max: 100);
+        r.RegisterInt("/proc/sys/vm/dirty_ratio", () => wb.DirtyRatio, v =>
+        {
+            wb.DirtyRatio = (int)v;
+            return 0;
+        }, min: 0, max: 100);
+        r.RegisterInt("/proc/sys/vm/dirty_writeback_centisecs", () => wb.DirtyWritebackCentisecs, v =>
+        {
+            wb.DirtyWritebackCentisecs = (int)v;
+            return 0;
+        }, min: 0);
+        r.RegisterInt("/proc/sys/vm/dirty_expire_centisecs", () => wb.DirtyExpireCentisecs, v =>
+        {
+            wb.DirtyExpireCentisecs = (int)v;
+            return 0;
+        }, min: 0);
+        r.Register("/proc/sys/vm/nr_pdflush_threads", () => $"{wb.NrPdflushThreads}\n");
         // page_cluster: proc_dointvec in 2.6.20 (unbounded); a negative or huge value would break the shift, so 0..30 here.
         r.RegisterInt("/proc/sys/vm/page-cluster", () => Swap.PageCluster, v =>
         {

@@ -20,10 +20,12 @@ public enum MmWaitKind
     PageLocked,
     /// <summary>down_read / down_write: the mmap_sem Sem is held by someone else.</summary>
     MmapSem,
+    /// <summary>balance_dirty_pages: the task dirtied its ratelimit of pages of Mapping and must check the dirty limits.</summary>
+    BalanceDirty,
 }
 
 /// <summary>One recorded wait: its kind and what it needs.</summary>
-public readonly record struct MmWait(MmWaitKind Kind, int Pfn = -1, Gfp Gfp = 0, int Order = 0, KRwSemaphore? Sem = null)
+public readonly record struct MmWait(MmWaitKind Kind, int Pfn = -1, Gfp Gfp = 0, int Order = 0, KRwSemaphore? Sem = null, Filemap.AddressSpace? Mapping = null)
 {
     public static MmWait None => default;
 

@@ -91,10 +91,10 @@ public sealed class BlockDevAddressSpaceOperations : AddressSpaceOperations
         var bio = _block.FsBioSet.Alloc(Gfp.GFP_NOIO, 1);
         if (bio is null)
         {
-            page.Set(PageFlag.PG_dirty); // redirty: try again later
+            SetPageDirty(mem, mapping, pfn); // redirty_page_for_writepage: try again later
             return AOP_WRITEPAGE_ACTIVATE;
         }
-        page.Set(PageFlag.PG_writeback);
+        mem.SetPageWriteback(pfn);
         bio.Sector = page.Index << (MemoryLayout.PAGE_SHIFT - Bio.SECTOR_SHIFT);
         bio.AddPage(pfn, bytes, 0);
         bio.OnEndIo = WriteEndIo;

@@ -169,7 +169,10 @@ public sealed partial class BlockDevFileOperations : FileOperations, ISleepingFi
                 {
                     continue; // already on its way: waited for below
                 }
-                page.Clear(PageFlag.PG_dirty); // clear_page_dirty_for_io
+                if (!mem.Writeback.ClearPageDirtyForIo(mapping, pfn))
+                {
+                    continue;
+                }
                 if (mapping.AOps.WritePage(mem, mapping, pfn) == AddressSpaceOperations.AOP_WRITEPAGE_ACTIVATE)
                 {
                     deferred++;

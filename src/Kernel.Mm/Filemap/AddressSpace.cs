@@ -56,6 +56,19 @@ public sealed class AddressSpace
         IMmap.Remove(v);
     }
 
+    // ---- Writeback (fs/fs-writeback.c, the inode's dirty state) ----
+    /// <summary>PAGECACHE_TAG_DIRTY: the indexes of the dirty pages of an accounted mapping, in order.</summary>
+    public SortedSet<long> DirtyIndexes { get; } = new();
+
+    /// <summary>inode->dirtied_when: the jiffies at which the mapping went from clean to dirty (while on the dirty list).</summary>
+    public uint DirtiedWhen { get; internal set; }
+
+    /// <summary>Whether the inode is on the super block's dirty list (I_DIRTY_PAGES).</summary>
+    public bool OnDirtyList { get; internal set; }
+
+    /// <summary>writeback_index: where the next cyclic write_cache_pages starts.</summary>
+    public long WritebackIndex { get; internal set; }
+
     /// <summary>find_get_page without the reference: the cached pfn at `index`, or -1.</summary>
     public int FindPage(long index) => PageTree.TryGetValue(index, out int pfn) ? pfn : -1;
 }

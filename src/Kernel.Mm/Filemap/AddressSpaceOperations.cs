@@ -48,6 +48,10 @@ public abstract class AddressSpaceOperations
         ref var page = ref mem.PageAt(pfn);
         bool wasClean = !page.Test(PageFlag.PG_dirty);
         page.Set(PageFlag.PG_dirty);
+        if (wasClean)
+        {
+            mem.Writeback.AccountPageDirtied(mapping, pfn); // NR_FILE_DIRTY, the dirty tag, the inode's dirtied_when
+        }
         return wasClean;
     }
 

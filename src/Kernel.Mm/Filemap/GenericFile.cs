@@ -38,12 +38,12 @@ public static class GenericFile
     {
         ArgumentNullException.ThrowIfNull(mem);
         ArgumentNullException.ThrowIfNull(mapping);
+        mem.Writeback.CancelDirtyPage(mapping, pfn);
         mapping.PageTree.Remove(index);
         mem.NrFilePages--;
         ref var page = ref mem.PageAt(pfn);
         page.Mapping = 0;
         page.Clear(PageFlag.PG_uptodate);
-        page.Clear(PageFlag.PG_dirty);
         mem.PutPage(pfn);
     }
 
@@ -202,6 +202,12 @@ public static class GenericFile
             if (copied < len)
             {
                 error = Errno.EFAULT.Ret();
+                break;
+            }
+            // balance_dirty_pages_ratelimited: past its ratelimit the writer stops here to check the dirty limits.
+            if (mapping.AOps.CapAccountDirty && mem.Writeback.RatelimitExceeded(1)
+                && mem.DeferWait(new MmWait(MmWaitKind.BalanceDirty, Mapping: mapping)))
+            {
                 break;
             }
         }

@@ -293,7 +293,7 @@ public sealed partial class MmStruct
         if (vma.Has(VmFlags.VM_SHARED))
         {
             // A shared mapping writes to the file's own page: no copy, the page becomes dirty.
-            oldPage.Set(PageFlag.PG_dirty);
+            _mem.SetPageDirty(old);
             pte |= Paging._PAGE_RW | Paging._PAGE_DIRTY | Paging._PAGE_ACCESSED;
             return FaultResult.Minor;
         }

@@ -157,7 +157,7 @@ public sealed partial class MmStruct
         ref var page = ref _mem.PageAt(pfn);
         if ((pte & Paging._PAGE_DIRTY) != 0)
         {
-            page.Set(PageFlag.PG_dirty);
+            _mem.SetPageDirty(pfn);
         }
         if (page.IsAnon)
         {

@@ -140,6 +140,9 @@ public sealed partial class MemorySubsystem
                 return true;
             case MmWaitKind.DirectReclaim:
                 return await Rebalance(w.Gfp, w.Order);
+            case MmWaitKind.BalanceDirty:
+                await Writeback.BalanceDirtyPages(w.Mapping!);
+                return true;
             default:
                 return true;
         }

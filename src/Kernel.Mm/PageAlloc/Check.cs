@@ -124,6 +124,7 @@ public sealed partial class MemorySubsystem
         }
         problems.AddRange(Rmap.CheckInvariants(ptes));
         problems.AddRange(Swap.CheckInvariants());
+        problems.AddRange(Writeback.CheckInvariants(_spaces.Where(s => s is not null).Select(s => s!)));
         for (int pfn = 0; pfn < MemMap.Length; pfn++)
         {
             int mapped = ptes.TryGetValue(pfn, out var list) ? list.Count : 0;

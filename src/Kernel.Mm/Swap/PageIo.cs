@@ -28,10 +28,10 @@ public sealed partial class SwapAreas
         ref var page = ref _mem.PageAt(pfn);
         var entry = new SwpEntry(page.Private);
         var si = Info(entry.Type)!;
-        page.Set(PageFlag.PG_writeback);
+        _mem.SetPageWriteback(pfn);
         if (!si.Backing.SubmitWrite(pfn, entry.Offset))
         {
-            page.Clear(PageFlag.PG_writeback);
+            _mem.EndPageWriteback(pfn); // no I/O started: end it at once
             page.Set(PageFlag.PG_dirty); // set_page_dirty: write it another time
             return AddressSpaceOperations.AOP_WRITEPAGE_ACTIVATE;
         }

@@ -236,6 +236,7 @@ public sealed partial class MemorySubsystem
             }
         }
         page.Clear(PageFlag.PG_writeback);
+        Writeback.AccountWritebackEnd();
         PageWait.WakeUpWriteback(pfn);
     }
 

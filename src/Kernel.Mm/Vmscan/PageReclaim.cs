@@ -512,11 +512,10 @@ public sealed partial class PageReclaim : IDirectReclaim
         {
             return PageoutResult.Keep; // may_write_to_queue
         }
-        if (!page.Test(PageFlag.PG_dirty))
+        if (!_mem.Writeback.ClearPageDirtyForIo(mapping, pfn))
         {
             return PageoutResult.Clean;
         }
-        page.Clear(PageFlag.PG_dirty); // clear_page_dirty_for_io
         page.Set(PageFlag.PG_reclaim);
         int res = mapping.AOps.WritePage(_mem, mapping, pfn);
         if (_mem.Tracepoints.Writepage.Enabled)

@@ -163,7 +163,7 @@ public class ReclaimTests
     }
 
     [Test]
-    public void DirtyPagesAreWrittenOutByReclaimAndEveryByteReachesTheDisk()
+    public void DirtyPagesAreWrittenOutUnderPressureAndEveryByteReachesTheDisk()
     {
         var (k, disk, store) = Small();
         var mem = k.Memory;
@@ -190,10 +190,12 @@ public class ReclaimTests
             await self.Exit(0);
         });
         var r = mem.Reclaim!;
-        TestContext.Out.WriteLine($"vmscan_write {r.VmscanWrite} rotated {mem.PgRotated} steal {mem.Zones.Sum(z => z.PgSteal)}");
-        r.VmscanWrite.Should().BePositive("reclaim found dirty pages at the inactive tail and wrote them (pageout)");
-        mem.PgRotated.Should().BePositive("a page reclaim wrote goes to the inactive tail when its write ends");
-        writepages.Should().Be((int)r.VmscanWrite, "every write started is traced (a writepage that asks to be kept active is traced with its result)");
+        var wb = mem.Writeback;
+        TestContext.Out.WriteLine($"vmscan_write {r.VmscanWrite} rotated {mem.PgRotated} steal {mem.Zones.Sum(z => z.PgSteal)} balance {wb.BalanceDirtyWritten} pdflush {wb.PdflushWritten}");
+        // 2.6.20 keeps dirty pages under dirty_ratio: the writer and pdflush write most of them
+        // before reclaim reaches them (pageout of dirty pages is tested through swap).
+        (wb.BalanceDirtyWritten + wb.PdflushWritten).Should().BePositive("the writer went over the dirty limits");
+        writepages.Should().Be((int)r.VmscanWrite, "every reclaim write started is traced (a writepage that asks to be kept active is traced with its result)");
         var bytes = new byte[4];
         for (long page = 0; page < (64L << 20) / Page; page++)
         {
