@@ -20,6 +20,8 @@ public enum MmWaitKind
     PageLocked,
     /// <summary>down_read / down_write: the mmap_sem Sem is held by someone else.</summary>
     MmapSem,
+    /// <summary>wait_on_page_writeback: the page at Pfn is being written.</summary>
+    PageWriteback,
     /// <summary>balance_dirty_pages: the task dirtied its ratelimit of pages of Mapping and must check the dirty limits.</summary>
     BalanceDirty,
 }

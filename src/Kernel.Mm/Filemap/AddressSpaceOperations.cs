@@ -34,6 +34,18 @@ public abstract class AddressSpaceOperations
     public abstract int WritePage(MemorySubsystem mem, AddressSpace mapping, int pfn);
 
     /// <summary>
+    /// The file's page at `index` as the generic read and write loops look it up: the cached pfn,
+    /// -1 when the file has no page there (a hole, or not read yet), or -errno. tmpfs brings a
+    /// page back from swap here (shmem_getpage); when that must wait for the read it records the
+    /// wait and returns -EIOCBRETRY.
+    /// </summary>
+    public virtual int LookupPage(MemorySubsystem mem, AddressSpace mapping, long index)
+    {
+        ArgumentNullException.ThrowIfNull(mapping);
+        return mapping.FindPage(index);
+    }
+
+    /// <summary>
     /// sync_page: a task is about to wait for the locked page `pfn`; a block device unplugs its
     /// queue so the I/O the page waits for starts now (block_sync_page -> blk_run_backing_dev).
     /// </summary>

@@ -122,8 +122,8 @@ public static class GenericFile
         {
             long pos = file.Pos + done;
             long index = pos >> MemoryLayout.PAGE_SHIFT;
-            int pfn = holesReadAsZeros ? mapping.FindPage(index) : ReadCachePage(mem, mapping, index, out _);
-            if (pfn < 0 && !holesReadAsZeros)
+            int pfn = holesReadAsZeros ? mapping.AOps.LookupPage(mem, mapping, index) : ReadCachePage(mem, mapping, index, out _);
+            if (pfn < 0 && (!holesReadAsZeros || pfn != -1))
             {
                 error = pfn; // -EIOCBRETRY: the caller sleeps on the page and reads on from f_pos
                 break;
@@ -179,7 +179,12 @@ public static class GenericFile
             long index = pos >> MemoryLayout.PAGE_SHIFT;
             int fileOff = (int)(pos & (MemoryLayout.PAGE_SIZE - 1));
             int len = (int)Math.Min(count - done, MemoryLayout.PAGE_SIZE - fileOff);
-            int pfn = mapping.FindPage(index);
+            int pfn = mapping.AOps.LookupPage(mem, mapping, index);
+            if (pfn < -1)
+            {
+                error = pfn; // -EIOCBRETRY: the page is coming back from swap
+                break;
+            }
             if (pfn < 0 && (pfn = AddToPageCache(mem, mapping, index)) < 0)
             {
                 error = Errno.ENOSPC.Ret();

@@ -140,6 +140,9 @@ public sealed partial class MemorySubsystem
                 return true;
             case MmWaitKind.DirectReclaim:
                 return await Rebalance(w.Gfp, w.Order);
+            case MmWaitKind.PageWriteback:
+                await PageWait.WaitOnPageWriteback(Machine, w.Pfn);
+                return true;
             case MmWaitKind.BalanceDirty:
                 await Writeback.BalanceDirtyPages(w.Mapping!);
                 return true;

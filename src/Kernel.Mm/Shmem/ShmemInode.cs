@@ -1,5 +1,6 @@
 // A tmpfs inode: struct inode with shmem_inode_info folded in. Its file operations, a_ops and
-// vm_ops are tmpfs's (ShmemOperations.cs); its pages live only in the page cache (no swap yet).
+// vm_ops are tmpfs's (ShmemOperations.cs); its pages live in the page cache or, under memory
+// pressure, in swap (its swap vector names their entries).
 using Kernel.Mm.Filemap;
 
 namespace Kernel.Mm.Shmem;
@@ -18,6 +19,9 @@ public sealed class ShmemInode : Inode
 
     /// <summary>Pages charged to vm_committed_space for the whole file (shared anonymous memory).</summary>
     public long AccountedPages { get; internal set; }
+
+    /// <summary>The swap vector (i_direct and the indirect pages in Linux): the swap entry of each page that is in swap, by index.</summary>
+    public Dictionary<long, uint> SwapEntries { get; } = new();
 
     /// <summary>tmpfs's s_maxbytes (SHMEM_MAX_BYTES).</summary>
     public override long MaxBytes => Fs.MaxBytes;

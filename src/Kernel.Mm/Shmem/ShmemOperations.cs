@@ -1,7 +1,7 @@
 // Linux 2.6.20 mm/shmem.c's operation tables: shmem_file_operations (read through
 // shmem_file_read, where a hole reads as zeros without allocating; write through the generic
 // buffered write; mmap setting shmem_vm_ops), shmem_aops (prepare_write is shmem_getpage, commit
-// is generic, writepage has no swap to go to yet) and shmem_vm_ops (nopage and populate over
+// is generic, writepage moves the page to the swap cache) and shmem_vm_ops (nopage and populate over
 // shmem_getpage). tmpfs's backing_dev_info has no dirty accounting, so its shared writable
 // mappings are writable at once (no write-notify fault).
 using Kernel.Core;
@@ -42,7 +42,18 @@ public sealed class ShmemFileOperations : FileOperations
 /// <summary>shmem_aops.</summary>
 public sealed class ShmemAddressSpaceOperations : AddressSpaceOperations
 {
+    private readonly Tmpfs _fs;
+
+    internal ShmemAddressSpaceOperations(Tmpfs fs) => _fs = fs;
+
     public override string Name => "shmem_aops";
+
+    /// <summary>shmem_getpage's lookup: the cached page, else the page back from swap (-EIOCBRETRY while it is read), else -1.</summary>
+    public override int LookupPage(MemorySubsystem mem, AddressSpace mapping, long index)
+    {
+        ArgumentNullException.ThrowIfNull(mapping);
+        return _fs.FindOrSwapIn((ShmemInode)mapping.Host, index);
+    }
 
     /// <summary>BDI_CAP_NO_ACCT_DIRTY: shared writable mappings need no write-notify fault.</summary>
     public override bool CapAccountDirty => false;
@@ -56,9 +67,14 @@ public sealed class ShmemAddressSpaceOperations : AddressSpaceOperations
         return 0;
     }
 
-    /// <summary>shmem_writepage without swap space: redirty and keep the page (AOP_WRITEPAGE_ACTIVATE).</summary>
+    /// <summary>shmem_writepage: move the page to the swap cache (reclaim writes it from there), or redirty and keep it (AOP_WRITEPAGE_ACTIVATE) without swap space.</summary>
     public override int WritePage(MemorySubsystem mem, AddressSpace mapping, int pfn)
     {
+        ArgumentNullException.ThrowIfNull(mapping);
+        if (_fs.Writepage((ShmemInode)mapping.Host, pfn))
+        {
+            return 0;
+        }
         SetPageDirty(mem, mapping, pfn);
         return AOP_WRITEPAGE_ACTIVATE;
     }
@@ -95,7 +111,7 @@ public sealed class ShmemVmOperations : VmOperations
         int pfn = _fs.GetPage(inode, index, allocate: true);
         if (pfn < 0)
         {
-            return NOPAGE_OOM;
+            return pfn == (int)Errno.EIOCBRETRY.Ret() ? NOPAGE_RETRY : pfn == (int)Errno.EIO.Ret() ? NOPAGE_SIGBUS : NOPAGE_OOM;
         }
         vma.Mm.Memory.PageAt(pfn).Count++; // page_cache_get: the caller's reference
         vma.Mm.Memory.MarkPageAccessed(pfn); // shmem_nopage
@@ -117,9 +133,9 @@ public sealed class ShmemVmOperations : VmOperations
             int pfn = _fs.GetPage(inode, index, allocate: !nonblock);
             if (pfn < 0)
             {
-                if (nonblock)
+                if (nonblock || pfn == (int)Errno.EIOCBRETRY.Ret())
                 {
-                    continue;
+                    continue; // not at hand now: the first fault brings it in
                 }
                 return (int)Errno.ENOMEM.Ret();
             }

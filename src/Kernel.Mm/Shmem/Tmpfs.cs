@@ -1,13 +1,13 @@
 // Linux 2.6.20 mm/shmem.c, reduced to an in-memory file system with one flat directory (think
 // /dev/shm): create, open, read, write, ftruncate, unlink, and shmem_getpage, which finds or
 // allocates a file page in the page cache. A file's pages are freed when it has no name, no
-// open file and no mapping left. There is no swap for them yet (shmem swapping comes with swap).
+// open file and no mapping left. Under memory pressure its pages go to swap (ShmemSwap.cs).
 using Kernel.Core;
 using Kernel.Mm.Filemap;
 
 namespace Kernel.Mm.Shmem;
 
-public sealed class Tmpfs : IFileSystem
+public sealed partial class Tmpfs : IFileSystem
 {
     private readonly MemorySubsystem _mm;
     private readonly Dictionary<string, ShmemInode> _names = new(StringComparer.Ordinal);
@@ -19,6 +19,7 @@ public sealed class Tmpfs : IFileSystem
         _mm = mm;
         FileOps = new ShmemFileOperations(this);
         VmOps = new ShmemVmOperations(this);
+        AOps = new ShmemAddressSpaceOperations(this);
     }
 
     /// <summary>SHMEM_NR_DIRECT: swap entries kept in the inode before the indirect pages.</summary>
@@ -45,7 +46,7 @@ public sealed class Tmpfs : IFileSystem
     public ShmemFileOperations FileOps { get; }
 
     /// <summary>shmem_aops.</summary>
-    public ShmemAddressSpaceOperations AOps { get; } = new();
+    public ShmemAddressSpaceOperations AOps { get; }
 
     /// <summary>shmem_vm_ops.</summary>
     public ShmemVmOperations VmOps { get; }
@@ -136,12 +137,16 @@ public sealed class Tmpfs : IFileSystem
         }
     }
 
-    /// <summary>shmem_getpage: the cache page at index, allocating (zeroed) it when `allocate`; -1 for a hole or no memory.</summary>
+    /// <summary>
+    /// shmem_getpage: the cache page at index (brought back from swap if it is there), allocating
+    /// (zeroed) it when `allocate`; -1 for a hole or no memory, -EIOCBRETRY while a swap read is
+    /// waited for (recorded in the caller's section), -EIO when the swap read failed.
+    /// </summary>
     public int GetPage(ShmemInode inode, long index, bool allocate)
     {
         var mapping = inode.Mapping;
-        int pfn = mapping.FindPage(index);
-        if (pfn >= 0 || !allocate)
+        int pfn = FindOrSwapIn(inode, index);
+        if (pfn >= 0 || pfn < -1 || !allocate)
         {
             return pfn;
         }
@@ -171,5 +176,6 @@ public sealed class Tmpfs : IFileSystem
             }
             GenericFile.RemoveFromPageCache(_mm, mapping, index, pfn);
         }
+        TruncateSwap((ShmemInode)inode, first);
     }
 }

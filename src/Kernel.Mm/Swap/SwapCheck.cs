@@ -1,5 +1,5 @@
 // Swap invariants: each page of an area has exactly as many uses in its swap map as there are
-// PTEs naming it plus one if it has a swap cache page; the swap cache pages carry PG_swapcache,
+// PTEs and tmpfs swap vectors naming it plus one if it has a swap cache page; the swap cache pages carry PG_swapcache,
 // their entry in private and the cache's reference; the free-page totals match the maps.
 namespace Kernel.Mm.Swap;
 
@@ -19,6 +19,14 @@ public sealed partial class SwapAreas
                 }
                 uses[entry.Val] = uses.GetValueOrDefault(entry.Val) + 1;
             }
+        }
+        foreach (var (entry, inode, index) in _mem.Shmem.SwapVectorEntries)
+        {
+            if (inode.SwapEntries.GetValueOrDefault(index) != entry || inode.Mapping.FindPage(index) >= 0)
+            {
+                yield return $"{inode.Name}: page {index} is in swap ({entry:x8}) but the vector or the page cache disagrees";
+            }
+            uses[entry] = uses.GetValueOrDefault(entry) + 1;
         }
         foreach (var (key, pfn) in SwapperSpace.PageTree)
         {

@@ -109,7 +109,8 @@ public sealed partial class SwapAreas
             {
                 UnuseIndexed(index, entry, pfn);
             }
-            if (si.SwapMap[i] > 1)
+            bool shmem = si.SwapMap[i] > 1 && _mem.Shmem.Unuse(entry, pfn); // shmem_unuse: a tmpfs page goes back to its file
+            if (!shmem && si.SwapMap[i] > 1)
             {
                 UnuseEverywhere(entry, pfn); // the index missed some (a fork or mremap since it was built)
             }

@@ -227,4 +227,44 @@ public sealed partial class SwapAreas
             _mem.PageWait.UnlockPage(pfn);
         }
     }
+
+    /// <summary>
+    /// move_to_swap_cache (shmem_writepage): the locked tmpfs page leaves its file's cache for the
+    /// swap cache under `entry` (the vector's use), which takes a use of its own; it stays uptodate
+    /// and becomes dirty, so reclaim writes it out. False when the entry has a page already.
+    /// </summary>
+    internal bool MoveToSwapCache(int pfn, SwpEntry entry, AddressSpace mapping)
+    {
+        ref var page = ref _mem.PageAt(pfn);
+        if (AddToSwapCacheLocked(pfn, entry) != 0)
+        {
+            return false;
+        }
+        _mem.Writeback.CancelDirtyPage(mapping, pfn);
+        mapping.PageTree.Remove(page.Index);
+        _mem.NrFilePages--;
+        page.Mapping = 0;
+        _mem.PutPage(pfn); // the file cache's reference
+        if (!SwapDuplicate(entry))
+        {
+            throw new KernelBug($"move_to_swap_cache: entry {entry} is not in use");
+        }
+        page.Set(PageFlag.PG_dirty);
+        AddTotal++;
+        return true;
+    }
+
+    /// <summary>move_from_swap_cache's page half: the locked swap cache page joins `mapping` at `index`, dirty (its swap copy is about to go).</summary>
+    internal void MoveFromSwapCache(int pfn, AddressSpace mapping, long index)
+    {
+        ref var page = ref _mem.PageAt(pfn);
+        var entry = new SwpEntry(page.Private);
+        DeleteFromSwapCacheLocked(pfn);
+        SwapFree(entry); // the cache's use; the cache's reference becomes the file cache's
+        mapping.PageTree.Add(index, pfn);
+        page.Mapping = mapping.Handle;
+        page.Index = index;
+        _mem.NrFilePages++;
+        mapping.AOps.SetPageDirty(_mem, mapping, pfn);
+    }
 }

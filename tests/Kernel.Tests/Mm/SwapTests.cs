@@ -2,6 +2,7 @@ using FluentAssertions;
 using Kernel.Block.Drivers;
 using Kernel.Core;
 using Kernel.Mm;
+using Kernel.Mm.Filemap;
 using Kernel.Mm.Memory;
 using Kernel.Mm.Swap;
 using Kernel.Tests.Support;
@@ -102,11 +103,11 @@ public class SwapTests
         }
     }
 
-    /// <summary>Pages of `pages` at `a` whose pattern is not `seed`'s.</summary>
-    private static async ValueTask<long> Check(Kernel.Syscalls.UserTask self, long a, long pages, long seed)
+    /// <summary>Pages `start` to `pages` at `a` whose pattern is not `seed`'s.</summary>
+    private static async ValueTask<long> Check(Kernel.Syscalls.UserTask self, long a, long pages, long seed, long start = 0)
     {
         long bad = 0;
-        for (long i = 0; i < pages; i++)
+        for (long i = start; i < pages; i++)
         {
             if (await self.Load<long>(a + i * Page) != Word(i, seed) || await self.Load<long>(a + i * Page + Page - 8) != ~Word(i, seed))
             {
@@ -487,5 +488,92 @@ public class SwapTests
         t.ExitCode.Should().Be(0);
         long.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture).Should().BeGreaterThan(16 * MemoryLayout.MiB / Page);
         k.AssertInvariants();
+    }
+
+    [Test]
+    public void TmpfsFilesAndSharedMemoryLargerThanMemoryGoToSwapAndComeBack()
+    {
+        var k = BootWithSwap(memMb: 24, swapMb: 96);
+        const long size = 32 * MemoryLayout.MiB;
+        long pages = size / Page, fileBad = -1, sharedBad = -1, childBad = -1, swappedFile = 0, swappedShared = 0;
+        Run(k, async self =>
+        {
+            (await self.Swapon("/dev/sdb")).Should().Be(0);
+            // A tmpfs file written with write(2) and read back with read(2).
+            long buf = await self.Mmap(0, Page, RW, Anon);
+            int fd = (int)await self.Open("/big", OpenFlags.O_CREAT | OpenFlags.O_RDWR);
+            for (long i = 0; i < pages; i++)
+            {
+                await self.Store(buf, Word(i, 11));
+                await self.Store(buf + Page - 8, ~Word(i, 11));
+                (await self.Pwrite(fd, buf, Page, i * Page)).Should().Be(Page);
+            }
+            swappedFile = k.Memory.Shmem.SwappedPages;
+            fileBad = 0;
+            for (long i = 0; i < pages; i++)
+            {
+                (await self.Pread(fd, buf, Page, i * Page)).Should().Be(Page);
+                if (await self.Load<long>(buf) != Word(i, 11) || await self.Load<long>(buf + Page - 8) != ~Word(i, 11))
+                {
+                    fileBad++;
+                }
+            }
+            await self.Close(fd);
+            (await self.Unlink("/big")).Should().Be(0);
+            // Shared anonymous memory (a tmpfs file underneath), shared with a child.
+            long a = await self.Mmap(0, size, RW, MapFlags.MAP_SHARED | MapFlags.MAP_ANONYMOUS);
+            await Fill(self, a, pages, seed: 12);
+            swappedShared = k.Memory.Shmem.SwappedPages;
+            int pid = (int)await self.Fork(async child =>
+            {
+                childBad = await Check(child, a, pages, seed: 12);
+                await Fill(child, a, pages / 4, seed: 13); // the parent sees these: the memory is shared
+                await child.Exit(0);
+            });
+            (await self.Wait4(pid)).Status.Should().Be(0);
+            sharedBad = await Check(self, a, pages / 4, seed: 13) + await Check(self, a, pages, seed: 12, start: pages / 4);
+            await self.Exit(0);
+        });
+        swappedFile.Should().BePositive("the tmpfs file did not fit");
+        fileBad.Should().Be(0);
+        swappedShared.Should().BePositive("the shared mapping did not fit");
+        childBad.Should().Be(0);
+        sharedBad.Should().Be(0);
+        k.Memory.Shmem.SwappedPages.Should().Be(0, "unlink and exit freed the files' swap");
+    }
+
+    [Test]
+    public void SwapoffBringsTmpfsPagesBackIntoTheirFiles()
+    {
+        var k = BootWithSwap(memMb: 32, swapMb: 64);
+        const long size = 40 * MemoryLayout.MiB;
+        long pages = size / Page, keep = 12 * MemoryLayout.MiB / Page, swappedBefore = 0, swapoff = -1, bad = -1;
+        Run(k, async self =>
+        {
+            (await self.Swapon("/dev/sdb")).Should().Be(0);
+            long buf = await self.Mmap(0, Page, RW, Anon);
+            int fd = (int)await self.Open("/shm", OpenFlags.O_CREAT | OpenFlags.O_RDWR);
+            for (long i = 0; i < pages; i++)
+            {
+                await self.Store(buf, Word(i, 21));
+                (await self.Pwrite(fd, buf, Page, i * Page)).Should().Be(Page);
+            }
+            (await self.Ftruncate(fd, keep * Page)).Should().Be(0); // frees the swap of the pages past 12 MB
+            swappedBefore = k.Memory.Shmem.SwappedPages;
+            swapoff = await self.Swapoff("/dev/sdb");
+            bad = 0;
+            for (long i = 0; i < keep; i++)
+            {
+                (await self.Pread(fd, buf, 8, i * Page)).Should().Be(8);
+                bad += await self.Load<long>(buf) != Word(i, 21) ? 1 : 0;
+            }
+            await self.Close(fd);
+            await self.Exit(0);
+        });
+        swappedBefore.Should().BePositive();
+        swappedBefore.Should().BeLessThanOrEqualTo(keep, "truncation freed the entries past the new size");
+        swapoff.Should().Be(0);
+        k.Memory.Shmem.SwappedPages.Should().Be(0);
+        bad.Should().Be(0);
     }
 }
