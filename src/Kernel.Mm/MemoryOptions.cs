@@ -36,6 +36,9 @@ public sealed record MemoryOptions
     /// </summary>
     public bool Reclaim { get; init; } = true;
 
+    /// <summary>The page-replacement design reclaim starts with (/proc/sys/vm/page_replacement switches it at run time).</summary>
+    public Vmscan.ReplacementPolicy Replacement { get; init; } = Vmscan.ReplacementPolicy.Lru;
+
     /// <summary>What memory-management work costs in simulated time.</summary>
     public MmCosts Costs { get; init; } = MmCosts.Default;
 

@@ -98,6 +98,22 @@ public sealed partial class MemorySubsystem
         }, min: 0, max: 30);
         if (Reclaim is { } reclaim)
         {
+            r.Register("/proc/refaults", () => reclaim.Nonresident.FormatRefaults());
+            // The emulator's switch between the replacement designs (no 2.6.20 file).
+            r.Register("/proc/sys/vm/page_replacement", () => reclaim.Policy == Vmscan.ReplacementPolicy.ClockPro ? "clockpro\n" : "lru\n", text =>
+            {
+                switch (text.Trim())
+                {
+                    case "lru":
+                        reclaim.Policy = Vmscan.ReplacementPolicy.Lru;
+                        return 0;
+                    case "clockpro":
+                        reclaim.Policy = Vmscan.ReplacementPolicy.ClockPro;
+                        return 0;
+                    default:
+                        return Kernel.Core.Errno.EINVAL.Ret();
+                }
+            });
             // vm_swappiness: proc_dointvec_minmax over 0..100.
             r.RegisterInt("/proc/sys/vm/swappiness", () => reclaim.Swappiness, v =>
             {

@@ -73,6 +73,14 @@ public sealed class Zone
     /// <summary>nr_scan_active, nr_scan_inactive: scan work owed (shrink_zone accumulates nr >> priority + 1).</summary>
     internal long NrScanActive;
 
+    /// <summary>CLOCK-Pro's active target: the active list's desired maximum (0 until the policy first sets it).</summary>
+    public long ActiveTarget { get; internal set; }
+
+    /// <summary>CLOCK-Pro's rate estimate: active pages scanned and pages evicted lately (both halved as they grow).</summary>
+    internal long ClockProActiveScanned;
+
+    internal long ClockProEvicted;
+
     internal long NrScanInactive;
 
     /// <summary>pages_scanned: pages scanned since the last one was freed (zone_is_near_oom, all_unreclaimable).</summary>

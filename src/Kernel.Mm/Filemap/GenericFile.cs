@@ -69,6 +69,7 @@ public static class GenericFile
                 return (int)Errno.ENOMEM.Ret();
             }
             major = true;
+            mem.Reclaim?.PageRefault(mapping.Handle, index, pfn);
             mem.PageWait.TryLockPage(pfn); // a new page: the lock is free
             int err = mapping.AOps.ReadPage(mem, mapping, pfn);
             if (err < 0)

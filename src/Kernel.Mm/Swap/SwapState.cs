@@ -176,6 +176,7 @@ public sealed partial class SwapAreas
             if (err == 0)
             {
                 _mem.LruCacheAddActive(newPfn);
+                _mem.Reclaim?.PageRefault(SwapperSpace.Handle, entry.Val, newPfn);
                 SwapReadpage(newPfn);
                 return newPfn;
             }

@@ -64,6 +64,29 @@ public sealed partial class MemorySubsystem
     /// <summary>lru_cache_add_active: a new anonymous page goes to the active list.</summary>
     public void LruCacheAddActive(int pfn) => PagevecAdd(pfn, active: true);
 
+    /// <summary>
+    /// Put a page just added to this CPU's inactive pagevec (or already on the inactive list) on
+    /// the active list instead: CLOCK-Pro's hot refault.
+    /// </summary>
+    internal void LruCacheMoveToActive(int pfn)
+    {
+        int cpu = Machine.ThisCpu.Id;
+        ref int n = ref _lruAddCount[cpu];
+        var vec = _lruAddPvecs[cpu];
+        if (n > 0 && vec[n - 1] == pfn)
+        {
+            n--;
+            MemMap[pfn].Count--; // the inactive pagevec's reference; the active one takes its own
+            PagevecAdd(pfn, active: true);
+            return;
+        }
+        ref var page = ref MemMap[pfn];
+        if (page.Test(PageFlag.PG_lru) && !page.Test(PageFlag.PG_active))
+        {
+            ActivatePage(pfn);
+        }
+    }
+
     private void PagevecAdd(int pfn, bool active)
     {
         ref var page = ref MemMap[pfn];

@@ -54,6 +54,8 @@ public sealed partial class PageReclaim : IDirectReclaim
     {
         _mem = mem;
         VmTotalPages = mem.Zones.Sum(z => z.PresentPages);
+        Policy = mem.Options.Replacement;
+        Nonresident = new NonresidentTable(Math.Max(1, VmTotalPages), mem.Options.L1CacheBytes);
     }
 
     /// <summary>vm_swappiness (/proc/sys/vm/swappiness): 0..100, higher reclaims mapped memory sooner.</summary>
@@ -159,7 +161,7 @@ public sealed partial class PageReclaim : IDirectReclaim
         ArgumentNullException.ThrowIfNull(zone);
         ArgumentNullException.ThrowIfNull(sc);
         long reclaimed = 0;
-        zone.NrScanActive += (zone.NrActive >> priority) + 1;
+        zone.NrScanActive += ActiveScanShare(zone, priority);
         long nrActive = zone.NrScanActive;
         if (nrActive >= sc.SwapClusterMax)
         {
@@ -252,6 +254,7 @@ public sealed partial class PageReclaim : IDirectReclaim
         M.ChargeLock(zone.LruLock, cpu, scanned * _mem.Options.Costs.LruMoveNs);
         zone.PagesScanned += scanned;
         zone.NrActive -= moved;
+        NoteActiveScanned(zone, scanned);
         var inactive = RentList();
         var active = RentList();
         foreach (int pfn in hold)
@@ -545,11 +548,13 @@ public sealed partial class PageReclaim : IDirectReclaim
         }
         if (page.Test(PageFlag.PG_swapcache))
         {
+            PageEvicted(_mem.Zones[page.ZoneIndex], _mem.Swap.SwapperSpace.Handle, page.Private);
             _mem.Swap.ReleaseCleanSwapPage(pfn); // __delete_from_swap_cache + swap_free: the copy in swap is the data now
             _mem.PageWait.UnlockPage(pfn);
             _mem.PutPage(pfn);
             return true;
         }
+        PageEvicted(_mem.Zones[page.ZoneIndex], mapping.Handle, page.Index);
         GenericFile.RemoveFromPageCache(_mem, mapping, page.Index, pfn); // and __put_page of the cache's reference
         _mem.PageWait.UnlockPage(pfn);
         _mem.PutPage(pfn); // the isolation's reference: the page is free

@@ -27,6 +27,12 @@ public sealed record TraceReplayOptions
 
     /// <summary>Called with the booted kernel before the replay (to set /proc/sys/vm tunables).</summary>
     public Action<LinuxKernel>? Configure { get; init; }
+
+    /// <summary>Run the kernel's invariant checker after the replay and throw if it finds a problem.</summary>
+    public bool CheckInvariants { get; init; }
+
+    /// <summary>Called with the kernel after the replay, before it is dropped (to read counters).</summary>
+    public Action<LinuxKernel>? Inspect { get; init; }
 }
 
 /// <summary>A replay's outcome, with the reclaim work it took.</summary>
@@ -140,6 +146,11 @@ public static class TraceReplay
         {
             throw new InvalidOperationException($"the replay did not finish (exit {t.ExitCode}; {string.Join("; ", mem.Oom.Log.Concat(mem.Swap.Log))})");
         }
+        if (o.CheckInvariants && k.CheckInvariants() is { Count: > 0 } problems)
+        {
+            throw new InvalidOperationException("invariants violated after the replay: " + string.Join("; ", problems.Take(5)));
+        }
+        o.Inspect?.Invoke(k);
         return new TraceReplayResult(
             trace.Name, o.Frames, refs.Count, hits, cold, maj,
             mem.Zones.Sum(z => z.PgScanKswapd + z.PgScanDirect) - scannedBefore,
