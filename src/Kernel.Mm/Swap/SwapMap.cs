@@ -37,7 +37,15 @@ public sealed partial class SwapAreas
             return SwpEntry.None;
         }
         // Start at swap_list.next within the highest priority (round robin), then fall to lower ones.
-        int start = Math.Max(0, Array.FindIndex(order, s => s.Type == _swapListNext));
+        int start = 0;
+        while (start < order.Length && order[start].Type != _swapListNext)
+        {
+            start++;
+        }
+        if (start == order.Length)
+        {
+            start = 0;
+        }
         if (order[start].Prio != order[0].Prio)
         {
             start = 0;
@@ -53,9 +61,18 @@ public sealed partial class SwapAreas
             long offset = ScanSwapMap(si);
             if (offset != 0)
             {
-                // The next allocation tries the next area of the same priority.
-                var next = i + 1 < order.Length && order[i + 1].Prio == si.Prio ? order[i + 1] : Array.Find(order, s => s.Prio == si.Prio)!;
-                _swapListNext = next.Type;
+                // The next allocation tries the next area of the same priority, wrapping to the first of them
+                // (the array is sorted by priority, so they sit together). No lambdas: this runs for every page swapped out.
+                int nextIdx = i + 1;
+                if (nextIdx == order.Length || order[nextIdx].Prio != si.Prio)
+                {
+                    nextIdx = i;
+                    while (nextIdx > 0 && order[nextIdx - 1].Prio == si.Prio)
+                    {
+                        nextIdx--;
+                    }
+                }
+                _swapListNext = order[nextIdx].Type;
                 NrSwapPages--;
                 return SwpEntry.Make(si.Type, offset);
             }

@@ -576,4 +576,35 @@ public class SwapTests
         k.Memory.Shmem.SwappedPages.Should().Be(0);
         bad.Should().Be(0);
     }
+
+    [Test]
+    public void AreasOfEqualPriorityShareTheSwapOutsAndALowerOneWaits()
+    {
+        var k = BootWithSwap(memMb: 16, swapMb: 64);
+        foreach (var name in new[] { "sdc", "sdd" })
+        {
+            long pages = 64 * MemoryLayout.MiB / Page;
+            var store = new MemoryBlockStore(pages * Page);
+            store.Write(0, SwapHeader.Make(pages));
+            k.Block.AttachDisk(name, new SsdDisk(), store);
+        }
+        var used = new Dictionary<string, long>();
+        Run(k, async self =>
+        {
+            (await self.Swapon("/dev/sdb", SwapAreas.SWAP_FLAG_PREFER | 5)).Should().Be(0);
+            (await self.Swapon("/dev/sdc", SwapAreas.SWAP_FLAG_PREFER | 5)).Should().Be(0);
+            (await self.Swapon("/dev/sdd", SwapAreas.SWAP_FLAG_PREFER | 1)).Should().Be(0);
+            long a = await self.Mmap(0, 32 * MemoryLayout.MiB, RW, Anon);
+            await Fill(self, a, 32 * MemoryLayout.MiB / Page, seed: 6);
+            foreach (var area in k.Memory.Swap.Areas)
+            {
+                used[area.Name] = area.InusePages;
+            }
+            await self.Exit(0);
+        });
+        used["/dev/sdb"].Should().BePositive();
+        used["/dev/sdc"].Should().BePositive("an area of the same priority takes its turn");
+        Math.Abs(used["/dev/sdb"] - used["/dev/sdc"]).Should().BeLessThan((used["/dev/sdb"] + used["/dev/sdc"]) / 2);
+        used["/dev/sdd"].Should().Be(0, "a lower priority is used only when the higher ones are full");
+    }
 }
