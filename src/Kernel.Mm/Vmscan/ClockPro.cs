@@ -74,7 +74,10 @@ public sealed partial class PageReclaim
         {
             HotRefaults++;
             zone.ActiveTarget = Math.Max(zone.PresentPages / 16, zone.ActiveTarget - 1);
-            _mem.LruCacheMoveToActive(pfn);
+            if (zone.NrInactive >= InactiveFloor(zone))
+            {
+                _mem.LruCacheMoveToActive(pfn); // (not while the inactive list is too short to free from)
+            }
         }
         else
         {
@@ -91,6 +94,23 @@ public sealed partial class PageReclaim
         }
     }
 
+    /// <summary>
+    /// The active target shrink_zone works to, never so large that the inactive list runs dry: at
+    /// least an eighth of the zone's LRU pages (or a batch) stays inactive, so reclaim always has
+    /// pages to test. (Locked pages sit on the 2.6.20 lists too, so a target in present pages alone
+    /// could leave nothing to scan and an allocator retrying for ever.)
+    /// </summary>
+    public static long EffectiveActiveTarget(Zone zone)
+    {
+        ArgumentNullException.ThrowIfNull(zone);
+        InitActiveTarget(zone);
+        long lru = zone.NrActive + zone.NrInactive;
+        long cap = lru - InactiveFloor(zone);
+        return Math.Max(0, Math.Min(zone.ActiveTarget, cap));
+    }
+
+    private static long InactiveFloor(Zone zone) => Math.Max(SWAP_CLUSTER_MAX, (zone.NrActive + zone.NrInactive) / 8);
+
     /// <summary>shrink_zone's share of the active list: 2.6.20 scans nr_active >> priority; CLOCK-Pro only the surplus over the active target.</summary>
     private long ActiveScanShare(Zone zone, int priority)
     {
@@ -98,8 +118,13 @@ public sealed partial class PageReclaim
         {
             return (zone.NrActive >> priority) + 1;
         }
-        InitActiveTarget(zone);
-        long surplus = zone.NrActive - zone.ActiveTarget;
+        if (zone.NrInactive < InactiveFloor(zone))
+        {
+            // Referenced active pages rotate instead of leaving, so a surplus scan alone can run
+            // the inactive list dry: then the whole list is scanned as 2.6.20 does.
+            return (zone.NrActive >> priority) + 1;
+        }
+        long surplus = zone.NrActive - EffectiveActiveTarget(zone);
         return surplus > 0 ? (surplus >> priority) + 1 : 0;
     }
 }

@@ -3,8 +3,8 @@
 // swap area) and touches page r of it for each reference r; every reference is an access through
 // the page tables, and a page not in memory comes back through a fault, with reclaim, writeback
 // and swap doing what they do. The machine is sized so that about `Frames` page frames are left
-// for the trace: a balloon process locks the rest of memory (less the free pages kswapd keeps at
-// pages_high). A reference is a hit when its page was referenced before and the access did not
+// for the trace: a balloon of kernel pages, off the LRU lists, holds the rest (less the free pages
+// kswapd keeps near pages_high). A reference is a hit when its page was referenced before and the access did not
 // have to read it (no major fault); the first reference of a page is a cold miss.
 using Kernel.Block.Drivers;
 using Kernel.Mm;
@@ -69,9 +69,7 @@ public static class TraceReplay
         long memBytes = Math.Max(16L << 20, ((o.Frames * Page) + (12L << 20) + (1L << 20) - 1) & ~((1L << 20) - 1));
         var k = LinuxKernel.Boot(o.Kernel with { Memory = o.Kernel.Memory with { MemoryBytes = memBytes } });
         k.Proc.Write("/proc/sys/vm/overcommit_memory", "1");
-        // A swap area holds the trace and the balloon too: 2.6.20 gives an mlocked page a swap
-        // entry before try_to_unmap finds VM_LOCKED (the unevictable list came in 2.6.28).
-        long areaPages = distinct + 64 + (o.Anonymous ? memBytes / Page : 0);
+        long areaPages = distinct + 64;
         var store = new MemoryBlockStore(areaPages * Page);
         if (o.Anonymous)
         {
@@ -83,6 +81,7 @@ public static class TraceReplay
         var mem = k.Memory;
         long hits = 0, cold = 0, maj = 0, resident = 0, startNs = 0, endNs = 0;
         long scannedBefore = 0, stolenBefore = 0, outBefore = 0, inBefore = 0;
+        var balloonPages = new List<int>();
         var t = k.Spawn("replay", async self =>
         {
             if (o.Anonymous && await self.Swapon("/dev/sdt") != 0)
@@ -99,15 +98,20 @@ public static class TraceReplay
                 int fd = (int)await self.Open("/dev/sdt", Kernel.Mm.Filemap.OpenFlags.O_RDONLY);
                 a = await self.Mmap(0, distinct * Page, Prot.PROT_READ, MapFlags.MAP_SHARED, fd);
             }
-            // The balloon: lock what memory the trace must not have. Reclaim keeps the free pages
-            // between pages_low and pages_high, so the trace gets what is above their middle.
+            // The balloon: a driver's worth of kernel pages (as virtio_balloon takes them: off the
+            // LRU lists, so no policy scans or counts them) holds what memory the trace must not
+            // have. Reclaim keeps the free pages between pages_low and pages_high, so the trace
+            // gets what is above their middle.
             long free = mem.Zones.Sum(z => z.FreePages) - mem.Zones.Sum(z => (z.PagesLow + z.PagesHigh) / 2);
-            long balloon = free - o.Frames;
-            if (balloon > 0)
+            long balloon = Math.Max(0, free - o.Frames);
+            for (long i = 0; i < balloon; i++)
             {
-                long b = await self.Mmap(0, balloon * Page, Prot.PROT_READ | Prot.PROT_WRITE, MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS);
-                await self.Touch(b, balloon * Page, write: true);
-                await self.Mlock(b, balloon * Page);
+                int pfn = await mem.AllocPagesAsync(Gfp.GFP_KERNEL, 0);
+                if (pfn < 0)
+                {
+                    throw new InvalidOperationException("the balloon could not take its pages");
+                }
+                balloonPages.Add(pfn);
             }
             var seen = new bool[distinct];
             scannedBefore = mem.Zones.Sum(z => z.PgScanKswapd + z.PgScanDirect);
@@ -139,7 +143,11 @@ public static class TraceReplay
                 }
             }
             endNs = k.Machine.Now;
-            resident = o.Anonymous ? self.Mm!.AnonRss + mem.Swap.TotalSwapcachePages - (balloon > 0 ? balloon : 0) : k.Block.BdevOf(k.Block.Disks.Single(d => d.Name == "sdt")).Mapping.NrPages;
+            foreach (int pfn in balloonPages)
+            {
+                mem.FreePages(pfn, 0);
+            }
+            resident = o.Anonymous ? self.Mm!.AnonRss + mem.Swap.TotalSwapcachePages : k.Block.BdevOf(k.Block.Disks.Single(d => d.Name == "sdt")).Mapping.NrPages;
             await self.Exit(0);
         });
         if (!k.RunUntilExit(t) || t.ExitCode != 0)

@@ -45,4 +45,26 @@ public class ClockProTests
         k.Proc.Read("/proc/sys/vm/page_replacement").Should().Be("clockpro\n");
         k.Proc.Read("/proc/refaults")!.Should().StartWith("     Refault distance          Hits\n");
     }
+
+    [TestCase("hot+scan")]
+    [TestCase("loop")]
+    public void RefaultDistanceKeepsMoreOfTheReusedPagesThanTheKernelsLru(string kind)
+    {
+        // A hot set reread between the pages of a one-time scan, and a loop bigger than memory:
+        // LRU lets each new page push out an older one; CLOCK-Pro sends refaults that are farther
+        // than the oldest active page to the inactive list and keeps the active pages.
+        var (trace, frames) = kind == "loop" ? (PageTrace.Loop(700, 8), 500) : (PageTrace.HotAndScan(300, 4000, 1), 250);
+        TraceReplayResult Replay(ReplacementPolicy p) => TraceReplay.Run(trace, new TraceReplayOptions
+        {
+            Frames = frames,
+            CheckInvariants = true,
+            Configure = k => k.Proc.Write("/proc/sys/vm/page_replacement", p == ReplacementPolicy.ClockPro ? "clockpro" : "lru"),
+        });
+        var lru = Replay(ReplacementPolicy.Lru);
+        var clockPro = Replay(ReplacementPolicy.ClockPro);
+        long opt = CacheModels.OptHits(trace.Dense().References, frames);
+        TestContext.Out.WriteLine($"{kind} at {frames} frames: LRU {lru.Hits}, CLOCK-Pro {clockPro.Hits}, OPT {opt}");
+        clockPro.Hits.Should().BeGreaterThan(lru.Hits * 11 / 10);
+        clockPro.Hits.Should().BeLessThan(opt);
+    }
 }
