@@ -60,7 +60,7 @@ public sealed partial class MemorySubsystem
         {
             sb.Append(Ci, $"Node 0, zone {z.Name,8}");
             sb.Append(Ci, $"\n  pages free     {z.FreePages}\n        min      {z.PagesMin}\n        low      {z.PagesLow}\n        high     {z.PagesHigh}");
-            sb.Append(Ci, $"\n        active   {z.NrActive}\n        inactive {z.NrInactive}\n        scanned  {z.PagesScanned} (a: {z.NrScanActive} i: {z.NrScanInactive})\n        spanned  {z.SpannedPages}\n        present  {z.PresentPages}");
+            sb.Append(Ci, $"\n        active   {z.NrActive}\n        inactive {z.NrInactive + z.NrInactiveClean}\n        scanned  {z.PagesScanned} (a: {z.NrScanActive} i: {z.NrScanInactive})\n        spanned  {z.SpannedPages}\n        present  {z.PresentPages}");
             foreach (var name in VmStatText)
             {
                 sb.Append(Ci, $"\n    {name,-12} 0");
@@ -111,7 +111,7 @@ public sealed partial class MemorySubsystem
         L("Cached", K(NrFilePages - Swap.TotalSwapcachePages));
         L("SwapCached", K(Swap.TotalSwapcachePages));
         L("Active", K(Zones.Sum(z => z.NrActive)));
-        L("Inactive", K(Zones.Sum(z => z.NrInactive)));
+        L("Inactive", K(Zones.Sum(z => z.NrInactive + z.NrInactiveClean)));
         if (Arch == Architecture.I386Pae)
         {
             L("HighTotal", K(highTotal));

@@ -100,19 +100,14 @@ public sealed partial class MemorySubsystem
         {
             r.Register("/proc/refaults", () => reclaim.Nonresident.FormatRefaults());
             // The emulator's switch between the replacement designs (no 2.6.20 file).
-            r.Register("/proc/sys/vm/page_replacement", () => reclaim.Policy == Vmscan.ReplacementPolicy.ClockPro ? "clockpro\n" : "lru\n", text =>
+            r.Register("/proc/sys/vm/page_replacement", () => Vmscan.PageReclaim.PolicyNames[(int)reclaim.Policy] + "\n", text =>
             {
-                switch (text.Trim())
+                if (!Vmscan.PageReclaim.TryParsePolicy(text, out var policy))
                 {
-                    case "lru":
-                        reclaim.Policy = Vmscan.ReplacementPolicy.Lru;
-                        return 0;
-                    case "clockpro":
-                        reclaim.Policy = Vmscan.ReplacementPolicy.ClockPro;
-                        return 0;
-                    default:
-                        return Kernel.Core.Errno.EINVAL.Ret();
+                    return Kernel.Core.Errno.EINVAL.Ret();
                 }
+                reclaim.Policy = policy;
+                return 0;
             });
             // vm_swappiness: proc_dointvec_minmax over 0..100.
             r.RegisterInt("/proc/sys/vm/swappiness", () => reclaim.Swappiness, v =>

@@ -54,6 +54,14 @@ public struct Page
 
     public readonly bool IsAnon => (Mapping & PAGE_MAPPING_ANON) != 0;
 
+    /// <summary>page->age (2.4.0's design: up by PAGE_AGE_ADV when referenced, halved when not), kept in flag bits 21-27.</summary>
+    public readonly int Age => (int)((Flags >> AGE_SHIFT) & AGE_MASK);
+
+    internal void SetAge(int age) => Flags = (Flags & ~(AGE_MASK << AGE_SHIFT)) | ((uint)Math.Clamp(age, 0, (int)AGE_MASK) << AGE_SHIFT);
+
+    private const int AGE_SHIFT = 21;
+    private const uint AGE_MASK = 0x7f;
+
     /// <summary>page_mapcount().</summary>
     public readonly int PageMapcount => MapCount + 1;
 }
@@ -81,5 +89,6 @@ public enum PageFlag
     PG_reclaim = 17,
     PG_nosave_free = 18,
     PG_buddy = 19,
+    PG_inactive_clean = 20, // 2.4.0's third list (the Aging24 design only); bits 21-27 hold its page age
     PG_uncached = 29, // bit 31 on 64-bit Linux; bits 30-31 hold the zone in this 32-bit word
 }

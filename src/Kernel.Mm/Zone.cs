@@ -61,9 +61,15 @@ public sealed class Zone
     /// <summary>inactive_list: reclaim candidates, new file pages at the head; shrink_inactive_list takes from the tail.</summary>
     internal PfnList InactiveList = PfnList.Empty;
 
+    /// <summary>2.4.0's inactive_clean list (the Aging24 design only): clean, unmapped pages the allocator may take at once.</summary>
+    internal PfnList InactiveCleanList = PfnList.Empty;
+
     public long NrActive { get; internal set; }
 
     public long NrInactive { get; internal set; }
+
+    /// <summary>inactive_clean_pages (2.4.0's design; 0 under the others).</summary>
+    public long NrInactiveClean { get; internal set; }
 
     /// <summary>The first pfn of each list (-1 when empty), and the next one after a pfn, for renderers and tests.</summary>
     public int ActiveHead => ActiveList.Head;

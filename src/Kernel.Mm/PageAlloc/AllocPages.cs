@@ -24,6 +24,13 @@ internal enum AllocFlags
 
 public sealed partial class MemorySubsystem
 {
+    /// <summary>
+    /// memory_pressure (2.4.0): up by a page for each page allocated, down by one for each freed (not
+    /// below the CPU count), decayed by a 64th a second under the 2.4.0 design, whose inactive
+    /// target it sets. Kept under every design; only 2.4.0's reads it.
+    /// </summary>
+    public long MemoryPressure { get; internal set; }
+
     /// <summary>Failed allocations (the "page allocation failure" warnings), for tests and /proc.</summary>
     public long AllocFailures { get; private set; }
 
@@ -51,6 +58,14 @@ public sealed partial class MemorySubsystem
         }
         if (Reclaim is { } reclaim)
         {
+            if (order == 0 && reclaim.ReclaimCleanPages(zonelist))
+            {
+                pfn = GetPageFromFreelist(gfp, order, zonelist, AllocFlags.ALLOC_WMARK_MIN | AllocFlags.ALLOC_CPUSET);
+                if (pfn >= 0)
+                {
+                    return pfn; // 2.4.0's design: an inactive_clean page counts as free
+                }
+            }
             foreach (var z in zonelist)
             {
                 reclaim.WakeupKswapd(z, order);
@@ -190,6 +205,7 @@ public sealed partial class MemorySubsystem
             }
         }
         zone.PgAlloc += 1L << order;
+        MemoryPressure += 1L << order; // 2.4.0: "allocations put pressure on the VM subsystem"
         PrepNewPage(pfn, order, gfp);
         if (Tracepoints.PageAlloc.Enabled)
         {
@@ -210,6 +226,7 @@ public sealed partial class MemorySubsystem
             }
             page.Flags &= ~((1u << (int)PageFlag.PG_referenced) | (1u << (int)PageFlag.PG_dirty) | (1u << (int)PageFlag.PG_uptodate)
                 | (1u << (int)PageFlag.PG_active) | (1u << (int)PageFlag.PG_private));
+            page.SetAge(0);
             page.Private = 0;
             if ((gfp & Gfp.__GFP_ZERO) != 0)
             {
@@ -267,6 +284,10 @@ public sealed partial class MemorySubsystem
         if (--page.Count != 0)
         {
             return;
+        }
+        if (MemoryPressure > Machine.Cpus.Length)
+        {
+            MemoryPressure--;
         }
         if (Tracepoints.PageAlloc.Enabled)
         {

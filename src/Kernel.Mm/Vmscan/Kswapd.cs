@@ -7,6 +7,7 @@
 // frees as kswapd_steal; it runs with PF_MEMALLOC (it may dip into the reserves) and PF_SWAPWRITE.
 using Kernel.Core;
 using Kernel.Core.Tasks;
+using Kernel.Core.Time;
 
 namespace Kernel.Mm.Vmscan;
 
@@ -30,7 +31,7 @@ public sealed partial class PageReclaim
     /// </summary>
     public void StartKswapd()
     {
-        _kswapd ??= M.KthreadCreate("kswapd0", KswapdMain, wake: false);
+        _kswapd ??= M.KthreadCreate("kswapd0", KswapdMain, wake: _ops.KswapdTimeout > 0); // (2.4.0's kswapd works once a second from boot)
     }
 
     private async ValueTask KswapdMain(TaskStruct self)
@@ -40,7 +41,8 @@ public sealed partial class PageReclaim
         KswapdMaxOrder = 0;
         while (true)
         {
-            long freed = await BalancePgdat(order);
+            await _ops.KswapdPeriodic();
+            long freed = _ops.BalancesWatermarks ? await BalancePgdat(order) : 0;
             if (_mem.Tracepoints.KswapdSleep.Enabled)
             {
                 _mem.Tracepoints.KswapdSleep.Emit(new MmVmscanKswapd(M.Now, M.ThisCpu.Id, "", order, Sleep: true, freed));
@@ -57,10 +59,27 @@ public sealed partial class PageReclaim
             }
             else
             {
-                await M.Schedule();
+                long timeout = _ops.KswapdTimeout; // 2.4.0's kswapd also woke once a second
+                if (timeout > 0)
+                {
+                    await M.ScheduleTimeout(timeout);
+                }
+                else
+                {
+                    await M.Schedule();
+                }
                 order = KswapdMaxOrder;
                 KswapdMaxOrder = 0;
             }
+        }
+    }
+
+    /// <summary>Wake kswapd if it sleeps (a design whose kswapd has periodic work was switched to).</summary>
+    internal void KickKswapd()
+    {
+        if (_kswapd is { State: TaskState.TASK_INTERRUPTIBLE })
+        {
+            M.WakeUpProcess(_kswapd);
         }
     }
 

@@ -58,11 +58,11 @@ public sealed partial class MemorySubsystem
         }
     }
 
-    /// <summary>lru_cache_add: a new page cache page goes to the inactive list (through this CPU's pagevec).</summary>
-    public void LruCacheAdd(int pfn) => PagevecAdd(pfn, active: false);
+    /// <summary>lru_cache_add: a new page cache page goes to the inactive list (through this CPU's pagevec; 2.4.0's design puts every new page on the active list).</summary>
+    public void LruCacheAdd(int pfn) => PagevecAdd(pfn, active: Reclaim?.Ops.NewPageActive(false) ?? false);
 
     /// <summary>lru_cache_add_active: a new anonymous page goes to the active list.</summary>
-    public void LruCacheAddActive(int pfn) => PagevecAdd(pfn, active: true);
+    public void LruCacheAddActive(int pfn) => PagevecAdd(pfn, active: Reclaim?.Ops.NewPageActive(true) ?? true);
 
     /// <summary>
     /// Put a page just added to this CPU's inactive pagevec (or already on the inactive list) on
@@ -109,6 +109,7 @@ public sealed partial class MemorySubsystem
     private void PagevecLruAdd(int[] vec, ref int n, bool active)
     {
         var cpu = Machine.ThisCpu;
+        var ops = Reclaim?.Ops;
         for (int i = 0; i < n; i++)
         {
             int pfn = vec[i];
@@ -116,6 +117,7 @@ public sealed partial class MemorySubsystem
             var zone = Zones[page.ZoneIndex];
             Machine.ChargeLock(zone.LruLock, cpu, Options.Costs.LruMoveNs);
             page.Set(PageFlag.PG_lru);
+            ops?.PageAddedToLru(ref page);
             if (active)
             {
                 page.Set(PageFlag.PG_active);
@@ -170,7 +172,23 @@ public sealed partial class MemorySubsystem
         zone.NrInactive++;
     }
 
-    /// <summary>del_page_from_lru: off whichever list PG_active says.</summary>
+    /// <summary>add_page_to_inactive_clean_list (2.4.0's design only): PG_inactive_clean marks the page.</summary>
+    internal void AddPageToInactiveCleanList(Zone zone, int pfn)
+    {
+        MemMap[pfn].Set(PageFlag.PG_inactive_clean);
+        zone.InactiveCleanList.AddHead(MemMap, pfn);
+        zone.NrInactiveClean++;
+    }
+
+    /// <summary>del_page_from_inactive_clean_list.</summary>
+    internal void DelPageFromInactiveCleanList(Zone zone, int pfn)
+    {
+        MemMap[pfn].Clear(PageFlag.PG_inactive_clean);
+        zone.InactiveCleanList.Del(MemMap, pfn);
+        zone.NrInactiveClean--;
+    }
+
+    /// <summary>del_page_from_lru: off whichever list PG_active (or PG_inactive_clean) says.</summary>
     internal void DelPageFromLru(Zone zone, int pfn)
     {
         ref var page = ref MemMap[pfn];
@@ -179,6 +197,10 @@ public sealed partial class MemorySubsystem
             page.Clear(PageFlag.PG_active);
             zone.ActiveList.Del(MemMap, pfn);
             zone.NrActive--;
+        }
+        else if (page.Test(PageFlag.PG_inactive_clean))
+        {
+            DelPageFromInactiveCleanList(zone, pfn);
         }
         else
         {
@@ -195,19 +217,31 @@ public sealed partial class MemorySubsystem
         Machine.ChargeLock(zone.LruLock, Machine.ThisCpu, Options.Costs.LruMoveNs);
         if (page.Test(PageFlag.PG_lru) && !page.Test(PageFlag.PG_active))
         {
-            zone.InactiveList.Del(MemMap, pfn);
-            zone.NrInactive--;
+            DelPageFromLru(zone, pfn);
             page.Set(PageFlag.PG_active);
             AddPageToActiveList(zone, pfn);
             PgActivate++;
         }
     }
 
+    /// <summary>mark_page_accessed as the replacement design in use does it.</summary>
+    public void MarkPageAccessed(int pfn)
+    {
+        if (Reclaim is { } r)
+        {
+            r.Ops.MarkPageAccessed(pfn);
+        }
+        else
+        {
+            MarkPageAccessed26(pfn);
+        }
+    }
+
     /// <summary>
-    /// mark_page_accessed: inactive,unreferenced -> inactive,referenced; inactive,referenced ->
+    /// 2.6.20's mark_page_accessed: inactive,unreferenced -> inactive,referenced; inactive,referenced ->
     /// active,unreferenced; active,unreferenced -> active,referenced.
     /// </summary>
-    public void MarkPageAccessed(int pfn)
+    internal void MarkPageAccessed26(int pfn)
     {
         ref var page = ref MemMap[pfn];
         if (!page.Test(PageFlag.PG_active) && page.Test(PageFlag.PG_referenced) && page.Test(PageFlag.PG_lru))
@@ -249,7 +283,8 @@ public sealed partial class MemorySubsystem
         if (page.Test(PageFlag.PG_reclaim))
         {
             page.Clear(PageFlag.PG_reclaim);
-            if (!page.Test(PageFlag.PG_locked) && !page.Test(PageFlag.PG_dirty) && !page.Test(PageFlag.PG_active) && page.Test(PageFlag.PG_lru))
+            if (!page.Test(PageFlag.PG_locked) && !page.Test(PageFlag.PG_dirty) && !page.Test(PageFlag.PG_active)
+                && !page.Test(PageFlag.PG_inactive_clean) && page.Test(PageFlag.PG_lru))
             {
                 var zone = Zones[page.ZoneIndex];
                 Machine.ChargeLock(zone.LruLock, Machine.ThisCpu, Options.Costs.LruMoveNs);
@@ -269,8 +304,9 @@ public sealed partial class MemorySubsystem
         var onList = new HashSet<int>();
         foreach (var z in Zones)
         {
-            foreach (var (list, active, count, name) in new[] { (z.ActiveList, true, z.NrActive, "active"), (z.InactiveList, false, z.NrInactive, "inactive") })
+            foreach (var (list, active, count, name) in new[] { (z.ActiveList, true, z.NrActive, "active"), (z.InactiveList, false, z.NrInactive, "inactive"), (z.InactiveCleanList, false, z.NrInactiveClean, "inactive_clean") })
             {
+                bool clean = name == "inactive_clean";
                 long n = 0;
                 int prev = -1;
                 for (int pfn = list.Head; pfn >= 0; pfn = MemMap[pfn].LruNext)
@@ -285,7 +321,8 @@ public sealed partial class MemorySubsystem
                     {
                         problems.Add($"pfn {pfn} on the {z.Name} {name} list has a broken back link");
                     }
-                    if (!page.Test(PageFlag.PG_lru) || page.Test(PageFlag.PG_active) != active || page.ZoneIndex != z.Index || page.Count <= 0)
+                    if (!page.Test(PageFlag.PG_lru) || page.Test(PageFlag.PG_active) != active || page.Test(PageFlag.PG_inactive_clean) != clean
+                        || page.ZoneIndex != z.Index || page.Count <= 0)
                     {
                         problems.Add($"pfn {pfn} on the {z.Name} {name} list has flags 0x{page.Flags:x} and count {page.Count}");
                     }

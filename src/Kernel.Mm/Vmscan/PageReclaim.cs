@@ -54,8 +54,8 @@ public sealed partial class PageReclaim : IDirectReclaim
     {
         _mem = mem;
         VmTotalPages = mem.Zones.Sum(z => z.PresentPages);
-        Policy = mem.Options.Replacement;
         Nonresident = new NonresidentTable(Math.Max(1, VmTotalPages), mem.Options.L1CacheBytes);
+        Policy = mem.Options.Replacement;
     }
 
     /// <summary>vm_swappiness (/proc/sys/vm/swappiness): 0..100, higher reclaims mapped memory sooner.</summary>
@@ -75,6 +75,10 @@ public sealed partial class PageReclaim : IDirectReclaim
     public long VmscanWrite { get; private set; }
 
     private Machine M => _mem.Machine;
+
+    internal void NoteKswapdSteal(long freed) => KswapdSteal += freed;
+
+    internal void NoteVmscanWrite() => VmscanWrite++;
 
     /// <summary>
     /// try_to_free_pages: direct reclaim for an allocation from `zonelist`: scan from
@@ -155,13 +159,21 @@ public sealed partial class PageReclaim : IDirectReclaim
         }
     }
 
-    /// <summary>shrink_zone: scan nr_active >> priority (+1) and nr_inactive >> priority (+1), in batches of swap_cluster_max.</summary>
-    public async ValueTask<long> ShrinkZone(int priority, Zone zone, ScanControl sc)
+    /// <summary>shrink_zone: reclaim from `zone` at `priority` as the design in use does it. Returns the pages freed.</summary>
+    public ValueTask<long> ShrinkZone(int priority, Zone zone, ScanControl sc)
     {
         ArgumentNullException.ThrowIfNull(zone);
         ArgumentNullException.ThrowIfNull(sc);
+        ArgumentOutOfRangeException.ThrowIfNegative(priority);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(priority, DEF_PRIORITY);
+        return _ops.ShrinkZone(priority, zone, sc);
+    }
+
+    /// <summary>2.6.20's shrink_zone: scan nr_active >> priority (+1) and nr_inactive >> priority (+1), in batches of swap_cluster_max.</summary>
+    internal async ValueTask<long> ShrinkZone26(int priority, Zone zone, ScanControl sc, TwoListLru ops)
+    {
         long reclaimed = 0;
-        zone.NrScanActive += ActiveScanShare(zone, priority);
+        zone.NrScanActive += ops.ActiveScanShare(zone, priority);
         long nrActive = zone.NrScanActive;
         if (nrActive >= sc.SwapClusterMax)
         {
@@ -539,7 +551,7 @@ public sealed partial class PageReclaim : IDirectReclaim
     }
 
     /// <summary>remove_mapping: a clean page with only the cache's and our references leaves its mapping; the caller's reference frees it.</summary>
-    private bool RemoveMapping(int pfn, AddressSpace mapping)
+    internal bool RemoveMapping(int pfn, AddressSpace mapping)
     {
         ref var page = ref _mem.MemMap[pfn];
         if (page.Count != 2 || page.Test(PageFlag.PG_dirty))

@@ -2,8 +2,8 @@
 // map. It walks virtual address space, one mm at a time round robin (swap_mm, each mm's
 // swap_address cursor), visiting every present PTE once per pass: a young PTE is aged (the bit
 // cleared, the page marked accessed) and kept; an old one is unmapped on the spot
-// (try_to_swap_out), its dirty bit moving to a file page. Anonymous pages need swap space, which
-// does not exist yet, so their PTEs are restored. The cost is per PTE visited, amortised over a
+// (try_to_swap_out), its dirty bit moving to a file page. An anonymous page first joins the swap
+// cache under a new swap entry, which its PTE then names; without swap space its PTE stays. The cost is per PTE visited, amortised over a
 // pass: 2.4 never asked "who maps this page" (ReverseMap's None mode answers that question by
 // scanning everything only so that the three modes can be compared).
 using Kernel.Mm.Memory;
@@ -104,9 +104,25 @@ public sealed class SwapOut24
         }
         if (_mem.PageAt(pfn).IsAnon)
         {
-            return false; // get_swap_page fails without swap: the PTE stays
+            return TryToSwapOutAnon(mm, addr, pfn);
         }
         mm.UnmapOne(addr, pfn);
         return true;
+    }
+
+    /// <summary>An anonymous page gets a swap entry (add_to_swap_cache) and the PTE names the entry; without swap space, or with the page locked, the PTE stays.</summary>
+    private bool TryToSwapOutAnon(MmStruct mm, long addr, int pfn)
+    {
+        if (_mem.Swap.TotalSwapPages == 0 || !_mem.PageWait.TryLockPage(pfn))
+        {
+            return false;
+        }
+        bool ok = _mem.PageAt(pfn).Test(PageFlag.PG_swapcache) || _mem.Swap.AddToSwap(pfn);
+        if (ok)
+        {
+            mm.UnmapOne(addr, pfn);
+        }
+        _mem.PageWait.UnlockPage(pfn);
+        return ok;
     }
 }
