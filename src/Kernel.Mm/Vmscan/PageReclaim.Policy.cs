@@ -29,7 +29,7 @@ public sealed partial class PageReclaim
     public ReplacementPolicyOps Ops => _ops;
 
     /// <summary>The words /proc/sys/vm/page_replacement takes, in ReplacementPolicy order.</summary>
-    public static IReadOnlyList<string> PolicyNames { get; } = ["lru", "clockpro", "2.4.0"];
+    public static IReadOnlyList<string> PolicyNames { get; } = ["lru", "clockpro", "2.4.0", "2.4.10"];
 
     /// <summary>The design a /proc/sys/vm/page_replacement word names.</summary>
     public static bool TryParsePolicy(string word, out ReplacementPolicy policy)
@@ -49,6 +49,7 @@ public sealed partial class PageReclaim
                 ReplacementPolicy.Lru => new TwoListLru(this, _mem),
                 ReplacementPolicy.ClockPro => new ClockProPolicy(this, _mem),
                 ReplacementPolicy.Aging24 => new Aging24(this, _mem),
+                ReplacementPolicy.Vm2410 => new Vm2410(this, _mem),
                 _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "no such replacement policy"),
             };
             _opsByKind[kind] = ops;

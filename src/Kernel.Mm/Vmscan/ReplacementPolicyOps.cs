@@ -14,6 +14,8 @@ public enum ReplacementPolicy
     ClockPro,
     /// <summary>2.4.0's page aging: active, inactive_dirty and inactive_clean lists, page_launder, a dynamic inactive target.</summary>
     Aging24,
+    /// <summary>2.4.10's VM (Arcangeli): two lists kept at two thirds active, dirty pages written as met, swap_out when too many mapped pages are met.</summary>
+    Vm2410,
 }
 
 /// <summary>What reclaim asks the design in use.</summary>
