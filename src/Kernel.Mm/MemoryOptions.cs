@@ -39,6 +39,13 @@ public sealed record MemoryOptions
     /// <summary>The page-replacement design reclaim starts with (/proc/sys/vm/page_replacement switches it at run time).</summary>
     public Vmscan.ReplacementPolicy Replacement { get; init; } = Vmscan.ReplacementPolicy.Lru;
 
+    /// <summary>
+    /// Andrea Arcangeli's fix from the LWN "Time to thrash the 2.6 VM?" seed: reclaim prefers clean
+    /// page-cache pages over dirty and mapped ones until it is in distress
+    /// (/proc/sys/vm/prefer_clean_cache). Off by default, as in 2.6.20.
+    /// </summary>
+    public bool PreferCleanCache { get; init; }
+
     /// <summary>What memory-management work costs in simulated time.</summary>
     public MmCosts Costs { get; init; } = MmCosts.Default;
 

@@ -109,6 +109,12 @@ public sealed partial class MemorySubsystem
                 reclaim.Policy = policy;
                 return 0;
             });
+            // The emulator's clean-first switch (Andrea's fix from the LWN seed; no 2.6.20 file).
+            r.RegisterInt("/proc/sys/vm/prefer_clean_cache", () => reclaim.PreferCleanCache ? 1 : 0, v =>
+            {
+                reclaim.PreferCleanCache = v != 0;
+                return 0;
+            }, min: 0, max: 1);
             // vm_swappiness: proc_dointvec_minmax over 0..100.
             r.RegisterInt("/proc/sys/vm/swappiness", () => reclaim.Swappiness, v =>
             {

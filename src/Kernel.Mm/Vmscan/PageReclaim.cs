@@ -39,6 +39,9 @@ public sealed class ScanControl
 
     /// <summary>current_is_kswapd: the scan counts as pgscan_kswapd.</summary>
     public bool IsKswapd { get; init; }
+
+    /// <summary>The priority of the pass in progress (12 = gentle, 0 = everything).</summary>
+    public int Priority { get; internal set; } = PageReclaim.DEF_PRIORITY;
 }
 
 public sealed partial class PageReclaim : IDirectReclaim
@@ -56,7 +59,21 @@ public sealed partial class PageReclaim : IDirectReclaim
         VmTotalPages = mem.Zones.Sum(z => z.PresentPages);
         Nonresident = new NonresidentTable(Math.Max(1, VmTotalPages), mem.Options.L1CacheBytes);
         Policy = mem.Options.Replacement;
+        PreferCleanCache = mem.Options.PreferCleanCache;
     }
+
+    /// <summary>
+    /// The clean-first switch (/proc/sys/vm/prefer_clean_cache, Andrea's fix in the LWN seed):
+    /// above priority CleanFirstPriority, mapped pages stay active and a dirty or mapped inactive
+    /// page is passed over, so clean page cache goes first; in distress the 2.6.20 rules return.
+    /// </summary>
+    public bool PreferCleanCache { get; set; }
+
+    /// <summary>The priority at and below which the clean-first switch stops protecting dirty and mapped pages.</summary>
+    public const int CleanFirstPriority = 2;
+
+    /// <summary>Pages the clean-first switch passed over.</summary>
+    public long CleanFirstSkipped { get; private set; }
 
     /// <summary>vm_swappiness (/proc/sys/vm/swappiness): 0..100, higher reclaims mapped memory sooner.</summary>
     public int Swappiness { get; set; } = 60;
@@ -173,6 +190,7 @@ public sealed partial class PageReclaim : IDirectReclaim
     internal async ValueTask<long> ShrinkZone26(int priority, Zone zone, ScanControl sc, TwoListLru ops)
     {
         long reclaimed = 0;
+        sc.Priority = priority;
         zone.NrScanActive += ops.ActiveScanShare(zone, priority);
         long nrActive = zone.NrScanActive;
         if (nrActive >= sc.SwapClusterMax)
@@ -256,7 +274,7 @@ public sealed partial class PageReclaim : IDirectReclaim
                 long distress = 100 >> Math.Min(zone.PrevPriority, priority);
                 long mappedRatio = (_mem.NrFileMapped + _mem.NrAnonPages) * 100 / Math.Max(1, VmTotalPages);
                 long swapTendency = mappedRatio / 2 + distress + sc.Swappiness;
-                reclaimMapped = swapTendency >= 100;
+                reclaimMapped = swapTendency >= 100 && !(PreferCleanCache && priority > CleanFirstPriority);
             }
         }
         _mem.LruAddDrain();
@@ -457,6 +475,11 @@ public sealed partial class PageReclaim : IDirectReclaim
         if (page.Test(PageFlag.PG_writeback))
         {
             return Outcome.Keep;
+        }
+        if (PreferCleanCache && sc.Priority > CleanFirstPriority && (page.MapCount >= 0 || page.Test(PageFlag.PG_dirty)))
+        {
+            CleanFirstSkipped++;
+            return Outcome.Keep; // clean cache first: dirty and mapped pages wait for distress
         }
         int referenced = _mem.Rmap.PageReferenced(pfn);
         if (referenced > 0 && PageMappingInuse(ref page))
