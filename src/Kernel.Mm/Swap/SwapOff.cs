@@ -23,6 +23,9 @@ public sealed partial class SwapAreas
     /// <summary>Pages swapoff brought back (its try_to_unuse loop's entries), over this kernel's life.</summary>
     public long UnusedPages { get; private set; }
 
+    /// <summary>PTEs try_to_unuse's page-table walks would have looked at (the quadratic part of swapoff, charged at MmCosts.UnusePteNs each).</summary>
+    public long UnusePtesCharged { get; private set; }
+
     /// <summary>
     /// sys_swapoff after the open: take the area out of use and bring its pages back. 0, -EINVAL when
     /// `mapping` is not a swap area, -ENOMEM when memory without it would not cover what is committed
@@ -207,7 +210,9 @@ public sealed partial class SwapAreas
             if (!mm.Released && mm.UnusePte(addr, entry, pfn))
             {
                 // What unuse_mm would have tested to get here: every PTE of the mm's areas below addr.
-                _mem.Machine.Charge(mm.PagesBelow(addr) * _mem.Options.Costs.UnusePteNs);
+                long looked = mm.PagesBelow(addr);
+                UnusePtesCharged += looked;
+                _mem.Machine.Charge(looked * _mem.Options.Costs.UnusePteNs);
             }
         }
     }
@@ -224,6 +229,7 @@ public sealed partial class SwapAreas
                     mm.UnusePte(addr, entry, pfn);
                 }
             }
+            UnusePtesCharged += mm.TotalVm;
             _mem.Machine.Charge(mm.TotalVm * _mem.Options.Costs.UnusePteNs);
         }
     }

@@ -228,6 +228,7 @@ public class SwapTests
         unused.Should().BeInRange(named, usedBefore, "every page a PTE named came back (entries only the swap cache held may be freed by reclaim meanwhile)");
         bad.Should().Be(0);
         childBad.Should().Be(0);
+        k.Memory.Swap.UnusePtesCharged.Should().BeGreaterThan(unused, "each entry brought back cost a walk over the page tables that could name it");
         k.Memory.Swap.Areas.Should().BeEmpty();
         k.Proc.Read("/proc/swaps").Should().Be("Filename\t\t\t\tType\t\tSize\tUsed\tPriority\n");
     }
