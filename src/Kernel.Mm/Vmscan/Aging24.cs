@@ -358,20 +358,8 @@ public sealed class Aging24 : ReplacementPolicyOps
                 Mem.AddPageToInactiveList(zone, pfn);
                 continue;
             }
-            // Take it off the list as isolate_lru_pages would, with a reference, and let the shared
-            // remove_mapping free it.
             Mem.DelPageFromInactiveCleanList(zone, pfn);
-            page.Clear(PageFlag.PG_lru);
-            page.Count++;
-            if (Reclaim.RemoveMapping(pfn, mapping))
-            {
-                freed++;
-                continue;
-            }
-            page.Set(PageFlag.PG_lru);
-            Mem.AddPageToInactiveList(zone, pfn);
-            Mem.PageWait.UnlockPage(pfn);
-            Mem.PutPage(pfn);
+            freed += Reclaim.FreeUnlistedPage(zone, pfn, mapping) ? 1 : 0;
         }
         CleanReclaimed += freed;
         return freed;

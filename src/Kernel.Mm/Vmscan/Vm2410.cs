@@ -134,20 +134,9 @@ public sealed class Vm2410 : ReplacementPolicyOps
                 Mem.PageWait.UnlockPage(pfn);
                 continue;
             }
-            // Free it as remove_mapping does: off the list with a reference, then the mapping's.
             zone.InactiveList.Del(map, pfn);
             zone.NrInactive--;
-            page.Clear(PageFlag.PG_lru);
-            page.Count++;
-            if (Reclaim.RemoveMapping(pfn, mapping!))
-            {
-                freed++;
-                continue;
-            }
-            page.Set(PageFlag.PG_lru);
-            Mem.AddPageToInactiveList(zone, pfn);
-            Mem.PageWait.UnlockPage(pfn);
-            Mem.PutPage(pfn);
+            freed += Reclaim.FreeUnlistedPage(zone, pfn, mapping!) ? 1 : 0;
         }
         zone.PagesScanned += scanned;
         sc.NrScanned += scanned;
