@@ -161,6 +161,13 @@ public sealed partial class BlockDevFileOperations : FileOperations, ISleepingFi
                 break;
             }
             pages.Sort((a, b) => a.Index.CompareTo(b.Index));
+            // pagevec_lookup_tag takes a reference on each page: held while we wait, so reclaim
+            // cannot free one and hand its frame to another device's page under writeback (we
+            // would then wait on the wrong queue for ever).
+            foreach (var (_, pfn) in pages)
+            {
+                mem.PageAt(pfn).Count++;
+            }
             int started = 0, deferred = 0;
             foreach (var (_, pfn) in pages)
             {
@@ -183,6 +190,10 @@ public sealed partial class BlockDevFileOperations : FileOperations, ISleepingFi
                 }
             }
             await WaitOnWriteback(bdev, pages);
+            foreach (var (_, pfn) in pages)
+            {
+                mem.PutPage(pfn);
+            }
             if (deferred == 0)
             {
                 break;

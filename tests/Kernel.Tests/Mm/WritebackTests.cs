@@ -63,6 +63,43 @@ public class WritebackTests
         k.Proc.Read("/proc/sys/vm/nr_pdflush_threads").Should().Be("2\n");
     }
 
+    private static readonly string[] ThreeDisks = ["sda", "sdc", "sdd"];
+
+    [Test]
+    public void ALastCloseThatWritesBackUnderPressureWaitsOnlyForItsOwnPages()
+    {
+        // Three writers, one disk each, on a machine too small for their dirty pages: the first to
+        // close waits in sync_blockdev while reclaim frees and reuses pages. A frame freed during
+        // the wait must not be taken for the device's page (it would be another device's page
+        // under writeback, and the close would wait on the wrong queue for ever).
+        var k = KernelBuilder.New().Memory(64 * MemoryLayout.MiB).Hz(1000).Boot();
+        foreach (var d in ThreeDisks)
+        {
+            k.Block.AttachDisk(d, new SsdDisk(), new MemoryBlockStore(128 * MemoryLayout.MiB));
+        }
+        var writers = ThreeDisks.Select(d => k.Spawn("writer", async self =>
+        {
+            long buf = await self.Mmap(0, 64 * Page, RW, Anon);
+            await self.Touch(buf, 64 * Page, write: true);
+            int fd = (int)await self.Open("/dev/" + d, OpenFlags.O_WRONLY);
+            for (long off = 0; off < (60L << 20); off += 64 * Page)
+            {
+                if (await self.Write(fd, buf, 64 * Page) != 64 * Page)
+                {
+                    await self.Exit(1);
+                }
+            }
+            await self.Exit(await self.Close(fd) == 0 ? 0 : 2);
+        })).ToList();
+        foreach (var w in writers)
+        {
+            k.RunUntilExit(w, 600_000_000_000).Should().BeTrue();
+            w.ExitCode.Should().Be(0);
+        }
+        k.Memory.Writeback.NrFileDirty.Should().Be(0, "each last close wrote its disk's pages back");
+        k.AssertInvariants();
+    }
+
     [Test]
     public void KupdateWritesWhatHasBeenDirtyLongerThanDirtyExpire()
     {
