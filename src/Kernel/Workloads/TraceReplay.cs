@@ -147,7 +147,9 @@ public static class TraceReplay
             {
                 mem.FreePages(pfn, 0);
             }
-            resident = o.Anonymous ? self.Mm!.AnonRss + mem.Swap.TotalSwapcachePages : k.Block.BdevOf(k.Block.Disks.Single(d => d.Name == "sdt")).Mapping.NrPages;
+            // Resident, anonymous: pages mapped (RSS) plus swap cache pages no PTE maps (a mapped page
+            // in the swap cache is counted once).
+            resident = o.Anonymous ? self.Mm!.AnonRss + mem.Swap.SwapperSpace.PageTree.Values.Count(pfn => mem.PageAt(pfn).MapCount < 0) : k.Block.BdevOf(k.Block.Disks.Single(d => d.Name == "sdt")).Mapping.NrPages;
             await self.Exit(0);
         });
         if (!k.RunUntilExit(t) || t.ExitCode != 0)

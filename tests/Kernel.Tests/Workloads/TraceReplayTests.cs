@@ -84,5 +84,6 @@ public class TraceReplayTests
         r.SwapOuts.Should().BePositive();
         r.SwapIns.Should().Be(r.MajorFaults, "without readahead every swap-in is one major fault");
         r.ColdMisses.Should().Be(1500);
+        r.ResidentPages.Should().BeInRange(800, 1200, "about the frames asked for, each page counted once");
     }
 }
