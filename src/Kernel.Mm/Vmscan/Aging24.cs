@@ -102,7 +102,7 @@ public sealed class Aging24 : ReplacementPolicyOps
     internal override void MarkPageAccessed(int pfn) => Mem.PageAt(pfn).Set(PageFlag.PG_referenced);
 
     /// <summary>age_page_up: a referenced page gains PAGE_AGE_ADV, up to PAGE_AGE_MAX.</summary>
-    internal static void AgePageUp(ref Page page) => page.SetAge(Math.Min(PAGE_AGE_MAX, page.Age + PAGE_AGE_ADV));
+    private static void AgePageUp(ref Page page) => page.SetAge(Math.Min(PAGE_AGE_MAX, page.Age + PAGE_AGE_ADV));
 
     internal override async ValueTask<long> ShrinkZone(int priority, Zone zone, ScanControl sc)
     {
@@ -123,7 +123,6 @@ public sealed class Aging24 : ReplacementPolicyOps
         {
             Reclaim.NoteKswapdSteal(freed);
         }
-        zone.PgSteal += freed;
         if (Mem.Machine.Executing is not null)
         {
             await Mem.Machine.CondResched();
@@ -281,7 +280,7 @@ public sealed class Aging24 : ReplacementPolicyOps
     /// refill_inactive_scan: age nr_active >> priority pages from the active list's tail; one whose
     /// age falls to 0 and that nobody maps or holds moves to inactive_dirty. True if one did.
     /// </summary>
-    internal bool RefillInactiveScan(Zone zone, int priority, bool oneshot)
+    private bool RefillInactiveScan(Zone zone, int priority, bool oneshot)
     {
         var map = Mem.MemMap;
         long maxscan = zone.NrActive >> priority;
@@ -325,7 +324,6 @@ public sealed class Aging24 : ReplacementPolicyOps
         // towards pages_scanned, which would soon call the zone unreclaimable.
         AgedPages += scanned;
         zone.PgRefill += scanned;
-        PageReclaim.NoteActiveScanned(zone, scanned);
         Mem.Machine.ChargeLock(zone.LruLock, Mem.Machine.ThisCpu, scanned * Mem.Options.Costs.LruMoveNs);
         return deactivated;
     }
@@ -362,6 +360,7 @@ public sealed class Aging24 : ReplacementPolicyOps
             freed += Reclaim.FreeUnlistedPage(zone, pfn, mapping) ? 1 : 0;
         }
         CleanReclaimed += freed;
+        zone.PgSteal += freed; // (the allocator's reclaim_page calls included)
         return freed;
     }
 
@@ -403,7 +402,7 @@ public sealed class Aging24 : ReplacementPolicyOps
                 {
                     PageLaunder(z, sc);
                     RefillInactive(z, sc, 6);
-                    z.PgSteal += ReclaimCleanPages(z, Math.Max(0, z.PagesHigh - z.FreePages));
+                    ReclaimCleanPages(z, Math.Max(0, z.PagesHigh - z.FreePages));
                 }
             }
             if (InactiveShortage() == 0 || FreeShortage() == 0)
@@ -429,7 +428,7 @@ public sealed class Aging24 : ReplacementPolicyOps
         {
             if (z.FreePages < z.PagesLow)
             {
-                z.PgSteal += ReclaimCleanPages(z, z.PagesLow - z.FreePages);
+                ReclaimCleanPages(z, z.PagesLow - z.FreePages);
             }
         }
         await m.CondResched();

@@ -36,6 +36,17 @@ public sealed class ClockProPolicy : TwoListLru
         return zone.ClockProActiveScanned == 0 ? long.MaxValue : zone.NrActive * zone.ClockProEvicted / zone.ClockProActiveScanned;
     }
 
+    /// <summary>The rate the oldest active page's distance is estimated from: active pages scanned against pages evicted, both halved as they grow.</summary>
+    internal override void ActiveScanned(Zone zone, long scanned)
+    {
+        zone.ClockProActiveScanned += scanned;
+        if (zone.ClockProActiveScanned > 2 * Math.Max(1, zone.NrActive))
+        {
+            zone.ClockProActiveScanned /= 2;
+            zone.ClockProEvicted /= 2;
+        }
+    }
+
     internal override void PageRefault(Zone zone, long distance, int pfn)
     {
         InitActiveTarget(zone);

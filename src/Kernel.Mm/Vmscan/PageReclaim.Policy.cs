@@ -29,13 +29,15 @@ public sealed partial class PageReclaim
     public ReplacementPolicyOps Ops => _ops;
 
     /// <summary>The words /proc/sys/vm/page_replacement takes, in ReplacementPolicy order.</summary>
-    public static IReadOnlyList<string> PolicyNames { get; } = ["lru", "clockpro", "2.4.0", "2.4.10"];
+    public static IReadOnlyList<string> PolicyNames => Names;
+
+    private static readonly string[] Names = ["lru", "clockpro", "2.4.0", "2.4.10"];
 
     /// <summary>The design a /proc/sys/vm/page_replacement word names.</summary>
     public static bool TryParsePolicy(string word, out ReplacementPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(word);
-        int i = PolicyNames.ToList().IndexOf(word.Trim());
+        int i = Array.IndexOf(Names, word.Trim());
         policy = i < 0 ? ReplacementPolicy.Lru : (ReplacementPolicy)i;
         return i >= 0;
     }
@@ -79,17 +81,6 @@ public sealed partial class PageReclaim
     {
         Nonresident.RememberPage(mapping, index);
         zone.ClockProEvicted++;
-    }
-
-    /// <summary>Active pages a scan looked at in `zone` (the rate the oldest active page's distance is estimated from).</summary>
-    internal static void NoteActiveScanned(Zone zone, long scanned)
-    {
-        zone.ClockProActiveScanned += scanned;
-        if (zone.ClockProActiveScanned > 2 * Math.Max(1, zone.NrActive))
-        {
-            zone.ClockProActiveScanned /= 2;
-            zone.ClockProEvicted /= 2;
-        }
     }
 
     /// <summary>A page read back in (page_cache_read, read_swap_cache_async): the design decides its list.</summary>

@@ -217,7 +217,7 @@ public sealed partial class PageReclaim : IDirectReclaim
             {
                 long n = Math.Min(nrActive, sc.SwapClusterMax);
                 nrActive -= n;
-                ShrinkActiveList(n, zone, sc, priority);
+                ShrinkActiveList(n, zone, sc, priority, ops);
             }
             if (nrInactive > 0)
             {
@@ -260,7 +260,7 @@ public sealed partial class PageReclaim : IDirectReclaim
     }
 
     /// <summary>shrink_active_list: deactivate `nrPages` from the active list's tail (mapped ones only when reclaim_mapped and not referenced).</summary>
-    private void ShrinkActiveList(long nrPages, Zone zone, ScanControl sc, int priority)
+    private void ShrinkActiveList(long nrPages, Zone zone, ScanControl sc, int priority, TwoListLru ops)
     {
         bool reclaimMapped = false;
         if (sc.MaySwap)
@@ -284,7 +284,7 @@ public sealed partial class PageReclaim : IDirectReclaim
         M.ChargeLock(zone.LruLock, cpu, scanned * _mem.Options.Costs.LruMoveNs);
         zone.PagesScanned += scanned;
         zone.NrActive -= moved;
-        NoteActiveScanned(zone, scanned);
+        ops.ActiveScanned(zone, scanned);
         var inactive = RentList();
         var active = RentList();
         foreach (int pfn in hold)
@@ -476,15 +476,15 @@ public sealed partial class PageReclaim : IDirectReclaim
         {
             return Outcome.Keep;
         }
-        if (PreferCleanCache && sc.Priority > CleanFirstPriority && (page.MapCount >= 0 || page.Test(PageFlag.PG_dirty)))
-        {
-            CleanFirstSkipped++;
-            return Outcome.Keep; // clean cache first: dirty and mapped pages wait for distress
-        }
         int referenced = _mem.Rmap.PageReferenced(pfn);
         if (referenced > 0 && PageMappingInuse(ref page))
         {
             return Outcome.Activate;
+        }
+        if (PreferCleanCache && sc.Priority > CleanFirstPriority && (page.MapCount >= 0 || page.Test(PageFlag.PG_dirty)))
+        {
+            CleanFirstSkipped++;
+            return Outcome.Keep; // clean cache first: an unused dirty or mapped page waits for distress
         }
         if (page.IsAnon && !page.Test(PageFlag.PG_swapcache) && !_mem.Swap.AddToSwap(pfn))
         {

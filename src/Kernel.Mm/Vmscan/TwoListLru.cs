@@ -18,6 +18,11 @@ public class TwoListLru : ReplacementPolicyOps
 
     internal override ValueTask<long> ShrinkZone(int priority, Zone zone, ScanControl sc) => Reclaim.ShrinkZone26(priority, zone, sc, this);
 
+    /// <summary>shrink_active_list looked at `scanned` active pages of `zone`.</summary>
+    internal virtual void ActiveScanned(Zone zone, long scanned)
+    {
+    }
+
     /// <summary>shrink_zone's share of the active list for one pass.</summary>
     internal virtual long ActiveScanShare(Zone zone, int priority) => (zone.NrActive >> priority) + 1;
 }

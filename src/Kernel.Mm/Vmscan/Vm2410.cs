@@ -83,7 +83,6 @@ public sealed class Vm2410 : ReplacementPolicyOps
             Mem.PgDeactivate++;
         }
         zone.PgRefill += scanned;
-        PageReclaim.NoteActiveScanned(zone, scanned);
         Mem.Machine.ChargeLock(zone.LruLock, Mem.Machine.ThisCpu, scanned * Mem.Options.Costs.LruMoveNs);
     }
 
