@@ -18,6 +18,9 @@ public abstract class AddressSpaceOperations
     /// </summary>
     public virtual bool CapAccountDirty => true;
 
+    /// <summary>Whether ReadPage reads from a device (so read-ahead has work); false for memory-backed files, whose a_ops have no readpage in Linux.</summary>
+    public virtual bool ReadsFromBackingStore => true;
+
     /// <summary>
     /// readpage: start filling the new, not-uptodate cache page `pfn` (already in `mapping` at its
     /// index, and locked) from the backing store. When the read completes the file system marks

@@ -20,17 +20,22 @@ public static class GenericFile
         ArgumentNullException.ThrowIfNull(mem);
         ArgumentNullException.ThrowIfNull(mapping);
         int pfn = mem.AllocPages(gfp, 0);
-        if (pfn < 0)
+        if (pfn >= 0)
         {
-            return -1;
+            InsertPage(mem, mapping, index, pfn);
         }
+        return pfn;
+    }
+
+    /// <summary>add_to_page_cache_lru of a page already allocated.</summary>
+    internal static void InsertPage(MemorySubsystem mem, AddressSpace mapping, long index, int pfn)
+    {
         ref var page = ref mem.PageAt(pfn);
         page.Mapping = mapping.Handle;
         page.Index = index;
         mapping.PageTree.Add(index, pfn);
         mem.NrFilePages++;
         mem.LruCacheAdd(pfn);
-        return pfn;
     }
 
     /// <summary>remove_from_page_cache + page_cache_release: the page leaves the cache.</summary>
@@ -116,17 +121,53 @@ public static class GenericFile
         ArgumentNullException.ThrowIfNull(mm);
         var mem = mm.Memory;
         var mapping = file.Inode.Mapping;
+        var ra = file.Ra;
         long n = Math.Max(0, Math.Min(count, file.Inode.Size - file.Pos));
+        long firstIndex = file.Pos >> MemoryLayout.PAGE_SHIFT;
+        long lastIndex = (file.Pos + Math.Min(count, long.MaxValue / 2) + MemoryLayout.PAGE_SIZE - 1) >> MemoryLayout.PAGE_SHIFT;
+        long nextIndex = firstIndex;
+        long prevIndex = ra.PrevPage; // a re-read of the page the last read ended in is not marked again
+        if (ra.ResumeIndex == firstIndex)
+        {
+            // The rest of a read that stopped to wait for a page: its windows stand.
+            nextIndex = ra.ResumeNextIndex;
+            ra.PrevPage = ra.ResumeRaPrevPage;
+        }
+        ra.ResumeIndex = -1;
+        // shmem_file_read reads no further than asked; every other file reads ahead.
+        bool readahead = !holesReadAsZeros;
         long done = 0;
         long error = 0;
         while (done < n)
         {
             long pos = file.Pos + done;
             long index = pos >> MemoryLayout.PAGE_SHIFT;
-            int pfn = holesReadAsZeros ? mapping.AOps.LookupPage(mem, mapping, index) : ReadCachePage(mem, mapping, index, out _);
+            if (readahead && index == nextIndex)
+            {
+                nextIndex = Readahead.PageCacheReadahead(mem, mapping, ra, index, lastIndex - index);
+            }
+            int pfn;
+            if (holesReadAsZeros)
+            {
+                pfn = mapping.AOps.LookupPage(mem, mapping, index);
+            }
+            else
+            {
+                if (mapping.FindPage(index) < 0)
+                {
+                    ra.HandleRaMiss();
+                }
+                pfn = ReadCachePage(mem, mapping, index, out _);
+            }
             if (pfn < 0 && (!holesReadAsZeros || pfn != -1))
             {
                 error = pfn; // -EIOCBRETRY: the caller sleeps on the page and reads on from f_pos
+                if (pfn == (int)Errno.EIOCBRETRY.Ret())
+                {
+                    ra.ResumeIndex = index;
+                    ra.ResumeNextIndex = nextIndex;
+                    ra.ResumeRaPrevPage = ra.PrevPage;
+                }
                 break;
             }
             int off = (int)(pos & (MemoryLayout.PAGE_SIZE - 1));
@@ -134,11 +175,11 @@ public static class GenericFile
             // file_read_actor: copy_to_user from the cache page (or the zero page for a hole).
             var from = mem.ReadPage(pfn < 0 ? mem.ZeroPagePfn : pfn).Slice(off, want);
             long copied = want - Uaccess.CopyToUser(mm, buf + done, from);
-            if (pfn >= 0 && index != file.RaPrevPage)
+            if (pfn >= 0 && index != prevIndex)
             {
-                mem.MarkPageAccessed(pfn); // a re-read of the page the last read ended in does not count again
+                mem.MarkPageAccessed(pfn);
             }
-            file.RaPrevPage = index;
+            prevIndex = index;
             done += copied;
             if (copied < want)
             {
@@ -146,6 +187,7 @@ public static class GenericFile
                 break;
             }
         }
+        ra.PrevPage = prevIndex;
         file.Pos += done;
         return done > 0 ? done : error;
     }
@@ -251,7 +293,14 @@ public static class GenericFile
                 return NOPAGE_SIGBUS;
             }
             var mem = vma.Mm.Memory;
-            int pfn = ReadCachePage(mem, inode.Mapping, index, out major);
+            var mapping = inode.Mapping;
+            bool readaround = ReadAround(mem, vma, mapping, index);
+            int pfn = ReadCachePage(mem, mapping, index, out major);
+            major |= readaround; // filemap_nopage: a fault that read around is major
+            if (readaround && pfn == (int)Errno.EIOCBRETRY.Ret())
+            {
+                vma.File.Ra.ReadaroundIndex = index; // the fault runs again: not a hit then
+            }
             if (pfn < 0)
             {
                 return pfn == (int)Errno.ENOMEM.Ret() ? NOPAGE_OOM
@@ -261,6 +310,51 @@ public static class GenericFile
             mem.PageAt(pfn).Count++; // page_cache_get: the caller's reference
             mem.MarkPageAccessed(pfn); // filemap_nopage
             return pfn;
+        }
+
+        /// <summary>
+        /// filemap_nopage's read-ahead: none under MADV_RANDOM; the read windows under
+        /// MADV_SEQUENTIAL; otherwise, on a miss, ra_pages read around the fault unless the file
+        /// misses much more than it hits (MMAP_LOTSAMISS). True when it read around.
+        /// </summary>
+        private static bool ReadAround(MemorySubsystem mem, Vma vma, AddressSpace mapping, long index)
+        {
+            var ra = vma.File!.Ra;
+            bool retry = ra.ReadaroundIndex == index;
+            ra.ReadaroundIndex = -1;
+            if (vma.Has(VmFlags.VM_RAND_READ) || !mapping.AOps.ReadsFromBackingStore)
+            {
+                return false;
+            }
+            bool sequential = vma.Has(VmFlags.VM_SEQ_READ);
+            if (sequential)
+            {
+                Readahead.PageCacheReadahead(mem, mapping, ra, index, 1);
+            }
+            if (mapping.FindPage(index) >= 0)
+            {
+                if (!retry)
+                {
+                    ra.MmapHit++;
+                }
+                return false;
+            }
+            if (sequential)
+            {
+                ra.HandleRaMiss();
+                return false;
+            }
+            ra.MmapMiss++;
+            if (ra.MmapMiss > ra.MmapHit + FileRaState.MMAP_LOTSAMISS)
+            {
+                return false; // read-around only hurts this file
+            }
+            long n = Readahead.MaxSaneReadahead(mem, ra.RaPages);
+            if (n > 0)
+            {
+                Readahead.DoPageCacheReadahead(mem, mapping, index > n / 2 ? index - n / 2 : 0, n);
+            }
+            return true;
         }
     }
 }

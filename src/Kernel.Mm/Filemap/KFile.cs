@@ -9,6 +9,8 @@ public sealed class KFile
     {
         Inode = inode;
         Flags = flags;
+        // file_ra_state_init: the window's maximum is the backing device's at open time.
+        _ra = new FileRaState(inode.Mapping?.BackingDevInfo?.RaPages ?? BackingDevInfo.VM_MAX_READAHEAD_PAGES);
     }
 
     /// <summary>
@@ -49,20 +51,10 @@ public sealed class KFile
     /// <summary>f_pos.</summary>
     public long Pos { get; set; }
 
+    private FileRaState _ra;
+
     /// <summary>f_ra: the read-ahead state, shared with the shadows pread makes.</summary>
-    private FileRaState _ra = new();
-
-    /// <summary>f_ra.prev_page: the page the last read ended in (a read marks a page accessed once when it moves onto it).</summary>
-    internal long RaPrevPage
-    {
-        get => _ra.PrevPage;
-        set => _ra.PrevPage = value;
-    }
-
-    private sealed class FileRaState
-    {
-        public long PrevPage = -1;
-    }
+    public FileRaState Ra => _ra;
 
     /// <summary>f_count: file descriptors and mappings sharing this open file.</summary>
     public int Count { get; private set; } = 1;

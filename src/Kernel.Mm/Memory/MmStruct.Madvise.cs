@@ -1,4 +1,5 @@
-// Linux 2.6.20 mm/madvise.c: the access-pattern hints and MADV_DONTNEED, which zaps the range.
+// Linux 2.6.20 mm/madvise.c: the access-pattern hints (read-ahead reads them), MADV_WILLNEED, which
+// reads the range's file pages ahead, and MADV_DONTNEED, which zaps the range.
 using System.Runtime.CompilerServices;
 using Kernel.Core;
 
@@ -55,7 +56,10 @@ public sealed partial class MmStruct
                     {
                         return Errno.EBADF.Ret(); // 2.6.20 madvise_willneed: no file to read ahead
                     }
-                    break; // tmpfs pages are already in memory: readahead has nothing to do
+                    // madvise_willneed: read the range's file pages now (for tmpfs, nothing to read).
+                    Filemap.Readahead.ForcePageCacheReadahead(Memory, v.File.Inode.Mapping, v.LinearPageIndex(v.VmStart),
+                        Filemap.Readahead.MaxSaneReadahead(Memory, (v.VmEnd - v.VmStart) >> MemoryLayout.PAGE_SHIFT));
+                    break;
                 case Madv.MADV_DONTNEED:
                     if (v.Has(VmFlags.VM_LOCKED))
                     {

@@ -90,6 +90,25 @@ public sealed partial class MemorySubsystem
     }
 
     /// <summary>
+    /// An order-0 allocation that never stops the open section to reclaim: read-ahead's pages,
+    /// which give up where Linux's would stall the reader in reclaim for pages it has not asked
+    /// for yet (the reader's own page is allocated, and reclaimed for, as usual). -1 if none.
+    /// </summary>
+    internal int AllocPageNoReclaim(Gfp gfp)
+    {
+        bool saved = _mayDefer;
+        _mayDefer = false;
+        try
+        {
+            return AllocPages(gfp | Gfp.__GFP_NORETRY | Gfp.__GFP_NOWARN, 0);
+        }
+        finally
+        {
+            _mayDefer = saved;
+        }
+    }
+
+    /// <summary>
     /// alloc_pages for async kernel paths (kswapd, the block layer, a kernel thread): the fast
     /// path, then, if it must, the sleeping slow path of __alloc_pages. The first pfn, or -1.
     /// </summary>

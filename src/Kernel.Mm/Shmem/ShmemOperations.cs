@@ -58,6 +58,9 @@ public sealed class ShmemAddressSpaceOperations : AddressSpaceOperations
     /// <summary>BDI_CAP_NO_ACCT_DIRTY: shared writable mappings need no write-notify fault.</summary>
     public override bool CapAccountDirty => false;
 
+    /// <summary>shmem_aops has no readpage: a tmpfs page is in memory or in swap, never read ahead.</summary>
+    public override bool ReadsFromBackingStore => false;
+
     /// <summary>A new tmpfs page is a hole: zeros, uptodate at once (what shmem_getpage does).</summary>
     public override int ReadPage(MemorySubsystem mem, AddressSpace mapping, int pfn)
     {

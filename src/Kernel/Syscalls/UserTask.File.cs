@@ -180,6 +180,33 @@ public sealed partial class UserTask
         return Return(f.Inode.Truncate(length));
     }
 
+    /// <summary>
+    /// readahead(fd, offset, count): start reading the file's pages covering [offset, offset +
+    /// count) into the page cache (no more than half the inactive and free memory) and return 0
+    /// without waiting. -EBADF for a bad or write-only descriptor, -EINVAL for a file whose pages
+    /// are not read from a device (a tmpfs file, a pipe).
+    /// </summary>
+    public ValueTask<long> Readahead(int fd, long offset, long count)
+    {
+        Enter();
+        var f = Fd(fd);
+        if (f is null || !f.CanRead)
+        {
+            return Return(Errno.EBADF.Ret());
+        }
+        if (f.Inode is Kernel.Fs.PipeInode || f.Inode.Mapping is null)
+        {
+            return Return(Errno.EINVAL.Ret());
+        }
+        long start = offset >> MemoryLayout.PAGE_SHIFT;
+        long len = count <= 0 || offset < 0 ? 0 : ((offset + count - 1) >> MemoryLayout.PAGE_SHIFT) - start + 1;
+        long r = global::Kernel.Mm.Filemap.Readahead.ForcePageCacheReadahead(_k.Memory, f.Inode.Mapping, start, global::Kernel.Mm.Filemap.Readahead.MaxSaneReadahead(_k.Memory, len));
+        return Return(r < 0 ? r : 0);
+    }
+
+    /// <summary>The open file at `fd` (fcheck), for a harness to inspect (its position, its read-ahead state); null if none.</summary>
+    public KFile? FileAt(int fd) => Fd(fd);
+
     public ValueTask<long> Lseek(int fd, long offset, int whence)
     {
         Enter();

@@ -97,6 +97,8 @@ public static class TraceReplay
             {
                 int fd = (int)await self.Open("/dev/sdt", Kernel.Mm.Filemap.OpenFlags.O_RDONLY);
                 a = await self.Mmap(0, distinct * Page, Prot.PROT_READ, MapFlags.MAP_SHARED, fd);
+                // No read-around: a miss reads only its own page, so misses are the policy's.
+                await self.Madvise(a, distinct * Page, Kernel.Mm.Memory.Madv.MADV_RANDOM);
             }
             // The balloon: a driver's worth of kernel pages (as virtio_balloon takes them: off the
             // LRU lists, so no policy scans or counts them) holds what memory the trace must not

@@ -53,6 +53,9 @@ public class PageIoWaitTests
             : base(1, "data", new SlowFops())
         {
             Mapping = fs.Memory.NewAddressSpace(this, new SlowAops(fs));
+            // A device without read-ahead (ra_pages 0): each page is read when the reader reaches it.
+            Mapping.BackingDevInfo = fs.Memory.BackingDev.NewInfo("slowfs");
+            Mapping.BackingDevInfo.RaPages = 0;
             Size = pages * Page;
             NLink = 1;
         }

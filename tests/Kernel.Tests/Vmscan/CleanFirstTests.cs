@@ -75,7 +75,7 @@ public class CleanFirstTests
         plain.bad.Should().Be(0);
         fixedUp.bad.Should().Be(0);
         plain.swappedOut.Should().BePositive("2.6.20 swaps the dirty shared memory out to make room for the copy");
-        fixedUp.swappedOut.Should().BeLessThan(plain.swappedOut / 4, "the copy's clean cache pages go first");
+        fixedUp.swappedOut.Should().BeLessThan(plain.swappedOut / 2, "the copy's clean cache pages go first (until reclaim falls to priority 2)");
         fixedUp.skipped.Should().BePositive();
     }
 }
