@@ -36,6 +36,10 @@ public sealed partial class SwapAreas
             return AddressSpaceOperations.AOP_WRITEPAGE_ACTIVATE;
         }
         PswpOut++;
+        if (_mem.Tracepoints.SwapOut.Enabled)
+        {
+            _mem.Tracepoints.SwapOut.Emit(new MmSwapIo(_mem.Machine.Now, _mem.Machine.ThisCpu.Id, pfn, entry.Type, entry.Offset, In: false));
+        }
         return 0;
     }
 
@@ -63,6 +67,10 @@ public sealed partial class SwapAreas
             return;
         }
         PswpIn++;
+        if (_mem.Tracepoints.SwapIn.Enabled)
+        {
+            _mem.Tracepoints.SwapIn.Emit(new MmSwapIo(_mem.Machine.Now, _mem.Machine.ThisCpu.Id, pfn, entry.Type, entry.Offset, In: true));
+        }
     }
 
     /// <summary>end_swap_bio_read: the read into the swap cache page ended; it is uptodate unless the read failed.</summary>

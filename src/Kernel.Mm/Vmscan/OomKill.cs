@@ -149,6 +149,10 @@ public sealed class OomKiller
         }
         p.ThreadFlags |= ThreadInfoFlags.TIF_MEMDIE;
         Kills++;
+        if (_mem.Tracepoints.MarkVictim.Enabled)
+        {
+            _mem.Tracepoints.MarkVictim.Emit(new OomMarkVictim(M.Now, M.ThisCpu.Id, p.Pid, p.Comm));
+        }
         M.ForceSig(p, 9); // SIGKILL
     }
 

@@ -81,6 +81,10 @@ public sealed partial class PageReclaim
     {
         Nonresident.RememberPage(mapping, index);
         zone.ClockProEvicted++;
+        if (_mem.Tracepoints.Evict.Enabled)
+        {
+            _mem.Tracepoints.Evict.Emit(new MmVmscanPageEvict(_mem.Machine.Now, _mem.Machine.ThisCpu.Id, zone.Name, mapping, index, mapping == _mem.Swap.SwapperSpace.Handle));
+        }
     }
 
     /// <summary>A page read back in (page_cache_read, read_swap_cache_async): the design decides its list.</summary>

@@ -41,6 +41,8 @@ public class OomTests
     public void TheBiggestOffenderIsKilledAndTheOthersAndInitLiveOn()
     {
         var k = Small();
+        var victims = new List<int>();
+        k.Memory.Tracepoints.MarkVictim.Fired += e => victims.Add(e.Pid);
         bool stop = false, smallReady = false;
         var small = k.Spawn("small", Eater(1L << 20, () => stop, () => smallReady = true));
         k.RunUntil(() => smallReady, 1_000_000_000).Should().BeTrue();
@@ -49,6 +51,7 @@ public class OomTests
         stop = true;
         k.RunUntilExit(small, 1_000_000_000).Should().BeTrue();
         big.ExitCode.Should().Be(Signals.SIGKILL);
+        victims.Should().Equal(new[] { big.Pid }, "oom:mark_victim fires once, for the task killed");
         small.ExitCode.Should().Be(0, "the small process was never the worst");
         k.Init.ExitState.Should().Be((TaskState)0);
         k.Memory.Oom.Log.Should().Contain(l => l.StartsWith($"Out of memory: kill process {big.Pid} (big) score ", StringComparison.Ordinal))

@@ -62,6 +62,11 @@ public class SwapTests
         var k = BootWithSwap(memMb: 32, swapMb: 64);
         const long size = 48 * MemoryLayout.MiB;
         long pages = size / Page, bad = -1, majBefore = 0, majAfter = 0;
+        long tracedOut = 0, tracedIn = 0, evictedAnon = 0, outOfRange = 0;
+        var tp = k.Memory.Tracepoints;
+        tp.SwapOut.Fired += e => tracedOut++;
+        tp.SwapIn.Fired += e => { tracedIn++; outOfRange += e.Offset is > 0 and <= 64 * MemoryLayout.MiB / Page ? 0 : 1; };
+        tp.Evict.Fired += e => evictedAnon += e.Anon ? 1 : 0;
         Run(k, async self =>
         {
             (await self.Swapon("/dev/sdb")).Should().Be(0);
@@ -87,6 +92,10 @@ public class SwapTests
         var vm = Vmstat(k);
         vm["pswpout"].Should().BeGreaterThan(16 * MemoryLayout.MiB / Page, "at least what did not fit went out");
         vm["pswpin"].Should().BePositive();
+        (tracedOut, tracedIn).Should().Be((vm["pswpout"], vm["pswpin"]), "mm_swap_out and mm_swap_in fire once per page I/O");
+        outOfRange.Should().Be(0, "each names a slot of the area");
+        evictedAnon.Should().BePositive("mm_vmscan_page_evict fires for the swapped pages reclaim freed")
+            .And.BeLessThanOrEqualTo(tracedOut + tracedIn, "an evicted swap page was written out, or read back in clean and dropped again");
         (majAfter - majBefore).Should().BePositive("reading the pages back faulted them in from swap");
         k.Memory.Reclaim!.VmscanWrite.Should().BePositive("reclaim wrote the dirty anonymous pages (pageout through swap_writepage)");
         k.Memory.PgRotated.Should().BePositive("a page reclaim wrote goes to the inactive tail when its write ends");
