@@ -109,16 +109,26 @@ public sealed class Aging24 : ReplacementPolicyOps
         // do_try_to_free_pages for one zone: launder when free memory is short or the dirty
         // inactive pages outnumber the free ones, refill the inactive list when it is short, then
         // hand the zone's clean pages to the free lists.
+        long cleaned = 0, agedBefore = AgedPages;
+        bool moved = false;
         if (FreeShortage() > 0 || zone.NrInactive > zone.FreePages + zone.NrInactiveClean)
         {
-            PageLaunder(zone, sc);
+            cleaned = PageLaunder(zone, sc);
         }
         if (FreeShortage() > 0 || InactiveShortage() > 0)
         {
-            RefillInactive(zone, sc, priority);
+            moved = RefillInactive(zone, sc, priority);
         }
         long wanted = Math.Max(PageReclaim.SWAP_CLUSTER_MAX, zone.PagesHigh - zone.FreePages);
         long freed = ReclaimCleanPages(zone, wanted);
+        if (freed == 0 && cleaned == 0 && !moved)
+        {
+            // A round that aged the active list and could move nothing off it (every page mapped
+            // and swap_out able to free none, e.g. no swap slot left) is a failed attempt to free:
+            // its aged pages count towards pages_scanned, so 2.6's unreclaimable test and OOM end
+            // the shortage (otherwise an allocator retries for ever on a trickle of frees).
+            zone.PagesScanned += AgedPages - agedBefore;
+        }
         if (sc.IsKswapd)
         {
             Reclaim.NoteKswapdSteal(freed);
@@ -237,43 +247,50 @@ public sealed class Aging24 : ReplacementPolicyOps
     /// <summary>
     /// refill_inactive: deactivate inactive_shortage + free_shortage pages (a direct reclaimer
     /// only 1 &lt;&lt; page_cluster), alternating the active-list scan with swap_out from priority 6
-    /// down, a priority lower only after a round without progress.
+    /// down, a priority lower only after a round without progress. True if it moved any page.
     /// </summary>
-    private void RefillInactive(Zone zone, ScanControl sc, int priority)
+    private bool RefillInactive(Zone zone, ScanControl sc, int priority)
     {
         long count = sc.IsKswapd ? InactiveShortage() + FreeShortage() : 1L << Mem.Swap.PageCluster;
         count = Math.Max(1, count);
+        bool any = false;
         for (int p = Math.Min(6, priority); p >= 0;)
         {
             bool progress = false;
             while (RefillInactiveScan(zone, p, oneshot: true))
             {
-                progress = true;
+                progress = any = true;
                 if (--count <= 0)
                 {
-                    return;
+                    return true;
                 }
             }
             while (sc.MaySwap && Mem.SwapOut24.SwapOut(1) > 0)
             {
-                progress = true;
+                progress = any = true;
                 if (--count <= 0)
                 {
-                    return;
+                    return true;
                 }
             }
             if (InactiveShortage() == 0 || FreeShortage() == 0)
             {
-                return;
+                return any;
             }
             if (!progress)
             {
                 p--;
             }
         }
-        while (RefillInactiveScan(zone, 0, oneshot: true) && --count > 0)
+        while (RefillInactiveScan(zone, 0, oneshot: true))
         {
+            any = true;
+            if (--count <= 0)
+            {
+                break;
+            }
         }
+        return any;
     }
 
     /// <summary>
