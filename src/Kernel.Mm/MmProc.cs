@@ -187,7 +187,7 @@ public sealed partial class MemorySubsystem
         PerZone("pgscan_kswapd", z => z.PgScanKswapd);
         PerZone("pgscan_direct", z => z.PgScanDirect);
         var r = Reclaim;
-        sb.Append(Ci, $"pginodesteal 0\nslabs_scanned 0\nkswapd_steal {r?.KswapdSteal ?? 0}\nkswapd_inodesteal 0\n");
+        sb.Append(Ci, $"pginodesteal 0\nslabs_scanned {r?.SlabsScanned ?? 0}\nkswapd_steal {r?.KswapdSteal ?? 0}\nkswapd_inodesteal 0\n");
         sb.Append(Ci, $"pageoutrun {r?.PageoutRun ?? 0}\nallocstall {r?.AllocStall ?? 0}\npgrotated {PgRotated}\n");
         return sb.ToString();
     }

@@ -25,6 +25,7 @@ public sealed partial class ReverseMap
     private IReadOnlyList<(MmStruct Mm, long Addr)> Walk(int pfn)
     {
         var r = FindPtes(pfn);
+        WalkPtesVisited += r.PtesVisited;
         var m = _mem.Machine;
         var lk = WalkLock(pfn);
         if (lk is null)
@@ -37,6 +38,9 @@ public sealed partial class ReverseMap
         }
         return r.Ptes;
     }
+
+    /// <summary>PTEs (or, in objrmap, VMAs) examined by page_referenced's and try_to_unmap's walks so far: reclaim's rmap work.</summary>
+    public long WalkPtesVisited { get; private set; }
 
     /// <summary>The lock objrmap's walk of `pfn` takes, or null (other modes, or an unmapped page).</summary>
     public Kernel.Core.Locking.KSpinLock? WalkLock(int pfn)
@@ -109,9 +113,9 @@ public sealed partial class ReverseMap
     public bool PageMkclean(int pfn)
     {
         ref var page = ref _mem.PageAt(pfn);
-        if (page.IsAnon)
+        if (page.IsAnon || page.MapCount < 0)
         {
-            return false;
+            return false; // page_mkclean walks only a mapped page
         }
         bool dirty = false;
         foreach (var (mm, addr) in Walk(pfn))

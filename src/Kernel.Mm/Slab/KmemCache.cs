@@ -272,6 +272,7 @@ public sealed class KmemCache
             _mm.PageAt(pfn + i).Clear(PageFlag.PG_slab);
         }
         _mm.SlabPages -= 1L << GfpOrder;
+        _mm.SlabPagesFreed += 1L << GfpOrder;
         _mm.FreePages(pfn, GfpOrder);
     }
 

@@ -14,6 +14,20 @@ public sealed partial class MemorySubsystem
 
     public IReadOnlyList<KmemCache> Caches => _caches;
 
+    /// <summary>Slab pages given back to the page allocator so far (what reclaim_state->reclaimed_slab counts while a shrinker runs).</summary>
+    public long SlabPagesFreed { get; internal set; }
+
+    /// <summary>
+    /// set_shrinker: register a cache that can give memory back. `shrink(nrToScan, gfp)` frees up
+    /// to nrToScan objects and returns how many are left (with 0: how many it could free), or -1
+    /// when it cannot now. Reclaim calls it in proportion to its LRU scanning (shrink_slab).
+    /// </summary>
+    public Vmscan.Shrinker SetShrinker(int seeks, Func<int, Gfp, int> shrink) =>
+        (Reclaim ?? throw new InvalidOperationException("set_shrinker: this kernel has no page reclaim")).SetShrinker(seeks, shrink);
+
+    /// <summary>remove_shrinker. False if it was not registered.</summary>
+    public bool RemoveShrinker(Vmscan.Shrinker shrinker) => Reclaim?.RemoveShrinker(shrinker) ?? false;
+
     /// <summary>kmem_cache_create. Names are unique, as /proc/slabinfo needs them to be.</summary>
     public KmemCache KmemCacheCreate(string name, int size, SlabFlags flags = SlabFlags.None)
     {

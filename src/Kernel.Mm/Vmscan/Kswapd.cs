@@ -145,6 +145,11 @@ public sealed partial class PageReclaim
                 {
                     break;
                 }
+                long lruPages = 0;
+                for (int i = 0; i <= endZone; i++)
+                {
+                    lruPages += zones[i].NrActive + zones[i].NrInactive;
+                }
                 for (int i = 0; i <= endZone; i++)
                 {
                     var z = zones[i];
@@ -160,14 +165,16 @@ public sealed partial class PageReclaim
                     sc.NrScanned = 0;
                     NoteZoneScanningPriority(z, priority);
                     reclaimed += await ShrinkZone(priority, z, sc);
+                    long nrSlab = ShrinkSlab(sc.NrScanned, Gfp.GFP_KERNEL, lruPages, out long reclaimedSlab);
+                    reclaimed += reclaimedSlab;
                     totalScanned += sc.NrScanned;
                     if (z.AllUnreclaimable)
                     {
                         continue;
                     }
-                    if (z.PagesScanned >= (z.NrActive + z.NrInactive) * 6)
+                    if (nrSlab == 0 && z.PagesScanned >= (z.NrActive + z.NrInactive) * 6)
                     {
-                        z.AllUnreclaimable = true; // (no slab shrinker freed anything either)
+                        z.AllUnreclaimable = true; // nothing on the lists and no shrinker freed anything
                     }
                     if (totalScanned > SWAP_CLUSTER_MAX * 2 && totalScanned > reclaimed + reclaimed / 2)
                     {

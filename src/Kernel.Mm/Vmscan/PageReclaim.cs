@@ -108,13 +108,19 @@ public sealed partial class PageReclaim : IDirectReclaim
         ArgumentNullException.ThrowIfNull(zonelist);
         AllocStall++;
         var sc = new ScanControl { GfpMask = gfp, Swappiness = Swappiness };
-        long totalScanned = 0, reclaimed = 0;
+        long totalScanned = 0, reclaimed = 0, lruPages = 0;
+        foreach (var z in zonelist)
+        {
+            lruPages += z.NrActive + z.NrInactive;
+        }
         int priority;
         bool done = false;
         for (priority = DEF_PRIORITY; priority >= 0; priority--)
         {
             sc.NrScanned = 0;
             reclaimed += await ShrinkZones(priority, zonelist, sc);
+            ShrinkSlab(sc.NrScanned, gfp, lruPages, out long reclaimedSlab);
+            reclaimed += reclaimedSlab;
             totalScanned += sc.NrScanned;
             if (reclaimed >= sc.SwapClusterMax)
             {
