@@ -355,7 +355,11 @@ public sealed partial class PageReclaim : IDirectReclaim
             zone.NrInactive -= taken;
             zone.PagesScanned += scan;
             scannedTotal += scan;
+            long skippedBefore = CleanFirstSkipped;
             long freed = ShrinkPageList(list, sc);
+            // A page the clean-first switch passed over was not a failed attempt to free it: it
+            // does not bring the zone nearer to being called unreclaimable (and the OOM killer).
+            zone.PagesScanned = Math.Max(0, zone.PagesScanned - (CleanFirstSkipped - skippedBefore));
             reclaimed += freed;
             if (sc.IsKswapd)
             {
