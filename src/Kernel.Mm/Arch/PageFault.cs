@@ -54,7 +54,20 @@ public static class PageFault
             // No section to sleep in (host code): nothing can hold the semaphore across it.
             r = mm.HandleFault(addr, write);
         }
-        retry = new FaultRetry(userMode ? mem.EndSync() : MmWait.None, majBefore);
+        var wait = userMode ? mem.EndSync() : MmWait.None;
+        if (mm.DirtyBalancePending is { } dirtied)
+        {
+            // set_page_dirty_balance: the writer throttles in balance_dirty_pages (in the slow path,
+            // which sleeps for it and finds the PTE done). A kernel-mode fault (copy_to_user into a
+            // shared mapping) does not: its syscall's section has its own way to go on.
+            mm.DirtyBalancePending = null;
+            if (userMode && r == FaultResult.Minor && wait.IsNone)
+            {
+                wait = new MmWait(MmWaitKind.BalanceDirty, Mapping: dirtied);
+                r = FaultResult.Retry;
+            }
+        }
+        retry = new FaultRetry(wait, majBefore);
         if (r != FaultResult.Retry)
         {
             Finish(mm, p, addr, write, userMode, r, majBefore);
@@ -93,6 +106,15 @@ public static class PageFault
             if (r != FaultResult.Retry)
             {
                 break;
+            }
+        }
+        if (mm.DirtyBalancePending is { } dirtied)
+        {
+            // The fault that dirtied the page ended here: balance_dirty_pages, still under mmap_sem as in Linux.
+            mm.DirtyBalancePending = null;
+            if (r == FaultResult.Minor)
+            {
+                await mem.Writeback.BalanceDirtyPages(dirtied);
             }
         }
         sem.UpRead(m);

@@ -227,10 +227,28 @@ public sealed partial class MmStruct
         if (write)
         {
             prot |= Paging._PAGE_RW | Paging._PAGE_DIRTY;
-            mapping.AOps.SetPageDirty(_mem, mapping, pfn);
+            SetPageDirtyBalance(mapping, pfn);
         }
         pte = Paging.MkPte(pfn, prot);
         return FaultResult.Minor;
+    }
+
+    /// <summary>
+    /// A user-mode write fault newly dirtied a page of this mapping past the CPU's ratelimit: the
+    /// fault's slow path runs balance_dirty_pages before the access completes. Null otherwise.
+    /// </summary>
+    internal Filemap.AddressSpace? DirtyBalancePending { get; set; }
+
+    /// <summary>
+    /// set_page_dirty_balance (do_no_page and do_wp_page for a shared writable mapping): dirty the
+    /// page and, if that made it dirty, count it against the writer's ratelimit.
+    /// </summary>
+    private void SetPageDirtyBalance(Filemap.AddressSpace mapping, int pfn)
+    {
+        if (mapping.AOps.SetPageDirty(_mem, mapping, pfn) && mapping.AOps.CapAccountDirty && _mem.Writeback.RatelimitExceeded(1))
+        {
+            DirtyBalancePending = mapping;
+        }
     }
 
     /// <summary>
@@ -293,7 +311,14 @@ public sealed partial class MmStruct
         if (vma.Has(VmFlags.VM_SHARED))
         {
             // A shared mapping writes to the file's own page: no copy, the page becomes dirty.
-            _mem.SetPageDirty(old);
+            if (_mem.PageMapping(old) is { } mapping)
+            {
+                SetPageDirtyBalance(mapping, old);
+            }
+            else
+            {
+                _mem.SetPageDirty(old);
+            }
             pte |= Paging._PAGE_RW | Paging._PAGE_DIRTY | Paging._PAGE_ACCESSED;
             return FaultResult.Minor;
         }
