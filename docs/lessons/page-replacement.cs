@@ -9,7 +9,7 @@
 //     of the working set, major faults, and the /proc/refaults histogram under CLOCK-Pro.
 //  2. The published LIRS/CLOCK-Pro traces (../shared/traces) at two memory sizes each: hits of
 //     2.6.20's LRU, CLOCK-Pro (van Riel's patch), 2.4.0 aging and 2.4.10, beside pure LRU and
-//     the LIRS algorithm as published (a pure model) and Belady's OPT (the physical limit).
+//     the LIRS and CLOCK-Pro algorithms as published (pure models) and Belady's OPT (the physical limit).
 // Run with: dotnet run docs/lessons/page-replacement.cs [-- --out DIR]   (CI adds --short)
 // The plot (page-replacement.png and .svg) goes to DIR, by default a kernel-lessons folder in the temp dir.
 //
@@ -60,7 +60,7 @@ Console.WriteLine();
     ? [("cs", [500]), ("cpp", [300])]
     : [("cs", [300, 700]), ("cpp", [200, 600]), ("gli", [500, 1500]), ("ps", [500, 1500]), ("multi2", [1000, 3000]), ("2_pools", [100, 500]), ("sprite", [200, 1000])];
 Console.WriteLine("2. Published traces: hit ratio (hits / references, cold misses included)");
-Console.WriteLine($"{"trace",-8} {"frames",6} {"refs",8} {"pure LRU",9} {"LIRS",7} {"OPT",7} " + string.Join(" ", policies.Select(p => $"{p,9}")));
+Console.WriteLine($"{"trace",-8} {"frames",6} {"refs",8} {"pure LRU",9} {"LIRS",7} {"CLK-Pro",7} {"OPT",7} " + string.Join(" ", policies.Select(p => $"{p,9}")));
 var rows = new List<(string Label, double[] Ratios)>();
 foreach (var (name, framesList) in traces)
 {
@@ -70,9 +70,10 @@ foreach (var (name, framesList) in traces)
     {
         double n = refs.Count;
         double lru = CacheModels.LruHits(refs, frames) / n, opt = CacheModels.OptHits(refs, frames) / n;
-        double lirs = LirsModel.Hits(refs, frames) / n; // the published algorithm CLOCK-Pro approximates
+        // The published algorithms as pure models: LIRS, and CLOCK-Pro, which van Riel's patch approximates.
+        double lirs = LirsModel.Hits(refs, frames) / n, clockPro = ClockProModel.Hits(refs, frames) / n;
         var ratios = policies.Select(p => Replay(trace, frames, p).HitRatio).ToArray();
-        Console.WriteLine($"{name,-8} {frames,6} {refs.Count,8} {lru,9:P1} {lirs,7:P1} {opt,7:P1} " + string.Join(" ", ratios.Select(x => $"{x,9:P1}")));
+        Console.WriteLine($"{name,-8} {frames,6} {refs.Count,8} {lru,9:P1} {lirs,7:P1} {clockPro,7:P1} {opt,7:P1} " + string.Join(" ", ratios.Select(x => $"{x,9:P1}")));
         rows.Add(($"{name}@{frames}", [lru, .. ratios, opt]));
     }
 }
