@@ -59,7 +59,11 @@ public static class GenericFile
     /// records the wait and this returns -EIOCBRETRY, so the caller sleeps and tries again.
     /// -ENOMEM, -EIO (the read failed), or readpage's -errno.
     /// </summary>
-    public static int ReadCachePage(MemorySubsystem mem, AddressSpace mapping, long index, out bool major)
+    public static int ReadCachePage(MemorySubsystem mem, AddressSpace mapping, long index, out bool major) =>
+        ReadCachePage(mem, mapping, index, null, out major);
+
+    /// <summary>ReadCachePage for a reader with read-ahead state: a page it finds absent is a read-ahead miss (handle_ra_miss).</summary>
+    internal static int ReadCachePage(MemorySubsystem mem, AddressSpace mapping, long index, FileRaState? ra, out bool major)
     {
         ArgumentNullException.ThrowIfNull(mem);
         ArgumentNullException.ThrowIfNull(mapping);
@@ -67,6 +71,7 @@ public static class GenericFile
         int pfn = mapping.FindPage(index);
         if (pfn < 0)
         {
+            ra?.HandleRaMiss();
             // page_cache_read: a new locked page in the cache, then ->readpage.
             pfn = AddToPageCache(mem, mapping, index);
             if (pfn < 0)
@@ -153,11 +158,7 @@ public static class GenericFile
             }
             else
             {
-                if (mapping.FindPage(index) < 0)
-                {
-                    ra.HandleRaMiss();
-                }
-                pfn = ReadCachePage(mem, mapping, index, out _);
+                pfn = ReadCachePage(mem, mapping, index, ra, out _);
             }
             if (pfn < 0 && (!holesReadAsZeros || pfn != -1))
             {

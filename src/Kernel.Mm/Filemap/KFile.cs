@@ -10,7 +10,7 @@ public sealed class KFile
         Inode = inode;
         Flags = flags;
         // file_ra_state_init: the window's maximum is the backing device's at open time.
-        _ra = new FileRaState(inode.Mapping?.BackingDevInfo?.RaPages ?? BackingDevInfo.VM_MAX_READAHEAD_PAGES);
+        Ra = new FileRaState(inode.Mapping?.BackingDevInfo?.RaPages ?? BackingDevInfo.VM_MAX_READAHEAD_PAGES);
     }
 
     /// <summary>
@@ -31,7 +31,7 @@ public sealed class KFile
     public static KFile Shadow(KFile file, long pos)
     {
         ArgumentNullException.ThrowIfNull(file);
-        return new KFile(file.Inode, file.Flags) { Pos = pos, _ra = file._ra };
+        return new KFile(file.Inode, file.Flags) { Pos = pos, Ra = file.Ra };
     }
 
     public Inode Inode { get; }
@@ -51,10 +51,8 @@ public sealed class KFile
     /// <summary>f_pos.</summary>
     public long Pos { get; set; }
 
-    private FileRaState _ra;
-
     /// <summary>f_ra: the read-ahead state, shared with the shadows pread makes.</summary>
-    public FileRaState Ra => _ra;
+    public FileRaState Ra { get; private init; }
 
     /// <summary>f_count: file descriptors and mappings sharing this open file.</summary>
     public int Count { get; private set; } = 1;

@@ -359,6 +359,8 @@ public sealed partial class PageReclaim : IDirectReclaim
             long freed = ShrinkPageList(list, sc);
             // A page the clean-first switch passed over was not a failed attempt to free it: it
             // does not bring the zone nearer to being called unreclaimable (and the OOM killer).
+            // pages_scanned was added before the list was tried, as Linux does, and a free in
+            // between may have reset it: hence the floor.
             zone.PagesScanned = Math.Max(0, zone.PagesScanned - (CleanFirstSkipped - skippedBefore));
             reclaimed += freed;
             if (sc.IsKswapd)
